@@ -1,0 +1,71 @@
+"""Node identity and the files of a node (DESIGN §2)."""
+
+import os
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+
+
+def default_root() -> Path:
+    if os.environ.get("OSVC_ROOT"):
+        return Path(os.environ["OSVC_ROOT"])
+    if os.geteuid() == 0:
+        return Path("/var/lib/osvc-engine")
+    state = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
+    return Path(state) / "osvc-engine"
+
+
+def default_nodename() -> str:
+    return os.environ.get("OSVC_NODENAME") or socket.gethostname()
+
+
+@dataclass(frozen=True)
+class Node:
+    """Where a node keeps its files, and what it is called."""
+
+    root: Path
+    name: str
+
+    @classmethod
+    def from_env(cls) -> "Node":
+        return cls(default_root(), default_nodename())
+
+    @property
+    def etc(self) -> Path:
+        return self.root / "etc"
+
+    @property
+    def var(self) -> Path:
+        return self.root / "var"
+
+    @property
+    def journal_path(self) -> Path:
+        return self.var / "journal.db"
+
+    def env_file(self, svc: str) -> Path:
+        """The service's env file: `<svc>.env`, else `<svc>.conf`, else where a new one goes."""
+        for suffix in (".env", ".conf"):
+            path = self.etc / f"{svc}{suffix}"
+            if path.exists():
+                return path
+        return self.etc / f"{svc}.env"
+
+    def launchers_dir(self, svc: str) -> Path:
+        return self.etc / f"{svc}.d"
+
+    def svc_var(self, svc: str) -> Path:
+        return self.var / svc
+
+    def lock_path(self, svc: str) -> Path:
+        return self.var / "lock" / svc
+
+    def log_path(self, svc: str) -> Path:
+        return self.root / "log" / f"{svc}.log"
+
+    def services(self) -> list[str]:
+        """Names of the services defined on this node, sorted."""
+        if not self.etc.is_dir():
+            return []
+        names = {p.stem for p in self.etc.iterdir() if p.suffix in (".env", ".conf") and p.is_file()}
+        names.discard("auth")
+        return sorted(names)
