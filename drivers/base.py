@@ -1,0 +1,60 @@
+"""What every resource driver implements, and the context the engine hands it.
+
+A driver is built from a ResourceSpec and a Context. It does I/O only through `ctx.run` (the
+command runner, which logs and journals every command) and reports through `ctx.log`
+(the resource's 1.5-format logger). It never touches the journal or the state machines: the
+executor drives those around the driver calls.
+"""
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from engine.errors import OsvcError
+
+
+class DriverError(OsvcError):
+    """A resource action failed: the message says what and why."""
+
+
+@dataclass
+class Context:
+    node: Any                     # engine.node.Node
+    svcname: str
+    log: Any                      # logging.Logger-like: .info/.warning/.error, named SVC.RID
+    run: Callable                 # drivers.runner.Runner.run(argv, timeout=..., ...) -> Result
+    dry_run: bool = False
+    force: bool = False
+    cluster: bool = False
+    spec: Any = None              # the ServiceSpec, for drivers that need service-wide keywords (nodes...)
+    extra: dict = field(default_factory=dict)   # settings: technology roots, peer transport, clock...
+
+
+class Driver:
+    """Base resource driver. Subclasses set `family` and implement what their family needs."""
+
+    family = ""
+
+    def __init__(self, res, ctx: Context):
+        self.res = res            # engine.model.ResourceSpec
+        self.ctx = ctx
+        self.conf = res.conf
+        self.can_rollback = False  # set True once start changed something: rollback undoes only that
+
+    # --- status ---------------------------------------------------------------------------
+    def label(self) -> str:
+        return self.res.rid
+
+    def status(self) -> tuple[str, list[str]]:
+        """(value, log lines). value is 'up', 'down', 'warn' or 'n/a' (standby mapping is the engine's)."""
+        return "n/a", []
+
+    # --- actions ----------------------------------------------------------------------------
+    def abort_start(self) -> str | None:
+        """Conflict probe before any start: a reason to refuse, or None."""
+        return None
+
+    def start(self) -> None:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        raise NotImplementedError

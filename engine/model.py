@@ -1,0 +1,57 @@
+"""The service model: what the config layer produces and the status, action and driver layers consume.
+
+Everything here is plain data. Values in `conf` are already scoped for this node, with references
+resolved and converted to their declared type (bool, int, list of words, str).
+"""
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+# Resource families, in the order the config builds them (reference §1.2).
+FAMILIES = ("container", "hb", "ip", "disk", "fs", "share", "app", "sync")
+
+
+@dataclass
+class ResourceSpec:
+    rid: str                      # section name: ip#1, fs#1, vmdg, app, ovm (implicit container of mode = ovm)
+    family: str                   # one of FAMILIES
+    type: str = ""                # driver type: hpvm, kvm, loop, vg, rsync, ovm, ext4... ('' = native/default)
+    conf: dict = field(default_factory=dict)   # keyword -> value as this node sees it
+    tags: frozenset = frozenset()
+    disabled: bool = False
+    optional: bool = False
+    monitor: bool = False
+    restart: int = 0
+    standby: bool = False         # always_on names this node: status reports stdby up/down
+    encap: bool = False           # tagged encap: lives inside the container
+    subset: str | None = None
+    requires: dict = field(default_factory=dict)   # action -> [(rid, (states...)), ...]
+    triggers: dict = field(default_factory=dict)   # pre_start, blocking_post_stop... -> command string
+    line: int | None = None       # line of the section header in the env file (None for implicit resources)
+
+    @property
+    def flags(self) -> str:
+        """The 4-char MDOE column of print status."""
+        return "".join(c if on else "." for c, on in
+                       (("M", self.monitor), ("D", self.disabled), ("O", self.optional), ("E", self.encap)))
+
+
+@dataclass
+class ServiceSpec:
+    name: str
+    nodename: str                 # the node this spec was evaluated for
+    path: Path                    # the env file
+    text: str                     # the env file's text
+    digest: str                   # sha256 hex of text
+    default: dict                 # DEFAULT keywords as this node sees them (nodes, drpnodes, encapnodes: lists)
+    resources: list = field(default_factory=list)   # ResourceSpec, config order, encap ones included
+
+    def resource(self, rid: str) -> ResourceSpec:
+        for res in self.resources:
+            if res.rid == rid:
+                return res
+        raise KeyError(rid)
+
+    @property
+    def has_hb(self) -> bool:
+        return any(r.family == "hb" and not r.disabled for r in self.resources)
