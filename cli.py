@@ -42,7 +42,42 @@ ACTIONS = {
                "osvc-engine -s web1 create --kw ip#1.ipname=10.0.0.5 --kw ip#1.ipdev=eth0"),
     "delete": ("engine.commands.config:delete", True,
                "delete a service's env file and launchers", "osvc-engine -s web1 delete"),
+    "freeze": ("engine.commands.service:freeze", True,
+               "refuse state-changing actions until thaw (--force overrides); journaled",
+               "osvc-engine -s web1 freeze"),
+    "thaw": ("engine.commands.service:thaw", True, "undo freeze", "osvc-engine -s web1 thaw"),
+    "frozen": ("engine.commands.service:frozen", True, "exit 1 when frozen, 0 otherwise",
+               "osvc-engine -s web1 frozen || echo frozen"),
 }
+
+# State-changing resource actions: all run by the one executor (engine/actions.py).
+_RUN = "engine.actions:run_action"
+for _words, _text, _example in (
+    ("start", "start every resource: ip, disks, fs, share, container, app, encap, hb last",
+     "osvc-engine -s web1 start"),
+    ("stop", "stop every resource, in the mirror order (hb first)", "osvc-engine -s web1 stop"),
+    ("restart", "stop then start, as one journaled action", "osvc-engine -s web1 restart"),
+    ("startstandby", "start only the always_on (standby) resources", "osvc-engine -s web1 startstandby"),
+    ("boot", "start if this node is in autostart_node, else startstandby", "osvc-engine -s web1 boot"),
+    ("shutdown", "stop everything, standby resources included", "osvc-engine -s web1 shutdown"),
+    ("startip", "start the ip resources", "osvc-engine -s web1 startip"),
+    ("stopip", "stop the ip resources", "osvc-engine -s web1 stopip"),
+    ("startdisk", "start the disk resources", "osvc-engine -s web1 startdisk"),
+    ("stopdisk", "stop the disk resources", "osvc-engine -s web1 stopdisk"),
+    ("startfs", "start disks then filesystems", "osvc-engine -s web1 startfs"),
+    ("stopfs", "stop filesystems then disks", "osvc-engine -s web1 stopfs"),
+    ("startshare", "start the shares", "osvc-engine -s web1 startshare"),
+    ("stopshare", "stop the shares", "osvc-engine -s web1 stopshare"),
+    ("startcontainer", "start the containers (VMs)", "osvc-engine -s web1 startcontainer"),
+    ("stopcontainer", "stop the containers (VMs)", "osvc-engine -s web1 stopcontainer"),
+    ("startapp", "run the app launchers' start", "osvc-engine -s web1 startapp"),
+    ("stopapp", "run the app launchers' stop", "osvc-engine -s web1 stopapp"),
+    ("starthb", "enable HA (hb resources)", "osvc-engine -s web1 --cluster starthb"),
+    ("stophb", "disable HA (hb resources)", "osvc-engine -s web1 --cluster stophb"),
+    ("prstart", "take the SCSI-3 persistent reservations", "osvc-engine -s web1 prstart"),
+    ("prstop", "release the SCSI-3 persistent reservations", "osvc-engine -s web1 prstop"),
+):
+    ACTIONS[_words] = (_RUN, True, _text, _example)
 
 # Subcommand families with their own parsers: "module:function" taking (argv) -> int
 FAMILIES = {

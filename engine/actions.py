@@ -1,0 +1,370 @@
+"""The action executor: one path for every state-changing action.
+
+    guards -> lock -> journal `action begin` -> for each planned step: transition (journaled first),
+    driver call, transition -> on failure: rollback of what this action changed -> `action end`
+    -> status refresh.
+
+Every transition goes through the machines' journaling hook, so it is durable in the journal before
+the driver acts (write-ahead). Commands are journaled by the runner's sink.
+"""
+
+import getpass
+import os
+import sys
+import time
+import uuid
+
+from engine import plan as planner
+from engine.errors import OsvcError, UsageError
+
+# Actions that never change state: no lock, no frozen refusal (reference §5.7 ACTIONS_NO_LOCK).
+START_FAMILY = {"start", "startstandby", "boot", "startip", "startdisk", "startfs", "startshare",
+                "startcontainer", "startapp", "starthb", "prstart"}
+
+# Allowed without --cluster on an hb-driven service (reference §5.8).
+ALLOW_WITHOUT_CLUSTER = {"boot", "startstandby", "freeze", "thaw", "frozen", "status", "print status",
+                         "json status", "sync_nodes", "sync_drp"}
+
+# Sub-actions composed of plain actions.
+COMPOSITE = {"restart": ("stop", "start")}
+
+# How a machine kind moves for a start or a stop step: (begin trigger, success trigger, failure trigger).
+STEP_TRIGGERS = {
+    ("resource", "start"): ("start", "started", "start_failed"),
+    ("resource", "stop"): ("stop", "stopped", "stop_failed"),
+    ("hb", "start"): ("enable", "enabled", "enable_failed"),
+    ("hb", "stop"): ("disable", "disabled", "disable_failed"),
+    ("container", "start"): ("start", "started", "start_failed"),
+    ("container", "stop"): ("stop", "stopped", "stop_failed"),
+}
+
+# Status a step aims at, per direction; used to skip resources already there.
+TARGET_STATUS = {"start": ("up", "stdby up"), "stop": ("down", "stdby down")}
+
+
+def boot_id():
+    try:
+        with open("/proc/sys/kernel/random/boot_id") as fh:
+            return fh.read().strip()
+    except OSError:
+        return ""
+
+
+def node_env(node):
+    """The node's env (PRD, DEV...): `etc/node.conf` [node] env, default TST."""
+    import configparser
+
+    cp = configparser.RawConfigParser()
+    cp.read(node.etc / "node.conf")
+    return cp.get("node", "env", fallback="TST").upper()
+
+
+class Refused(OsvcError):
+    """A guard refused the action before any effect."""
+
+
+class ActionFailed(OsvcError):
+    """A resource action failed (after rollback, if any)."""
+
+
+class Executor:
+    """Runs one action of one service. Built per (service, command line)."""
+
+    def __init__(self, node, svc, opts, *, action_id=None, extra=None):
+        from engine.config import load_service
+
+        self.node, self.svc, self.opts = node, svc, opts
+        self.spec = load_service(node, svc)
+        self.action_id = action_id or os.environ.get("OSVC_ACTION_ID") or uuid.uuid4().hex[:16]
+        self.extra = extra or {}
+        self.journal = None
+        self.changed = []          # rids this action changed, in the order it changed them
+        self.models = {}
+
+    # --- journal ------------------------------------------------------------------------------
+    def record(self, kind, event="", rid="", durable=True, **fields):
+        rec = {"node": self.node.name, "svc": self.svc, "rid": rid, "kind": kind, "event": event,
+               "action_id": self.action_id, "payload": fields.pop("payload", {}), **fields}
+        return self.journal.append_one(rec, durable=durable)
+
+    def _command_sink(self, rid):
+        def sink(rec):
+            payload = rec.get("payload", {})
+            argv = payload.get("argv") or [""]
+            self.record("command", event=os.path.basename(str(argv[0])), rid=rid, durable=False,
+                        payload=payload)
+        return sink
+
+    # --- guards --------------------------------------------------------------------------------
+    def guards(self, action):
+        """Reasons to refuse, checked before the first effect. Returns the refusal text or None."""
+        from engine.evaluate import is_frozen
+
+        opts = self.opts
+        if is_frozen(self.node, self.svc) and not opts.force:
+            return f"Abort action '{action}' for frozen service. Use --force to override."
+        scoped = bool(opts.rid or opts.tags or opts.subsets)
+        if self.spec.has_hb and not opts.cluster and not scoped and action not in ALLOW_WITHOUT_CLUSTER:
+            return ("this service is managed by a clusterware, thus direct service manipulation is disabled "
+                    f"({action}). the --cluster option circumvent this safety net.")
+        svc_env = str(self.spec.default.get("env") or "TST").upper()
+        if node_env(self.node) == "PRD" and svc_env != "PRD":
+            return f"not allowed to run a {svc_env} service on a PRD node (set env = PRD or use another node)"
+        return None
+
+    def refuse(self, action, reason):
+        self.log.error(reason)
+        self.record("action", "refused", payload={"action": action, "reason": reason, "argv": self.opts.argv})
+        raise Refused(reason)
+
+    # --- machines ------------------------------------------------------------------------------
+    def _models(self):
+        from engine.evaluate import load_states
+        from machines.core import Model, attach, kind_of
+
+        states = load_states(self.node, self.svc)
+        models = {}
+        for res in self.spec.resources:
+            if res.encap:
+                continue
+            kind = kind_of(res.family)
+            m = Model(res.rid, journal=self._transition_sink(res.rid))
+            attach(m, kind, states.get(res.rid) or None)
+            models[res.rid] = m
+        svc_model = Model("", journal=self._transition_sink(""))
+        attach(svc_model, "service", states.get("") or None)
+        models[""] = svc_model
+        return models
+
+    def _transition_sink(self, rid):
+        def sink(rec):
+            self.record(rec.pop("kind", "transition"), rec.pop("event", ""), rid=rid, durable=True,
+                        machine=rec.get("machine", ""), src=rec.get("src", ""), dst=rec.get("dst", ""),
+                        payload=rec.get("payload", {}))
+        return sink
+
+    def fire(self, rid, trigger, **payload):
+        from machines.core import fire
+
+        fire(self.models[rid], trigger, **payload)
+
+    def save_states(self):
+        from engine.evaluate import save_states
+
+        save_states(self.node, self.svc, {rid: m.state for rid, m in self.models.items()})
+
+    # --- steps ---------------------------------------------------------------------------------
+    def run_step(self, step, drivers):
+        from machines.core import kind_of
+        from drivers.base import DriverError
+
+        res = self.spec.resource(step.rid)
+        drv = drivers.get(step.rid)
+        rlog = self.loggers(step.rid)
+        if drv is None:
+            raise ActionFailed(f"{step.rid}: no driver for {res.family} type '{res.type}'")
+        if step.direction == "stop" and res.standby and not self.opts.force:
+            rlog.info(f"skip '{self.current}' on standby resource (--force to override)")
+            return
+        kind = kind_of(res.family)
+        begin, ok, failed = STEP_TRIGGERS[(kind if (kind, step.direction) in STEP_TRIGGERS else "resource",
+                                           step.direction)]
+        model = self.models[step.rid]
+        self.observe(step.rid, res, drv, model)
+        t0 = time.monotonic()
+        self.fire(step.rid, begin)
+        try:
+            getattr(drv, step.direction)()
+        except DriverError as exc:
+            self.fire(step.rid, failed, reason=str(exc), duration=round(time.monotonic() - t0, 6))
+            if drv.can_rollback or step.direction == "start":
+                self.changed.append(step.rid)
+            if res.optional:
+                rlog.error(str(exc))
+                rlog.info(f"ignore {step.direction} error on optional resource")
+                return
+            raise
+        self.fire(step.rid, ok, duration=round(time.monotonic() - t0, 6))
+        if step.direction == "start" and drv.can_rollback:
+            self.changed.append(step.rid)
+
+    def observe(self, rid, res, drv, model):
+        """Journal what the probe sees when it differs from the machine's belief (and move the machine)."""
+        from engine.evaluate import resource_status
+        from machines.core import can
+
+        value, logs = resource_status(res, drv)
+        believed_up = model.state in ("up", "ha-enabled")
+        seen_up = value in ("up", "stdby up")
+        if value in ("up", "stdby up", "down", "stdby down") and believed_up != seen_up:
+            trigger = "observed_up" if seen_up else "observed_down"
+            self.record("observation", "status", rid=rid, durable=False,
+                        payload={"status": value, "log": logs, "believed": model.state})
+            if can(model, trigger):
+                self.fire(rid, trigger, status=value)
+
+    # --- the action ------------------------------------------------------------------------------
+    def run(self):
+        from engine.log import resource_logger, service_logger
+        from engine.lock import ServiceLock
+        from journal.store import Journal
+
+        action = self.opts.action
+        self.log = service_logger(self.node, self.svc)
+        self.loggers = lambda rid: resource_logger(self.svc, rid)
+        actions = COMPOSITE.get(action, (action,))
+        if action == "boot":
+            autostart = self.spec.default.get("autostart_node") or []
+            actions = ("start",) if self.node.name in autostart else ("startstandby",)
+        if action == "shutdown":
+            self.opts.force = True
+        steps = {a: planner.plan("stop" if a == "shutdown" else a, self.spec.resources,
+                                 rid=self.opts.rid, tags=self.opts.tags, subsets=self.opts.subsets)
+                 for a in actions}
+        if self.opts.dry_run:
+            return self.dry_run(steps)
+        self.journal = Journal(self.node.journal_path)
+        try:
+            reason = self.guards(action)
+            if reason:
+                self.refuse(action, reason)
+            timeout = self.opts.waitlock
+            if timeout is None:
+                timeout = float(self.spec.default.get("lock_timeout") or 60)
+            with ServiceLock(self.node.lock_path(self.svc), action, timeout):
+                return self.run_locked(action, steps)
+        finally:
+            self.journal.close()
+
+    def journal_config(self):
+        """Journal the env file's text when it changed since the last action (replay needs it)."""
+        last = self.journal.read(svc=self.svc, kind="config", last=1)
+        if last and last[0]["payload"].get("digest") == self.spec.digest:
+            return
+        self.record("config", "env", payload={"digest": self.spec.digest, "text": self.spec.text,
+                                              "path": str(self.spec.path)})
+
+    def run_locked(self, action, steps):
+        from engine.runtime import build_drivers
+        from drivers.runner import Runner
+
+        t0 = time.monotonic()
+        self.journal_config()
+        self.record("action", "begin", payload={
+            "action": action, "argv": self.opts.argv, "user": getpass.getuser(), "pid": os.getpid(),
+            "boot_id": boot_id(), "node": self.node.name, "digest": self.spec.digest,
+            "steps": {a: [s.rid for s in st] for a, st in steps.items()},
+        })
+        self.models = self._models()
+        runners = {}
+        drivers = {}
+        for res in self.spec.resources:
+            if res.encap:
+                continue
+            runners[res.rid] = Runner(log=self.loggers(res.rid), sink=self._command_sink(res.rid))
+        for rid, runner in runners.items():
+            drivers.update(build_drivers(self.node, _only(self.spec, rid), runner=runner,
+                                         loggers=self.loggers, opts=self.opts, extra=self.extra))
+        rc, error = 0, None
+        try:
+            for sub in steps:
+                self.current = sub
+                self.run_sub(sub, steps[sub], drivers)
+        except (OsvcError, Exception) as exc:  # noqa: B014 - every failure ends the action cleanly
+            rc, error = 1, exc
+            if not isinstance(exc, OsvcError):
+                self.log.error(f"unexpected error: {exc!r}")
+        finally:
+            outcome = "ok" if rc == 0 else "failed"
+            self.save_states()
+            self.record("action", "end", payload={"action": action, "outcome": outcome, "rc": rc,
+                                                  "duration": round(time.monotonic() - t0, 6),
+                                                  "error": str(error) if error else ""})
+            self.refresh(drivers)
+        if error is not None:
+            if isinstance(error, OsvcError):
+                raise error
+            raise ActionFailed(str(error)) from error
+        return rc
+
+    def run_sub(self, action, steps, drivers):
+        direction = planner.ACTIONS[action][0]
+        svc_begin, svc_ok, svc_failed = {
+            "start": ("start", "started", "start_failed"),
+            "stop": ("stop", "stopped", "stop_failed"),
+        }[direction]
+        self.fire("", svc_begin, action=action)
+        try:
+            for step in steps:
+                self.run_step(step, drivers)
+        except Exception as exc:
+            self.fire("", svc_failed, reason=str(exc))
+            self.log.error(str(exc))
+            if action in START_FAMILY:
+                self.rollback(action, drivers)
+            raise
+        self.fire("", svc_ok)
+
+    def rollback(self, action, drivers):
+        opts, default = self.opts, self.spec.default
+        if opts.disable_rollback:
+            self.log.info(f"skip rollback {action}: as instructed by --disable-rollback")
+            return
+        if default.get("rollback") is False:
+            self.log.info(f"skip rollback {action}: as instructed by DEFAULT.rollback=false")
+            return
+        if not self.changed:
+            self.log.info(f"skip rollback {action}: no resource activated")
+            return
+        rids = [r for r in dict.fromkeys(self.changed)]
+        self.log.info(f"trying to rollback {action} on {', '.join(rids)}")
+        self.fire("", "rollback")
+        stop_steps = planner.plan("stop", [self.spec.resource(r) for r in rids])
+        failed = False
+        for step in stop_steps:
+            try:
+                self.run_step(step, drivers)
+            except Exception as exc:
+                failed = True
+                self.loggers(step.rid).error(f"rollback: {exc}")
+        if failed:
+            self.log.error(f"rollback {action} failed")
+        self.fire("", "rolled_back" if not failed else "rollback_failed")
+
+    def refresh(self, drivers):
+        from engine import evaluate
+
+        states = {rid: m.state for rid, m in self.models.items()}
+        try:
+            doc = evaluate.evaluate(self.node, self.spec, drivers, states)
+            evaluate.write_cache(self.node, self.svc, doc)
+        except Exception as exc:  # the action's outcome stands; the next status --refresh rebuilds the cache
+            self.log.warning(f"status refresh failed: {exc}")
+
+    def dry_run(self, steps):
+        from machines.core import kind_of
+
+        states = __import__("engine.evaluate", fromlist=["load_states"]).load_states(self.node, self.svc)
+        for action, st in steps.items():
+            print(f"{self.svc}: {action}")
+            if not st:
+                print("  nothing to do")
+            for step in st:
+                res = self.spec.resource(step.rid)
+                kind = kind_of(res.family)
+                begin, ok, _ = STEP_TRIGGERS.get((kind, step.direction), STEP_TRIGGERS[("resource", step.direction)])
+                print(f"  {step.direction} {step.rid:<14} ({kind}) {states.get(step.rid, 'down')} "
+                      f"-{begin}-> ... -{ok}->")
+        return 0
+
+
+def _only(spec, rid):
+    """A view of `spec` holding just one resource, so each driver gets its own runner (its journal rid)."""
+    from dataclasses import replace
+
+    return replace(spec, resources=[spec.resource(rid)])
+
+
+def run_action(node, svc, opts):
+    """cli handler for every state-changing action."""
+    return Executor(node, svc, opts).run()

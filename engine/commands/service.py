@@ -1,0 +1,48 @@
+"""Service-wide flags: freeze, thaw, frozen. The flag file is the fast view; the journal records each change."""
+
+import getpass
+import os
+
+
+def _journal_flag(node, svc, event, opts):
+    from journal.store import Journal
+
+    with Journal(node.journal_path) as j:
+        j.append_one({"node": node.name, "svc": svc, "kind": "config", "event": event,
+                      "action_id": os.environ.get("OSVC_ACTION_ID", ""),
+                      "payload": {"argv": opts.argv, "user": getpass.getuser(), "pid": os.getpid()}})
+
+
+def _set_frozen(node, svc, opts, frozen):
+    from engine.evaluate import FROZEN_NAME, cache_path
+
+    flag = node.svc_var(svc) / FROZEN_NAME
+    if flag.exists() == frozen:
+        print(f"{svc}: already {'frozen' if frozen else 'thawed'}")
+        return 0
+    _journal_flag(node, svc, "freeze" if frozen else "thaw", opts)   # journal first, then the effect
+    if frozen:
+        flag.parent.mkdir(parents=True, exist_ok=True)
+        flag.touch()
+    else:
+        flag.unlink()
+    cache_path(node, svc).unlink(missing_ok=True)  # the cached document shows the flag
+    print(f"{svc}: {'frozen' if frozen else 'thawed'}")
+    return 0
+
+
+def freeze(node, svc, opts):
+    return _set_frozen(node, svc, opts, True)
+
+
+def thaw(node, svc, opts):
+    return _set_frozen(node, svc, opts, False)
+
+
+def frozen(node, svc, opts):
+    """Exit 1 when frozen, 0 otherwise (1.8 agent semantics)."""
+    from engine.evaluate import is_frozen
+
+    state = is_frozen(node, svc)
+    print("frozen" if state else "thawed")
+    return 1 if state else 0

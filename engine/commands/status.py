@@ -1,0 +1,67 @@
+"""`print status`, `json status`, `status`: serve the cached document, or evaluate and cache it."""
+
+import json
+import sys
+
+
+def _color(opts):
+    return opts.color == "yes" or (opts.color == "auto" and sys.stdout.isatty())
+
+
+def current_document(node, svc, refresh=False):
+    """The service's status document: the valid cache, else a fresh evaluation (then cached)."""
+    from engine import evaluate
+
+    if not refresh:
+        doc = evaluate.read_cache(node, svc)
+        if doc is not None:
+            return doc
+    return refresh_document(node, svc)
+
+
+def refresh_document(node, svc, spec=None):
+    from engine import evaluate
+    from engine.config import load_service
+    from engine.log import resource_logger
+    from engine.runtime import build_drivers
+    from drivers.runner import Runner
+
+    spec = spec or load_service(node, svc)
+    drivers = build_drivers(node, spec, runner=Runner(), loggers=lambda rid: resource_logger(svc, rid))
+    doc = evaluate.evaluate(node, spec, drivers)
+    evaluate.write_cache(node, svc, doc)
+    return doc
+
+
+def _load_from(path):
+    from engine.errors import NotFound, UsageError
+
+    try:
+        with open(path) as fh:
+            return json.load(fh)
+    except FileNotFoundError:
+        raise NotFound(f"--from {path}: no such file")
+    except ValueError as exc:
+        raise UsageError(f"--from {path}: not a status document ({exc})")
+
+
+def print_status(node, svc, opts):
+    from engine import render
+
+    doc = _load_from(opts.from_file) if opts.from_file else current_document(node, svc, opts.refresh)
+    if opts.format == "json":
+        print(json.dumps(doc, indent=2))
+    else:
+        sys.stdout.write(render.render(doc, color=_color(opts)))
+    return 0
+
+
+def json_status(node, svc, opts):
+    opts.format = "json"
+    return print_status(node, svc, opts)
+
+
+def status(node, svc, opts):
+    from engine import status as st
+
+    return st.exit_code(current_document(node, svc, opts.refresh))

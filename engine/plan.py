@@ -1,0 +1,109 @@
+"""Action planning: which resources an action touches, in which order. Pure functions over data.
+
+The 1.5 agent's order (reference §5.2): start is ip -> disks -> fs -> share -> container -> app ->
+encap -> hb (HA enabled only once everything is up); stop is the mirror, hb first. Within a family:
+rid order, fs by mount point, reversed on stop.
+"""
+
+from dataclasses import dataclass
+
+from engine.errors import UsageError
+
+START, STOP = "start", "stop"
+
+# Family order of a start; stop walks it backwards. "encap" is the guest engine's part.
+START_ORDER = ("ip", "disk", "fs", "share", "container", "app", "encap", "hb")
+
+# Inside the disk family, 1.5 starts reservations before the devices they protect.
+DISK_TYPE_ORDER = ("scsireserv", "loop", "drbd", "zpool", "vg", "vmdg")
+
+# action -> (direction, families it touches, standby resources only)
+ACTIONS = {
+    "start": (START, START_ORDER, False),
+    "stop": (STOP, START_ORDER, False),
+    "startstandby": (START, START_ORDER, True),
+    "shutdown": (STOP, START_ORDER, False),
+    "startip": (START, ("ip",), False),
+    "stopip": (STOP, ("ip",), False),
+    "startdisk": (START, ("disk",), False),
+    "stopdisk": (STOP, ("disk",), False),
+    "startfs": (START, ("disk", "fs"), False),
+    "stopfs": (STOP, ("disk", "fs"), False),
+    "startshare": (START, ("share",), False),
+    "stopshare": (STOP, ("share",), False),
+    "startcontainer": (START, ("container",), False),
+    "stopcontainer": (STOP, ("container",), False),
+    "startapp": (START, ("app",), False),
+    "stopapp": (STOP, ("app",), False),
+    "starthb": (START, ("hb",), False),
+    "stophb": (STOP, ("hb",), False),
+    "prstart": (START, ("disk",), False),
+    "prstop": (STOP, ("disk",), False),
+}
+
+# Sub-actions restricted to one driver type inside their family.
+TYPE_FILTER = {"prstart": "scsireserv", "prstop": "scsireserv"}
+
+
+@dataclass(frozen=True)
+class Step:
+    """One resource action of a plan."""
+
+    rid: str
+    family: str
+    direction: str       # start | stop
+
+
+def _sort_key(res, direction):
+    family_rank = START_ORDER.index(res.family) if res.family in START_ORDER else len(START_ORDER)
+    if res.family == "disk":
+        sub = DISK_TYPE_ORDER.index(res.type) if res.type in DISK_TYPE_ORDER else len(DISK_TYPE_ORDER)
+    else:
+        sub = 0
+    within = res.conf.get("mnt") or "" if res.family == "fs" else ""
+    return (family_rank, sub, res.subset or "", within, res.rid)
+
+
+def parse_tags(expr):
+    """`a,b` selects either, `a+b` both: a list of AND-groups, any of which may match."""
+    return [frozenset(t for t in group.split("+") if t) for group in expr.split(",") if group]
+
+
+def select(resources, rid=None, tags=None, subsets=None):
+    """Resources matching the selectors (intersection of the given ones). A family name selects its rids."""
+    chosen = list(resources)
+    if rid:
+        wanted = {r.strip() for r in rid.split(",") if r.strip()}
+        chosen = [r for r in chosen if r.rid in wanted or r.family in wanted]
+    if tags:
+        groups = parse_tags(tags)
+        chosen = [r for r in chosen if any(g <= r.tags for g in groups)]
+    if subsets:
+        wanted = {s.strip() for s in subsets.split(",") if s.strip()}
+        chosen = [r for r in chosen if r.subset in wanted]
+    if (rid or tags or subsets) and not chosen:
+        raise UsageError("no resource match the given --rid, --subset and --tags specifiers")
+    return chosen
+
+
+def plan(action, resources, *, rid=None, tags=None, subsets=None):
+    """The ordered steps of `action` over `resources` (ResourceSpec list, config order).
+
+    Encap-tagged resources belong to the guest engine and disabled or noaction ones are skipped:
+    they never appear in a plan.
+    """
+    if action not in ACTIONS:
+        raise UsageError(f"'{action}' is not a resource action")
+    direction, families, standby_only = ACTIONS[action]
+    only_type = TYPE_FILTER.get(action)
+    chosen = [
+        r for r in select(resources, rid, tags, subsets)
+        if r.family in families
+        and not r.encap and not r.disabled and "noaction" not in r.tags
+        and (not standby_only or r.standby)
+        and (only_type is None or r.type == only_type)
+    ]
+    chosen.sort(key=lambda r: _sort_key(r, direction))
+    if direction == STOP:
+        chosen.reverse()
+    return [Step(r.rid, r.family, direction) for r in chosen]
