@@ -1,0 +1,249 @@
+"""The one command runner every driver uses (DESIGN §8, lessons §A.13).
+
+    runner = Runner(log=resource_logger, sink=journal_command_event)
+    res = runner.run(["mount", "-t", "ext4", dev, mnt], timeout=60)
+
+- argument lists only, never a shell;
+- every command runs in a new session, so on timeout the whole process group (the command and
+  its grandchildren) gets SIGKILL; sh's own `_timeout` would signal the leader only, and the
+  grandchildren would keep our pipes open;
+- the command line is logged at INFO with each `mask` string replaced by XXXXXX, then its output
+  the way the 1.5 agent logs it (`output:`, `stderr:`, `command succesful but stderr:`,
+  `command failed with stdout:`), and `sink` receives a `command` event (masked argv, rc, duration,
+  output tails, pid, timeout) the lead journals;
+- `quiet=True` is for status probes: no log, no event (the status read path stays cheap);
+- `sh` is imported on the first run only: it costs ~80 ms, and `print status` must not pay it.
+
+Output capture: pipes by default. A command that leaves a daemon holding the pipe costs an extra
+2 s (sh waits that long for the reader threads): callers running launchers pass `out_path`, so the
+command's stdout and stderr go to a file (fd passed straight to the child, no pipe, nothing to wait
+for) and the runner reads the file back afterwards.
+"""
+
+import os
+import signal
+import threading
+import time
+from dataclasses import dataclass
+
+from drivers.base import DriverError
+
+TAIL_BYTES = 2048          # output tail kept in the journal event, per stream
+FILE_READ_BYTES = 65536    # at most this much of an out_path file is read back (its end)
+MASK = "XXXXXX"
+
+
+class CommandError(DriverError):
+    """The command exited non-zero (check=True)."""
+
+    def __init__(self, message, result):
+        super().__init__(message)
+        self.result = result
+
+
+class CommandTimeout(DriverError):
+    """The command outlived its timeout: its process group was killed."""
+
+    def __init__(self, message, result):
+        super().__init__(message)
+        self.result = result
+
+
+@dataclass
+class Result:
+    argv: list
+    rc: int
+    out: str = ""
+    err: str = ""
+    duration: float = 0.0
+    pid: int | None = None
+    timed_out: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.rc == 0 and not self.timed_out
+
+
+class _NullLog:
+    def info(self, *a, **k): pass
+    def warning(self, *a, **k): pass
+    def error(self, *a, **k): pass
+    def debug(self, *a, **k): pass
+
+
+def mask_text(text: str, mask) -> str:
+    """Replace every secret of `mask` in `text` with XXXXXX."""
+    for secret in mask:
+        if secret:
+            text = text.replace(secret, MASK)
+    return text
+
+
+def cmdline(argv, mask=()) -> str:
+    """The command line as the 1.5 agent logs it: words joined by spaces, secrets masked."""
+    return mask_text(" ".join(str(a) for a in argv), mask)
+
+
+def tail(text: str, size: int = TAIL_BYTES) -> str:
+    return text[-size:] if len(text) > size else text
+
+
+def _last_line(text: str) -> str:
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    return lines[-1].strip() if lines else ""
+
+
+# how each stream is logged, by (stream, outcome): level name and prefix (1.5 rcUtilities.call)
+_OUTPUT_LOG = {
+    ("out", "ok"): ("info", "output:\n"),
+    ("out", "failed"): ("error", "command failed with stdout:\n"),
+    ("out", "tolerated"): ("info", "output:\n"),
+    ("err", "ok"): ("warning", "command succesful but stderr:\n"),
+    ("err", "failed"): ("error", "stderr:\n"),
+    ("err", "tolerated"): ("info", "stderr:\n"),
+}
+
+
+class Runner:
+    """Runs commands for drivers; see the module docstring."""
+
+    def __init__(self, log=None, sink=None):
+        self.log = log or _NullLog()
+        self.sink = sink
+        self._commands = {}       # (name, PATH) -> sh.Command: resolved once, reused (lessons A.13)
+
+    # --- public -------------------------------------------------------------------------
+    def run(self, argv, timeout=60, check=True, mask=(), input=None, cwd=None, env=None,
+            quiet=False, out_path=None) -> Result:
+        """Run `argv` (a list, never a shell line) and return its Result.
+
+        timeout: seconds (required, never infinite); check: raise CommandError on rc != 0;
+        mask: secrets to hide from logs and events; input: str/bytes fed to stdin (else /dev/null);
+        env: variables added to os.environ; quiet: status probe (no log, no event);
+        out_path: send stdout+stderr to this file (truncated) instead of pipes (launchers).
+        """
+        argv = [str(a) for a in argv]
+        if not argv:
+            raise DriverError("empty command line (nothing to run)")
+        if timeout is None or timeout <= 0:
+            raise DriverError(f"{argv[0]}: a positive timeout is required")
+        line = cmdline(argv, mask)
+        if not quiet:
+            self.log.info(line)
+        full_env = {**os.environ, **(env or {})}
+        command = self._command(argv[0], full_env.get("PATH", ""))
+        result = self._spawn(command, argv, timeout, input, cwd, full_env, out_path)
+        outcome = "ok" if result.ok else ("failed" if check or result.timed_out else "tolerated")
+        if not quiet:
+            self._log_output(result, outcome, mask)
+            self._emit(result, mask)
+        if result.timed_out:
+            raise CommandTimeout(f"{line} timed out after {timeout:g} s (process group killed)", result)
+        if check and result.rc != 0:
+            detail = _last_line(mask_text(result.err, mask)) or _last_line(mask_text(result.out, mask))
+            raise CommandError(f"{line} failed (rc {result.rc})" + (f": {detail}" if detail else ""),
+                               result)
+        return result
+
+    # --- internals ----------------------------------------------------------------------
+    def _command(self, name, path):
+        key = (name, path)
+        command = self._commands.get(key)
+        if command is None:
+            import logging
+
+            import sh   # lazy: ~80 ms, paid by actions only
+
+            # sh logs every spawn at INFO on its own logger: we log the command line ourselves.
+            logging.getLogger("sh").setLevel(logging.WARNING)
+
+            try:
+                command = sh.Command(name, search_paths=path.split(os.pathsep) if "/" not in name
+                                     else None)
+            except sh.CommandNotFound:
+                raise DriverError(f"{name}: command not found (install {os.path.basename(name)} "
+                                  f"or check PATH)") from None
+            self._commands[key] = command
+        return command
+
+    def _spawn(self, command, argv, timeout, input, cwd, env, out_path):
+        stdin = open(os.devnull, "rb") if input is None else input
+        outfile = open(out_path, "wb") if out_path else None
+        kwargs = dict(_bg=True, _bg_exc=False, _tty_out=False, _new_session=True, _env=env,
+                      _cwd=cwd, _in=stdin, _ok_code=range(-64, 256))
+        if outfile:
+            kwargs.update(_out=outfile, _err=outfile)
+        killed = threading.Event()
+        start = time.monotonic()
+        try:
+            proc = command(*argv[1:], **kwargs)
+            pid = proc.pid
+            timer = threading.Timer(timeout, self._kill_group, (proc, pid, killed))
+            timer.daemon = True
+            timer.start()
+            try:
+                proc.wait()
+            finally:
+                timer.cancel()
+            rc = proc.exit_code
+        except OSError as exc:   # exec failure after resolution (permissions, bad interpreter)
+            raise DriverError(f"{argv[0]}: cannot execute: {exc.strerror or exc}") from None
+        finally:
+            if input is None:
+                stdin.close()
+            if outfile:
+                outfile.close()
+        duration = time.monotonic() - start
+        if out_path:
+            out, err = _read_end(out_path), ""
+        else:
+            out, err = _decode(proc.stdout), _decode(proc.stderr)
+        if rc is not None and rc < 0:      # killed by a signal: shell convention 128+n
+            rc = 128 - rc
+        return Result(argv=argv, rc=rc if rc is not None else -1, out=out, err=err,
+                      duration=duration, pid=pid, timed_out=killed.is_set())
+
+    @staticmethod
+    def _kill_group(proc, pid, killed):
+        # new session: pgid == pid. Only while the leader is not reaped, so a recycled pid is safe.
+        if proc.process.exit_code is not None:
+            return
+        killed.set()
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+    def _log_output(self, result, outcome, mask):
+        for stream, text in (("out", result.out), ("err", result.err)):
+            text = mask_text(text, mask).rstrip("\n")
+            if text:
+                level, prefix = _OUTPUT_LOG[(stream, outcome)]
+                getattr(self.log, level)(prefix + text)
+
+    def _emit(self, result, mask):
+        if self.sink is None:
+            return
+        self.sink({"kind": "command", "payload": {
+            "argv": [mask_text(a, mask) for a in result.argv],
+            "rc": result.rc,
+            "duration": round(result.duration, 6),
+            "out_tail": tail(mask_text(result.out, mask)),
+            "err_tail": tail(mask_text(result.err, mask)),
+            "pid": result.pid,
+            "timeout": result.timed_out,
+        }})
+
+
+def _decode(data) -> str:
+    if data is None:
+        return ""
+    return data.decode("utf-8", "replace") if isinstance(data, bytes) else str(data)
+
+
+def _read_end(path) -> str:
+    with open(path, "rb") as f:
+        f.seek(0, os.SEEK_END)
+        size = f.tell()
+        f.seek(max(0, size - FILE_READ_BYTES))
+        return f.read().decode("utf-8", "replace")

@@ -1,0 +1,1 @@
+"""Reusable test helpers for real resources: driver contexts, network namespaces, loop images."""

@@ -1,0 +1,35 @@
+"""Build a driver with a real Runner whose log lines and command events are captured."""
+
+import logging
+
+from drivers import driver_class
+from drivers.base import Context
+from drivers.runner import Runner
+from engine.model import ResourceSpec
+
+
+class LineLog(logging.Logger):
+    """A logger that keeps (level, message) pairs: assertions compare exact 1.5 log lines."""
+
+    def __init__(self, name="TEST"):
+        super().__init__(name, logging.DEBUG)
+        self.lines = []
+
+    def handle(self, record):
+        self.lines.append((record.levelname, record.getMessage()))
+
+    def messages(self, level=None):
+        return [m for lvl, m in self.lines if level is None or lvl == level]
+
+
+def make_driver(node, family, type="", conf=None, rid=None, tags=(), svc="svc1", spec=None,
+                extra=None, force=False):
+    """(driver, log, events) for a resource of this family/type on `node`."""
+    log = LineLog(f"{svc.upper()}.{(rid or family + '#1').upper()}")
+    events = []
+    runner = Runner(log=log, sink=events.append)
+    res = ResourceSpec(rid=rid or f"{family}#1", family=family, type=type, conf=dict(conf or {}),
+                       tags=frozenset(tags))
+    ctx = Context(node=node, svcname=svc, log=log, run=runner.run, spec=spec, extra=dict(extra or {}),
+                  force=force)
+    return driver_class(family, type)(res, ctx), log, events

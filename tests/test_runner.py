@@ -1,0 +1,133 @@
+"""The command runner: logging, masking, events, errors, timeouts that kill the process group."""
+
+import os
+import time
+
+import pytest
+
+from drivers.base import DriverError
+from drivers.runner import CommandError, CommandTimeout, Runner, cmdline
+from tests.helpers.drivers import LineLog
+
+
+@pytest.fixture
+def runner():
+    log, events = LineLog(), []
+    r = Runner(log=log, sink=events.append)
+    r.test_log, r.test_events = log, events
+    return r
+
+
+def test_success_logs_command_and_output_and_emits_event(runner):
+    res = runner.run(["echo", "hello"])
+    assert (res.rc, res.out, res.err) == (0, "hello\n", "")
+    assert res.pid > 0 and res.duration >= 0
+    assert runner.test_log.lines == [("INFO", "echo hello"), ("INFO", "output:\nhello")]
+    [event] = runner.test_events
+    assert event["kind"] == "command"
+    p = event["payload"]
+    assert p["argv"] == ["echo", "hello"] and p["rc"] == 0 and p["timeout"] is False
+    assert p["out_tail"] == "hello\n" and p["err_tail"] == "" and p["pid"] == res.pid
+    assert isinstance(p["duration"], float)
+
+
+def test_secrets_are_masked_everywhere(runner):
+    with pytest.raises(CommandError) as exc:
+        runner.run(["sh", "-c", "echo user=admin pw=s3cr3t; echo bad s3cr3t >&2; exit 4"],
+                   mask=["s3cr3t"])
+    msg = str(exc.value)
+    assert "s3cr3t" not in msg
+    assert msg == "sh -c echo user=admin pw=XXXXXX; echo bad XXXXXX >&2; exit 4 failed (rc 4): bad XXXXXX"
+    assert all("s3cr3t" not in m for _, m in runner.test_log.lines)
+    assert ("ERROR", "command failed with stdout:\nuser=admin pw=XXXXXX") in runner.test_log.lines
+    assert ("ERROR", "stderr:\nbad XXXXXX") in runner.test_log.lines
+    p = runner.test_events[0]["payload"]
+    assert "s3cr3t" not in repr(p) and p["rc"] == 4
+    assert p["err_tail"] == "bad XXXXXX\n"
+
+
+def test_nonzero_rc_without_check_returns_and_logs_at_info(runner):
+    res = runner.run(["sh", "-c", "echo out; echo err >&2; exit 3"], check=False)
+    assert res.rc == 3 and not res.ok
+    assert runner.test_log.lines[1:] == [("INFO", "output:\nout"), ("INFO", "stderr:\nerr")]
+
+
+def test_stderr_on_success_is_a_warning(runner):
+    runner.run(["sh", "-c", "echo careful >&2"])
+    assert runner.test_log.lines[-1] == ("WARNING", "command succesful but stderr:\ncareful")
+
+
+def test_quiet_probe_neither_logs_nor_emits(runner):
+    res = runner.run(["sh", "-c", "echo x; exit 1"], quiet=True, check=False)
+    assert res.rc == 1 and res.out == "x\n"
+    assert runner.test_log.lines == [] and runner.test_events == []
+
+
+def test_missing_command_is_one_clear_error(runner):
+    with pytest.raises(DriverError) as exc:
+        runner.run(["osvc-no-such-tool", "-x"])
+    assert str(exc.value) == "osvc-no-such-tool: command not found (install osvc-no-such-tool or check PATH)"
+
+
+def test_timeout_kills_the_whole_process_group(runner, tmp_path):
+    pidfile = tmp_path / "grandchild.pid"
+    # the grandchild ignores nothing special: it just outlives its parent's timeout
+    script = f"sleep 300 & echo $! > {pidfile}; wait"
+    with pytest.raises(CommandTimeout) as exc:
+        runner.run(["sh", "-c", script], timeout=0.5)
+    assert str(exc.value) == f"sh -c {script} timed out after 0.5 s (process group killed)"
+    grandchild = int(pidfile.read_text())
+    # killed with SIGKILL: gone (or a zombie about to be reaped by init) right away
+    deadline = time.monotonic() + 5
+    while _alive(grandchild) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(grandchild)
+    p = runner.test_events[0]["payload"]
+    assert p["timeout"] is True and p["rc"] == 128 + 9
+
+
+def _alive(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(")")[-1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_input_env_cwd(runner, tmp_path):
+    assert runner.run(["cat"], input="abc").out == "abc"
+    assert runner.run(["sh", "-c", "echo $OSVC_X"], env={"OSVC_X": "42"}).out == "42\n"
+    assert runner.run(["pwd"], cwd=str(tmp_path)).out.strip() == str(tmp_path)
+    # the rest of the environment is kept (never a bare dict)
+    assert runner.run(["sh", "-c", "echo $PATH"]).out.strip() == os.environ["PATH"]
+
+
+def test_stdin_is_devnull_by_default(runner):
+    assert runner.run(["cat"], timeout=5).out == ""
+
+
+def test_out_path_gives_daemons_a_file_not_a_pipe(runner, tmp_path):
+    # A daemon left holding a pipe keeps sh waiting for EOF; with out_path it holds the log file.
+    log, pidfile = tmp_path / "launcher.log", tmp_path / "daemon.pid"
+    res = runner.run(["sh", "-c", f"echo started; sleep 30 & echo $! > {pidfile}; exit 0"],
+                     out_path=log)
+    daemon = int(pidfile.read_text())
+    try:
+        assert _alive(daemon)
+        assert os.readlink(f"/proc/{daemon}/fd/1") == str(log)
+        assert os.readlink(f"/proc/{daemon}/fd/0") == "/dev/null"
+    finally:
+        os.kill(daemon, 9)
+    assert res.out == "started\n" and log.read_text() == "started\n"
+    assert ("INFO", "output:\nstarted") in runner.test_log.lines
+
+
+def test_cmdline_masks():
+    assert cmdline(["ovm", "-u", "admin", "-p", "pw"], mask=["pw"]) == "ovm -u admin -p XXXXXX"
+
+
+def test_bad_arguments_are_refused(runner):
+    with pytest.raises(DriverError, match="positive timeout"):
+        runner.run(["true"], timeout=0)
+    with pytest.raises(DriverError, match="empty command line"):
+        runner.run([])
