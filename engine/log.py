@@ -1,0 +1,130 @@
+"""The 1.5 log format (reference §7.1): `10:54:49 INFO    OVMGUEST1.OVM     wait for container ping`.
+
+    log = service_logger(node, "ovmguest1")        # logger OVMGUEST1: console + log/ovmguest1.log
+    resource_logger("ovmguest1", "ovm").info("wait for container ping")
+
+- Names UPPER-CASED: the service `SVC`, a resource `SVC.RID`.
+- Console (stdout): `%(asctime)s %(levelname)-7s %(name)-<W>s %(message)s`, `%H:%M:%S`,
+  W = len(svcname) + 8.
+- File `log/<svc>.log`, rotating 5 MB x 5: `%(asctime)s - %(name)s - %(levelname)s - %(message)s`.
+
+Service names often hold dots (deb1.opensvc.com), so logging's dotted hierarchy would make service
+`a.b` a child of service `a`. Hence service loggers never propagate (records stop at their own
+service's handlers), and a resource logger is only made once its service logger exists, so its
+nearest ancestor is always its own service.
+Stdlib only: this module is on the read path.
+"""
+
+import logging
+import logging.handlers
+import os
+import sys
+import time
+
+CONSOLE_FORMAT = "%(asctime)s %(levelname)-7s %(name)-{width}s %(message)s"
+CONSOLE_DATEFMT = "%H:%M:%S"
+FILE_FORMAT = "%(asctime)s - %(name)s - %(levelname)s - %(message)s"
+FILE_MAX_BYTES = 5 * 1024 * 1024
+FILE_BACKUPS = 5
+
+
+def logger_name(svc: str, rid: str | None = None) -> str:
+    return (svc if not rid else f"{svc}.{rid}").upper()
+
+
+def console_formatter(svc: str, converter=None) -> logging.Formatter:
+    """The 1.5 console formatter for `svc`. `converter` (seconds -> struct_time, default
+    time.localtime) lets tests pin the clock."""
+    fmt = logging.Formatter(CONSOLE_FORMAT.format(width=len(svc) + 8), CONSOLE_DATEFMT)
+    if converter is not None:
+        fmt.converter = converter
+    return fmt
+
+
+def file_formatter(converter=None) -> logging.Formatter:
+    fmt = logging.Formatter(FILE_FORMAT)
+    if converter is not None:
+        fmt.converter = converter
+    return fmt
+
+
+class ConsoleHandler(logging.StreamHandler):
+    """stdout by default, looked up at each record (so a redirected or captured sys.stdout is
+    honoured even for a logger built earlier), or the stream given."""
+
+    def __init__(self, stream=None):
+        super().__init__(stream)   # sets stream (stderr when None) through the setter below...
+        self._fixed = stream       # ...so pin what was asked: None means "sys.stdout at emit time"
+
+    @property
+    def stream(self):
+        return self._fixed if self._fixed is not None else sys.stdout
+
+    @stream.setter
+    def stream(self, value):
+        self._fixed = value
+
+
+def _handler(logger, cls):
+    return next((h for h in logger.handlers if type(h) is cls), None)
+
+
+def _svc_logger(svc):
+    log = logging.getLogger(logger_name(svc))
+    log.setLevel(logging.DEBUG)    # level filtering is the handlers' job
+    log.propagate = False
+    return log
+
+
+def service_logger(node, svc: str, stream=None, converter=None, level=logging.INFO) -> logging.Logger:
+    """The service's logger, with its console and file handlers. Idempotent: calling again reuses
+    the handlers, points the console at `stream` when one is given, and re-targets the file when
+    the node's log path changed (another OSVC_ROOT)."""
+    log = _svc_logger(svc)
+    console = _handler(log, ConsoleHandler)
+    if console is None:
+        console = ConsoleHandler(stream)
+        log.addHandler(console)
+    elif stream is not None:
+        console.stream = stream
+    console.setLevel(level)
+    if converter is not None or console.formatter is None:
+        console.setFormatter(console_formatter(svc, converter))
+
+    path = node.log_path(svc)
+    rotating = _handler(log, logging.handlers.RotatingFileHandler)
+    if rotating is not None and rotating.baseFilename != os.path.abspath(path):
+        log.removeHandler(rotating)
+        rotating.close()
+        rotating = None
+    if rotating is None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # delay: the file is created by the first record, so a command that logs nothing leaves no file.
+        rotating = logging.handlers.RotatingFileHandler(path, maxBytes=FILE_MAX_BYTES, backupCount=FILE_BACKUPS,
+                                                        encoding="utf-8", delay=True)
+        rotating.setLevel(logging.DEBUG)
+        log.addHandler(rotating)
+    if converter is not None or rotating.formatter is None:
+        rotating.setFormatter(file_formatter(converter))
+    return log
+
+
+def resource_logger(svc: str, rid: str) -> logging.Logger:
+    """`SVC.RID`: its records propagate to the service logger's handlers (set up by service_logger)."""
+    _svc_logger(svc)
+    return logging.getLogger(logger_name(svc, rid))
+
+
+def close_service_logger(svc: str):
+    """Close and remove the service's handlers (long-lived processes acting on many services)."""
+    log = logging.getLogger(logger_name(svc))
+    for h in list(log.handlers):
+        if type(h) in (ConsoleHandler, logging.handlers.RotatingFileHandler):   # not others' (pytest's capture)
+            log.removeHandler(h)
+            h.close()
+
+
+def fixed_clock(hms: str):
+    """A converter for tests and replays: every record shows `hms` (HH:MM:SS) as its time."""
+    h, m, s = (int(x) for x in hms.split(":"))
+    return lambda _secs: time.struct_time((2000, 1, 1, h, m, s, 5, 1, 0))
