@@ -1,0 +1,41 @@
+"""The hash chain: one pure definition shared by the writer, verify and cursors.
+
+hash(row) = sha256(hash(previous row) + uuid + canonical(row)); the first row chains from a genesis
+hash derived from the journal uuid. The uuid inside every link means rows copied from another
+journal do not even chain among themselves here, which is how verify names a splice.
+canonical(row) is msgpack of the stored values in a fixed order: the payload enters as its stored
+bytes, so verification never depends on how a decoder would re-encode a dict.
+"""
+
+import hashlib
+
+import msgpack
+
+# Stored column order (also the SELECT order of every reader).
+COLUMNS = ("seq", "ts", "hlc", "node", "svc", "rid", "kind", "machine", "event", "src", "dst",
+           "action_id", "payload", "durable", "hash")
+# The hashed part: every column but the hash itself.
+HASHED = COLUMNS[:-1]
+TEXT_KEYS = ("node", "svc", "rid", "kind", "machine", "event", "src", "dst", "action_id")
+
+_sha256 = hashlib.sha256
+
+
+def genesis(uuid_hex: str) -> bytes:
+    """The hash seq 1 chains from: ties the whole chain to this journal's uuid."""
+    return _sha256(b"osvc-engine journal\0" + bytes.fromhex(uuid_hex)).digest()
+
+
+def make_canonical():
+    """A canonical encoder bound to its own Packer (Packers are not thread-safe: one per user)."""
+    pack = msgpack.Packer(use_bin_type=True).pack
+    return pack
+
+
+def salt(uuid_hex: str) -> bytes:
+    return bytes.fromhex(uuid_hex)
+
+
+def row_hash(prev: bytes, salt_: bytes, values, pack) -> bytes:
+    """values: the HASHED columns of one row, in order (a tuple or list)."""
+    return _sha256(prev + salt_ + pack(values)).digest()

@@ -1,0 +1,172 @@
+"""`osvc-engine journal tail|verify|export|stats`: argument parsing and dispatch only."""
+
+import argparse
+import json
+import os
+import sys
+
+from engine.errors import JournalError, UsageError
+
+EXAMPLES = {
+    "tail": """examples:
+  osvc-engine journal tail -n 50 -s web1            the last 50 records of service web1
+  osvc-engine journal tail -f --kind command        follow the commands as they run
+  osvc-engine journal tail --since 2h --rid ip#1 -o json
+  osvc-engine journal tail -f --show-cursor         on exit, print where to resume
+  osvc-engine journal tail -f --cursor 'j=...;s=42;x=...'   resume after that record""",
+    "verify": """examples:
+  osvc-engine journal verify         exit 0 when whole; else exit 6 naming the first bad seq
+  osvc-engine journal verify --reanchor   accept the current head (after a known repair)""",
+    "export": """examples:
+  osvc-engine journal export -o /tmp/journal.jsonl
+  osvc-engine journal export --format msgpack -s web1 -o web1.msgpack""",
+    "stats": """examples:
+  osvc-engine journal stats
+  osvc-engine journal stats -o json""",
+}
+
+
+def _filters(p):
+    p.add_argument("-s", "--service", dest="svc", metavar="SVC", help="only this service")
+    p.add_argument("--rid", help="only this resource id (e.g. ip#1)")
+    p.add_argument("--node", help="only records of this node")
+    p.add_argument("--kind", help="only this kind (transition, observation, action, command, config, ...)")
+    p.add_argument("--action", dest="action_id", metavar="ID", help="only this action id")
+    p.add_argument("--since", metavar="TIME", help="from this time: ISO, epoch seconds, or an age (10m, 2h, 1d)")
+
+
+def _count(text):
+    if text == "all":
+        return None
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"-n wants a number or 'all', not {text!r}") from None
+    if n < 0:
+        raise argparse.ArgumentTypeError("-n wants a number >= 0")
+    return n
+
+
+def build_parser():
+    p = argparse.ArgumentParser(prog="osvc-engine journal",
+                                description="Read and check the node's journal (var/journal.db).")
+    sub = p.add_subparsers(dest="cmd", metavar="SUBCOMMAND")
+    sub.required = True
+    mk = lambda name, text: sub.add_parser(name, help=text, description=text, epilog=EXAMPLES[name],
+                                           formatter_class=argparse.RawDescriptionHelpFormatter)
+    t = mk("tail", "print the newest records, and follow new ones with -f")
+    t.add_argument("-f", "--follow", action="store_true", help="keep printing records as they are committed")
+    _filters(t)
+    t.add_argument("--cursor", metavar="C", help="start after this record (a cursor from --show-cursor)")
+    t.add_argument("--cursor-file", metavar="FILE",
+                   help="start after the cursor saved in FILE (if it exists), and keep FILE updated")
+    t.add_argument("--show-cursor", action="store_true",
+                   help="text: print the cursor at the end; json: a 'cursor' key in each object")
+    t.add_argument("-n", "--lines", type=_count, metavar="N",
+                   help="the newest N matching records (default 10; all with --since/--cursor; 'all')")
+    t.add_argument("-o", "--output", choices=("text", "json"), default="text", help="output format")
+    v = mk("verify", "check the hash chain and the head anchor")
+    v.add_argument("--reanchor", action="store_true",
+                   help="after checking the chain, record its current head in the anchor")
+    e = mk("export", "write every record as JSON lines or a msgpack stream")
+    e.add_argument("--format", choices=("jsonl", "msgpack"), default="jsonl")
+    e.add_argument("-o", "--output", metavar="FILE", help="write to FILE (mode 0600) instead of stdout")
+    _filters(e)
+    s = mk("stats", "records, size on disk, time span, counts per kind")
+    s.add_argument("-o", "--output", choices=("text", "json"), default="text")
+    return p
+
+
+def _open():
+    from engine.node import Node
+    from journal.store import Journal
+
+    return Journal(Node.from_env().journal_path, create=False)
+
+
+def _filter_values(opts):
+    from journal.timespec import parse_time_ns
+
+    return {"svc": opts.svc, "rid": opts.rid, "node": opts.node, "kind": opts.kind,
+            "action_id": opts.action_id, "since_ns": parse_time_ns(opts.since) if opts.since else None}
+
+
+def cmd_tail(opts):
+    from journal import cursor as cursormod
+    from journal.tail import tail
+
+    with _open() as j:
+        start = opts.cursor
+        if start is None and opts.cursor_file and os.path.exists(opts.cursor_file):
+            with open(opts.cursor_file) as f:
+                start = f.read().strip()
+        after = cursormod.resolve(j, start) if start else 0
+        last = opts.lines
+        if last is None and opts.lines is None and not (start or opts.since):
+            last = 10
+        return tail(j, sys.stdout, _filter_values(opts), after=after, last=last, follow=opts.follow,
+                    mode=opts.output, show_cursor=opts.show_cursor, cursor_file=opts.cursor_file)
+
+
+def cmd_verify(opts):
+    from journal import verify as v
+
+    with _open() as j:
+        if opts.reanchor:
+            res = v.reanchor(j)
+            print(f"journal {j.path}: chain intact up to seq {res.last_seq}; head anchor rewritten")
+            return 0
+        total = j.last_seq()
+        progress = None
+        if sys.stderr.isatty() and total > 200_000:
+            def progress(seq):
+                sys.stderr.write(f"\rverifying seq {seq}/{total} ({100 * seq // max(total, 1)}%)")
+                sys.stderr.flush()
+        try:
+            res = v.verify(j, progress=progress)
+        finally:
+            if progress:
+                sys.stderr.write("\r\033[K")
+        for w in res.warnings:
+            print(f"osvc-engine: warning: {w}", file=sys.stderr)
+        print(f"journal {j.path}: {res.records} records, chain intact, head anchor consistent "
+              f"(last seq {res.last_seq}, uuid {j.uuid})")
+        return 0
+
+
+def cmd_export(opts):
+    from journal.export import export
+
+    with _open() as j:
+        filters = _filter_values(opts)
+        if not opts.output:
+            export(j, sys.stdout.buffer, filters, opts.format)
+            sys.stdout.buffer.flush()
+            return 0
+        tmp = f"{opts.output}.tmp{os.getpid()}"
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        except OSError as exc:
+            raise UsageError(f"cannot write {opts.output}: {exc.strerror}") from None
+        with os.fdopen(fd, "wb") as out:
+            n = export(j, out, filters, opts.format)
+        os.replace(tmp, opts.output)
+        print(f"exported {n} records to {opts.output} ({opts.format})", file=sys.stderr)
+        return 0
+
+
+def cmd_stats(opts):
+    from journal import stats as st
+
+    with _open() as j:
+        data = st.stats(j)
+    print(json.dumps(data, indent=2) if opts.output == "json" else st.text(data))
+    return 0
+
+
+COMMANDS = {"tail": cmd_tail, "verify": cmd_verify, "export": cmd_export, "stats": cmd_stats}
+
+
+def main(argv) -> int:
+    opts = build_parser().parse_args(argv)
+    return COMMANDS[opts.cmd](opts)

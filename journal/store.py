@@ -1,0 +1,369 @@
+"""The journal store: `var/journal.db`, one row per event, hash-chained, seq = commit order.
+
+Append path: the raw sqlite3 connection, `BEGIN IMMEDIATE` (the write lock), then inside the
+transaction read the head (seq, hash, hlc), allocate seq, chain the hashes, insert, commit. One
+writer at a time holds the lock, so seq order is commit order and a tail reading `seq > last`
+never skips a record. Records are encoded before the lock is taken, to keep it short.
+
+Durability per call: durable=True commits with synchronous=FULL (the WAL is fsynced before
+append returns); durable=False uses synchronous=NORMAL (survives a process crash, not a power loss).
+
+sqlite_utils is imported only to create the schema: it costs ~80 ms and the hot path needs none of it.
+"""
+
+import os
+import sqlite3
+import time
+import uuid as uuidlib
+from pathlib import Path
+
+import msgpack
+
+from engine.errors import JournalError, NotFound, UsageError
+from journal import anchor, chain
+
+TABLE = "events"
+COLUMNS = chain.COLUMNS
+SELECT = f"SELECT {', '.join(COLUMNS)} FROM {TABLE}"
+INSERT = f"INSERT INTO {TABLE} ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
+HEAD = f"SELECT seq, hash, hlc FROM {TABLE} ORDER BY seq DESC LIMIT 1"
+RECORD_KEYS = frozenset(chain.TEXT_KEYS) | {"payload"}
+
+# (name, columns): one index per read filter, seq last so each filter reads in order.
+INDEXES = (
+    ("events_svc_rid", ("svc", "rid", "seq")),
+    ("events_kind", ("kind", "seq")),
+    ("events_action", ("action_id", "seq")),
+    ("events_node", ("node", "seq")),
+    ("events_ts", ("ts",)),
+)
+
+# Read filters: keyword -> SQL condition (data, not branches).
+FILTERS = {
+    "svc": "svc = ?", "rid": "rid = ?", "node": "node = ?", "kind": "kind = ?",
+    "action_id": "action_id = ?", "seq_min": "seq >= ?", "seq_max": "seq <= ?",
+    "since_ns": "ts >= ?", "until_ns": "ts < ?", "seq_after": "seq > ?",
+}
+
+DEFAULT_BUSY_TIMEOUT = 10.0
+WAL_SIZE_LIMIT = 64 << 20
+
+# sqlite error name prefix -> what the operator reads (the path and the call are filled in).
+_ERRORS = (
+    ("SQLITE_BUSY", "journal {path} is locked: another writer held it for more than {timeout:g}s "
+                    "({err}); nothing was {done}. Retry, or find the stuck writer with `fuser {path}`"),
+    ("SQLITE_LOCKED", "journal {path} is locked ({err}); nothing was {done}. Retry"),
+    ("SQLITE_FULL", "journal {path}: the disk is full ({err}); nothing was {done}. "
+                    "Free space on its filesystem, then retry"),
+    ("SQLITE_READONLY", "journal {path} is read-only ({err}); nothing was {done}. "
+                        "Check the file, its directory and the mount are writable by this user"),
+    ("SQLITE_IOERR", "journal {path}: I/O error ({err}); nothing was {done}. Check the disk (dmesg)"),
+    ("SQLITE_CORRUPT", "journal {path} is corrupt ({err}); nothing was {done}. "
+                       "Run `osvc-engine journal verify`, and restore it from a copy"),
+    ("SQLITE_NOTADB", "{path} is not a journal database ({err}). Move it away or fix OSVC_ROOT"),
+    ("SQLITE_CANTOPEN", "cannot open journal {path} ({err}). Check the directory exists and is writable"),
+    ("SQLITE_PERM", "journal {path}: permission denied ({err}); nothing was {done}"),
+)
+
+
+def _os_wall_ns():
+    return time.time_ns()
+
+
+class Journal:
+    """One node's journal. Not thread-safe: one Journal per thread (or per process)."""
+
+    def __init__(self, path, *, busy_timeout=DEFAULT_BUSY_TIMEOUT, clock=_os_wall_ns, create=True):
+        self.path = Path(path)
+        self.busy_timeout = busy_timeout
+        self._clock = clock
+        self._hlc_floor = 0
+        self._sync = None
+        self._pack = msgpack.Packer(use_bin_type=True).pack
+        self._canon = chain.make_canonical()
+        self._conn = None
+        self._anchor = None
+        if not self.path.exists():
+            if not create:
+                raise NotFound(f"no journal at {self.path}: nothing was journaled on this node yet, "
+                               f"or OSVC_ROOT points elsewhere")
+            self._create_file()
+        try:
+            self._conn = sqlite3.connect(str(self.path), timeout=busy_timeout, isolation_level=None)
+            self.uuid = self._load_uuid() or self._create_schema()
+            self._conn.execute(f"PRAGMA journal_size_limit={WAL_SIZE_LIMIT}")
+        except sqlite3.Error as exc:
+            self.close()
+            raise self._error(exc, "opened") from None
+        self.genesis = chain.genesis(self.uuid)
+        self.salt = chain.salt(self.uuid)
+        self.anchor_path = anchor.path_for(self.path)
+        self._anchor = anchor.Writer(self.anchor_path)
+        if not os.path.exists(self.anchor_path) and self.last_seq() == 0:
+            # A creator killed between the schema commit and the anchor: nothing to protect yet.
+            anchor.create(self.anchor_path, self._head(0, self.genesis, 0, self.genesis, True))
+
+    # -- opening -----------------------------------------------------------------------------------
+
+    def _create_file(self):
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            return  # another process created it first
+        except OSError as exc:
+            raise JournalError(f"cannot create journal {self.path}: {exc.strerror}. "
+                               f"Check its directory is writable") from None
+        os.fchmod(fd, 0o600)  # umask may have narrowed it, never widened: make it exact
+        os.close(fd)
+
+    def _load_uuid(self):
+        try:
+            row = self._conn.execute("SELECT value FROM meta WHERE key = 'uuid'").fetchone()
+        except sqlite3.OperationalError as exc:
+            if "no such table" in str(exc):
+                return None
+            raise
+        return row[0] if row else None
+
+    def _create_schema(self):
+        import sqlite_utils  # only here: ~80 ms of imports the append path never pays
+
+        db = sqlite_utils.Database(self._conn)
+        db.enable_wal()  # persistent: set once, at creation, outside any transaction
+        self._conn.execute("BEGIN IMMEDIATE")  # two creators racing: the second waits, then sees it
+        try:
+            found = self._load_uuid()
+            if found:
+                self._conn.execute("ROLLBACK")
+                return found
+            db["meta"].create({"key": str, "value": str}, pk="key", if_not_exists=True)
+            db[TABLE].create({
+                "seq": int, "ts": int, "hlc": int, "node": str, "svc": str, "rid": str, "kind": str,
+                "machine": str, "event": str, "src": str, "dst": str, "action_id": str,
+                "payload": bytes, "durable": int, "hash": bytes,
+            }, pk="seq", not_null={"ts", "hlc", "hash"}, if_not_exists=True)
+            for name, cols in INDEXES:
+                db[TABLE].create_index(list(cols), index_name=name, if_not_exists=True)
+            new = uuidlib.uuid4().hex
+            db["meta"].insert_all([{"key": "uuid", "value": new}, {"key": "format", "value": "1"},
+                                   {"key": "created_ns", "value": str(time.time_ns())}])
+            self._conn.execute("COMMIT")
+        except BaseException:
+            if self._conn.in_transaction:
+                self._conn.execute("ROLLBACK")
+            raise
+        anchor.create(anchor.path_for(self.path),
+                      self._head(0, chain.genesis(new), 0, chain.genesis(new), True, new))
+        return new
+
+    def _head(self, seq, h, dseq, dh, last_durable, uid=None):
+        return anchor.Head(seq, h, dseq, dh, uid or self.uuid, anchor.BOOT_ID, last_durable)
+
+    # -- errors ------------------------------------------------------------------------------------
+
+    def _error(self, exc, done="written"):
+        name = getattr(exc, "sqlite_errorname", "") or ""
+        text = str(exc)
+        if not name and "locked" in text:
+            name = "SQLITE_BUSY"
+        for prefix, template in _ERRORS:
+            if name.startswith(prefix):
+                return JournalError(template.format(path=self.path, err=text, timeout=self.busy_timeout,
+                                                    done=done))
+        return JournalError(f"journal {self.path}: {text}; nothing was {done}")
+
+    # -- writing -----------------------------------------------------------------------------------
+
+    def _encode(self, record):
+        """The stored values of one record, minus seq/ts/hlc/hash (filled in under the lock)."""
+        if not isinstance(record, dict):
+            raise UsageError(f"journal record must be a dict, got {type(record).__name__}")
+        extra = record.keys() - RECORD_KEYS
+        if extra:
+            raise UsageError(f"journal record has unknown key(s) {', '.join(sorted(extra))}: "
+                             f"use {', '.join(sorted(RECORD_KEYS))}")
+        g = record.get
+        payload = g("payload") or {}
+        try:
+            blob = self._pack(payload)
+        except (TypeError, ValueError, OverflowError) as exc:
+            raise UsageError(f"journal record payload cannot be encoded ({exc}): use str, int, float, "
+                             f"bool, None, bytes, lists and dicts with str keys") from None
+        return (str(g("node") or ""), str(g("svc") or ""), str(g("rid") or ""), str(g("kind") or ""),
+                str(g("machine") or ""), str(g("event") or ""), str(g("src") or ""), str(g("dst") or ""),
+                str(g("action_id") or ""), blob)
+
+    def _set_sync(self, durable):
+        mode = "FULL" if durable else "NORMAL"
+        if self._sync != mode:
+            self._conn.execute(f"PRAGMA synchronous={mode}")
+            self._sync = mode
+
+    def append(self, records, durable=True):
+        """Append records in one transaction; returns their seqs. All or nothing: on failure
+        JournalError is raised and none of them is in the journal."""
+        encoded = [self._encode(r) for r in records]
+        if not encoded:
+            return []
+        conn = self._conn
+        if conn is None:
+            raise JournalError(f"journal {self.path} is closed")
+        d = 1 if durable else 0
+        canon = self._canon
+        sha = chain._sha256
+        salt = self.salt
+        try:
+            self._set_sync(durable)
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise self._error(exc) from None
+        try:
+            head = conn.execute(HEAD).fetchone()
+            seq, prev, hlc = head if head else (0, self.genesis, 0)
+            first = seq + 1
+            now = self._clock()
+            hlc = max(hlc, self._hlc_floor)
+            wall = (now // 1_000_000) << 16
+            rows = []
+            for enc in encoded:
+                seq += 1
+                hlc = wall if wall > hlc else hlc + 1
+                values = (seq, now, hlc, *enc, d)
+                prev = sha(prev + salt + canon(values)).digest()
+                rows.append((*values, prev))
+            conn.executemany(INSERT, rows)
+            conn.execute("COMMIT")
+        except BaseException as exc:
+            if conn.in_transaction:
+                try:
+                    conn.execute("ROLLBACK")
+                except sqlite3.Error:
+                    pass  # the failed COMMIT may already have rolled it back
+            if isinstance(exc, sqlite3.Error):
+                raise self._error(exc) from None
+            raise
+        self._hlc_floor = hlc
+        self._write_anchor(seq, prev, durable)
+        return list(range(first, seq + 1))
+
+    def append_one(self, record, durable=True):
+        return self.append([record], durable)[0]
+
+    def _write_anchor(self, seq, h, durable):
+        """After the commit: the anchor lags the database at worst, never leads it."""
+        try:
+            if durable:
+                dseq, dh = seq, h
+            else:
+                cur = self._anchor.current()
+                dseq, dh = (cur.dseq, cur.dhash) if cur and cur.dseq < seq else (0, self.genesis)
+            self._anchor.write(self._head(seq, h, dseq, dh, durable))
+        except OSError:
+            # The records are committed: failing the append now would make the caller act as if
+            # they were not. A stale anchor only weakens truncation detection; verify reports it.
+            pass
+
+    def observe_hlc(self, hlc):
+        """Receive a remote node's hlc: our next records order after it (hybrid logical clock)."""
+        self._hlc_floor = max(self._hlc_floor, int(hlc))
+
+    # -- reading -----------------------------------------------------------------------------------
+
+    def _where(self, filters):
+        conds, args = [], []
+        for key, value in filters.items():
+            if value is None:
+                continue
+            if key not in FILTERS:
+                raise UsageError(f"unknown journal filter {key!r}: use {', '.join(FILTERS)}")
+            conds.append(FILTERS[key])
+            args.append(value)
+        return (" WHERE " + " AND ".join(conds) if conds else ""), args
+
+    def raw(self, last=None, limit=None, **filters):
+        """Stored row tuples (COLUMNS order), ascending seq. One short read transaction."""
+        where, args = self._where(filters)
+        try:
+            if last is not None:
+                sql = f"SELECT * FROM ({SELECT}{where} ORDER BY seq DESC LIMIT ?) ORDER BY seq"
+                return self._conn.execute(sql, (*args, int(last))).fetchall()
+            sql = f"{SELECT}{where} ORDER BY seq" + (f" LIMIT {int(limit)}" if limit else "")
+            return self._conn.execute(sql, args).fetchall()
+        except sqlite3.Error as exc:
+            raise self._error(exc, "read") from None
+
+    def scan(self, chunk=20000, seq_after=0, **filters):
+        """Every matching row tuple, in seq order, read in chunks so no read transaction stays
+        open long (a long reader would starve WAL checkpoints and let the WAL grow)."""
+        while True:
+            rows = self.raw(limit=chunk, seq_after=seq_after, **filters)
+            yield from rows
+            if len(rows) < chunk:
+                return
+            seq_after = rows[-1][0]
+
+    def read(self, svc=None, rid=None, node=None, kind=None, action_id=None, seq_min=None,
+             seq_max=None, since_ns=None, until_ns=None, last=None):
+        rows = self.raw(last=last, svc=svc, rid=rid, node=node, kind=kind, action_id=action_id,
+                        seq_min=seq_min, seq_max=seq_max, since_ns=since_ns, until_ns=until_ns)
+        return [decode(r) for r in rows]
+
+    def last_seq(self):
+        return self.head()[0]
+
+    def head(self):
+        """(seq, hash) of the last record; (0, genesis) when empty."""
+        try:
+            row = self._conn.execute(HEAD).fetchone()
+        except sqlite3.Error as exc:
+            raise self._error(exc, "read") from None
+        return (row[0], row[1]) if row else (0, self.genesis)
+
+    def hash_at(self, seq):
+        if seq == 0:
+            return self.genesis
+        row = self._conn.execute(f"SELECT hash FROM {TABLE} WHERE seq = ?", (seq,)).fetchone()
+        return row[0] if row else None
+
+    def data_version(self):
+        """Changes whenever another connection commits: the cheap poll of followers."""
+        return self._conn.execute("PRAGMA data_version").fetchone()[0]
+
+    @property
+    def connection(self):
+        return self._conn
+
+    # -- lifetime ----------------------------------------------------------------------------------
+
+    def close(self):
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+        if self._anchor is not None:
+            self._anchor.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass
+
+
+def _unpack_payload(blob):
+    return msgpack.unpackb(blob, raw=False, strict_map_key=False) if blob else {}
+
+
+def decode(row):
+    """A stored row tuple -> dict with every column, the payload decoded and the hash in hex."""
+    rec = dict(zip(COLUMNS, row))
+    rec["payload"] = _unpack_payload(row[12])
+    rec["durable"] = bool(row[13])
+    rec["hash"] = row[14].hex()
+    return rec
