@@ -16,6 +16,10 @@ class DriverError(OsvcError):
     """A resource action failed: the message says what and why."""
 
 
+class StopTimeout(DriverError):
+    """A stop phase outlived its timeout: the executor force-stops, then waits again."""
+
+
 @dataclass
 class Context:
     node: Any                     # engine.node.Node

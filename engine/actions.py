@@ -28,16 +28,6 @@ ALLOW_WITHOUT_CLUSTER = {"boot", "startstandby", "freeze", "thaw", "frozen", "st
 # Sub-actions composed of plain actions.
 COMPOSITE = {"restart": ("stop", "start")}
 
-# How a machine kind moves for a start or a stop step: (begin trigger, success trigger, failure trigger).
-STEP_TRIGGERS = {
-    ("resource", "start"): ("start", "started", "start_failed"),
-    ("resource", "stop"): ("stop", "stopped", "stop_failed"),
-    ("hb", "start"): ("enable", "enabled", "enable_failed"),
-    ("hb", "stop"): ("disable", "disabled", "disable_failed"),
-    ("container", "start"): ("start", "started", "start_failed"),
-    ("container", "stop"): ("stop", "stopped", "stop_failed"),
-}
-
 # Status a step aims at, per direction; used to skip resources already there.
 TARGET_STATUS = {"start": ("up", "stdby up"), "stop": ("down", "stdby down")}
 
@@ -120,7 +110,8 @@ class Executor:
     # --- machines ------------------------------------------------------------------------------
     def _models(self):
         from engine.evaluate import load_states
-        from machines.core import Model, attach, kind_of
+        from machines.core import Model, attach
+        from machines.defs import kind_of
 
         states = load_states(self.node, self.svc)
         models = {}
@@ -155,8 +146,14 @@ class Executor:
 
     # --- steps ---------------------------------------------------------------------------------
     def run_step(self, step, drivers):
-        from machines.core import kind_of
-        from drivers.base import DriverError
+        """One resource's start or stop: begin transition, driver call, one transition per phase, end.
+
+        Phases are the machine's waypoints (a container's wait-up, wait-ping, wait-operational): the
+        driver method of the same name runs once its state is journaled; a driver without it passes
+        through at once, and the journal still shows the phase.
+        """
+        from drivers.base import DriverError, StopTimeout
+        from machines.defs import STEPS, kind_of
 
         res = self.spec.resource(step.rid)
         drv = drivers.get(step.rid)
@@ -166,17 +163,35 @@ class Executor:
         if step.direction == "stop" and res.standby and not self.opts.force:
             rlog.info(f"skip '{self.current}' on standby resource (--force to override)")
             return
-        kind = kind_of(res.family)
-        begin, ok, failed = STEP_TRIGGERS[(kind if (kind, step.direction) in STEP_TRIGGERS else "resource",
-                                           step.direction)]
+        mstep = STEPS[(kind_of(res.family), step.direction)]
         model = self.models[step.rid]
         self.observe(step.rid, res, drv, model)
         t0 = time.monotonic()
-        self.fire(step.rid, begin)
+        phase_t0 = t0
+
+        def advance(trigger):
+            nonlocal phase_t0
+            now = time.monotonic()
+            self.fire(step.rid, trigger, duration=round(now - phase_t0, 6))
+            phase_t0 = now
+
+        self.fire(step.rid, mstep.begin)
         try:
             getattr(drv, step.direction)()
+            for waypoint in mstep.waypoints:
+                advance(waypoint)
+                phase = getattr(drv, waypoint, None)
+                if phase is None:
+                    continue
+                try:
+                    phase()
+                except StopTimeout:
+                    advance("force_stop")
+                    drv.force_stop()
+                    advance(waypoint)
+                    phase()
         except DriverError as exc:
-            self.fire(step.rid, failed, reason=str(exc), duration=round(time.monotonic() - t0, 6))
+            self.fire(step.rid, mstep.failed, reason=str(exc), duration=round(time.monotonic() - t0, 6))
             if drv.can_rollback or step.direction == "start":
                 self.changed.append(step.rid)
             if res.optional:
@@ -184,7 +199,7 @@ class Executor:
                 rlog.info(f"ignore {step.direction} error on optional resource")
                 return
             raise
-        self.fire(step.rid, ok, duration=round(time.monotonic() - t0, 6))
+        advance(mstep.ok)
         if step.direction == "start" and drv.can_rollback:
             self.changed.append(step.rid)
 
@@ -288,11 +303,11 @@ class Executor:
         return rc
 
     def run_sub(self, action, steps, drivers):
+        from machines.defs import STEPS
+
         direction = planner.ACTIONS[action][0]
-        svc_begin, svc_ok, svc_failed = {
-            "start": ("start", "started", "start_failed"),
-            "stop": ("stop", "stopped", "stop_failed"),
-        }[direction]
+        svc_step = STEPS[("service", direction)]
+        svc_begin, svc_ok, svc_failed = svc_step.begin, svc_step.ok, svc_step.failed
         self.fire("", svc_begin, action=action)
         try:
             for step in steps:
@@ -342,19 +357,25 @@ class Executor:
             self.log.warning(f"status refresh failed: {exc}")
 
     def dry_run(self, steps):
-        from machines.core import kind_of
+        """Print the planned steps and the transitions each would journal; touch nothing."""
+        from engine.evaluate import load_states
+        from machines.defs import STEPS, dest_of, kind_of
 
-        states = __import__("engine.evaluate", fromlist=["load_states"]).load_states(self.node, self.svc)
-        for action, st in steps.items():
+        states = load_states(self.node, self.svc)
+        for action, planned in steps.items():
             print(f"{self.svc}: {action}")
-            if not st:
+            if not planned:
                 print("  nothing to do")
-            for step in st:
+            for step in planned:
                 res = self.spec.resource(step.rid)
                 kind = kind_of(res.family)
-                begin, ok, _ = STEP_TRIGGERS.get((kind, step.direction), STEP_TRIGGERS[("resource", step.direction)])
-                print(f"  {step.direction} {step.rid:<14} ({kind}) {states.get(step.rid, 'down')} "
-                      f"-{begin}-> ... -{ok}->")
+                mstep = STEPS[(kind, step.direction)]
+                state = states.get(step.rid) or ("ha-disabled" if kind == "hb" else "down")
+                path = [state]
+                for trigger in (mstep.begin, *mstep.waypoints, mstep.ok):
+                    state = dest_of(kind, trigger, state) or "?"
+                    path.append(state)
+                print(f"  {step.direction:<5} {step.rid:<14} {' -> '.join(path)}")
         return 0
 
 

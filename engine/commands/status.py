@@ -22,11 +22,12 @@ def current_document(node, svc, refresh=False):
 def refresh_document(node, svc, spec=None):
     from engine import evaluate
     from engine.config import load_service
-    from engine.log import resource_logger
+    from engine.log import resource_logger, service_logger
     from engine.runtime import build_drivers
     from drivers.runner import Runner
 
     spec = spec or load_service(node, svc)
+    service_logger(node, svc)
     drivers = build_drivers(node, spec, runner=Runner(), loggers=lambda rid: resource_logger(svc, rid))
     doc = evaluate.evaluate(node, spec, drivers)
     evaluate.write_cache(node, svc, doc)
