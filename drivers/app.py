@@ -1,0 +1,169 @@
+"""app: applications started, stopped and checked by launcher scripts (reference §1.5, §6.4).
+
+Two forms, one driver:
+- 1.5 `[app]` (no `script` keyword): the launcher folder `etc/<svc>.d/` (or `dir`): `S*` run with
+  `start`, `K*` with `stop`, `C*` with `status`, each in lexical order. Label `app`.
+- 1.8 `[app#N]` with `script` (absolute, or a name in the launcher folder) and the sequence numbers
+  `start`, `stop`, `check` (an action runs only when its number is set) and `timeout` (seconds).
+  Label: the script's name.
+
+Launchers run with stdin on /dev/null and stdout+stderr in a log file
+`var/<svc>/app/<script>.<action>.log` (the 1.8 agent keeps them in its tmp dir): not in pipes,
+because a launcher that starts a daemon leaves it holding whatever stdout it inherited, and a pipe
+would keep the runner waiting for its end. The file is logged after the run like any output.
+
+Instance-availability gate: when the engine passes `ctx.extra['instance_avail']` (the avail of the
+ip/disk/fs/container resources) and it is neither up nor n/a, checks are not run: 1.5 form
+`ip+fs status is <s>, skip check`, 1.8 form `not evaluated (instance not up)`, both n/a.
+"""
+
+import os
+from datetime import timedelta
+from pathlib import Path
+
+from drivers.base import Driver, DriverError
+from drivers.runner import CommandTimeout
+
+DEFAULT_TIMEOUT = 3600     # the agent waits forever by default; the runner needs a bound
+CHECK_TIMEOUT = 60
+
+
+def is_launcher(path: Path) -> bool:
+    return path.is_file() and os.access(path, os.X_OK)
+
+
+def launchers(folder: Path, prefix: str) -> list[Path]:
+    """Executable `<prefix>*` files of the folder, lexical order (`S10db.standby@...` excluded:
+    those are for startstandby)."""
+    if not folder.is_dir():
+        return []
+    return [p for p in sorted(folder.iterdir(), key=lambda p: p.name)
+            if p.name.startswith(prefix) and ".standby" not in p.name and is_launcher(p)]
+
+
+def merge_checks(results: dict[str, bool]) -> tuple[str, list[str]]:
+    """1.5 C* verdict: name -> succeeded."""
+    if not results:
+        return "n/a", ["no checkup scripts"]
+    failed = [name for name, ok in results.items() if not ok]
+    if not failed:
+        return "up", []
+    if len(failed) == len(results):
+        return "down", []
+    return "warn", [f"{', '.join(failed)} returned errors"]
+
+
+def check_verdict(rc: int) -> tuple[str, list[str]]:
+    """1.8 `<script> status` rc -> status."""
+    if rc == 0:
+        return "up", []
+    if rc == 1:
+        return "down", []
+    return "warn", [f"check reports errors ({rc})"]
+
+
+class App(Driver):
+    family = "app"
+
+    def __init__(self, res, ctx):
+        super().__init__(res, ctx)
+        self.folder = Path(self.conf.get("dir") or ctx.node.launchers_dir(ctx.svcname))
+        self.script = self.conf.get("script")
+        self.timeout = int(self.conf.get("timeout") or ctx.extra.get("app_timeout") or DEFAULT_TIMEOUT)
+
+    # --- shared -----------------------------------------------------------------------------
+    def label(self) -> str:
+        return os.path.basename(str(self.script)) if self.script else "app"
+
+    @property
+    def script_path(self) -> Path:
+        path = Path(str(self.script))
+        return path if path.is_absolute() else self.folder / path
+
+    def _logfile(self, script: Path, action: str) -> Path:
+        folder = self.ctx.node.svc_var(self.ctx.svcname) / "app"
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder / f"{script.name}.{action}.log"
+
+    def _exec(self, script: Path, action: str, timeout: int) -> int:
+        """Run `<script> <action>` with the 1.8 log lines; the rc (timeouts raise DriverError)."""
+        self.ctx.log.info(f"exec {script} {action}")
+        try:
+            res = self.ctx.run([str(script), action], timeout=timeout, check=False,
+                               cwd=str(self.folder) if self.folder.is_dir() else None,
+                               out_path=self._logfile(script, action))
+        except CommandTimeout:
+            self.ctx.log.error(f"execution timeout ({timeout} seconds)")
+            raise DriverError(f"{script.name} {action}: execution timeout ({timeout} seconds)") \
+                from None
+        done = f"{action} done in {timedelta(seconds=round(res.duration, 3))} - ret {res.rc}"
+        (self.ctx.log.info if res.rc == 0 else self.ctx.log.error)(done)
+        return res.rc
+
+    def _probe(self, script: Path) -> int:
+        try:
+            return self.ctx.run([str(script), "status"], timeout=min(self.timeout, CHECK_TIMEOUT),
+                                check=False, quiet=True).rc
+        except DriverError:   # timeout, not executable: a failed check
+            return 255
+
+    def _gate(self):
+        avail = self.ctx.extra.get("instance_avail")
+        if avail in (None, "up", "n/a"):
+            return None
+        return avail
+
+    # --- status -----------------------------------------------------------------------------
+    def status(self):
+        gated = self._gate()
+        if self.script:
+            if gated:
+                return "n/a", ["not evaluated (instance not up)"]
+            if self.conf.get("check") in (None, ""):
+                return "n/a", ["check is not set"]
+            if not is_launcher(self.script_path):
+                return "warn", [f"script {self.script_path} does not exist or is not executable"]
+            return check_verdict(self._probe(self.script_path))
+        if gated:
+            return "n/a", [f"ip+fs status is {gated}, skip check"]
+        return merge_checks({p.name: self._probe(p) == 0 for p in launchers(self.folder, "C")})
+
+    # --- actions ----------------------------------------------------------------------------
+    def start(self):
+        if self.script:
+            return self._start_script()
+        for script in launchers(self.folder, "S"):
+            if self._exec(script, "start", self.timeout) != 0:
+                raise DriverError(f"{script.name} start failed")
+            self.can_rollback = True
+
+    def stop(self):
+        if self.script:
+            return self._stop_script()
+        # every K* runs even after a failure: stop as much as possible, then report
+        failed = [s.name for s in launchers(self.folder, "K") if self._exec(s, "stop", self.timeout)]
+        if failed:
+            raise DriverError(f"{', '.join(failed)} stop failed")
+
+    def _require_script(self):
+        if not is_launcher(self.script_path):
+            raise DriverError(f"script {self.script_path} does not exist or is not executable "
+                              f"(check script of {self.res.rid})")
+
+    def _start_script(self):
+        if self.conf.get("start") in (None, ""):
+            return
+        self._require_script()
+        if self.conf.get("check") not in (None, "") and self._probe(self.script_path) == 0:
+            self.ctx.log.info(f"{self.label()} is already started")
+            return
+        if self._exec(self.script_path, "start", self.timeout) != 0:
+            raise DriverError(f"{self.label()} start failed")
+        self.can_rollback = True
+
+    def _stop_script(self):
+        if self.conf.get("stop") in (None, ""):
+            return
+        self._require_script()
+        if self._exec(self.script_path, "stop", self.timeout) != 0:
+            raise DriverError(f"{self.label()} stop failed")

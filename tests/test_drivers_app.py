@@ -1,0 +1,197 @@
+"""app driver: real launcher scripts (1.5 S/K/C folder and the 1.8 [app#N] script form)."""
+
+import os
+import re
+import time
+
+import pytest
+
+from drivers.base import DriverError
+from tests.helpers.drivers import make_driver
+
+
+def launcher(folder, name, body, mode=0o755):
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_text("#!/bin/sh\n" + body + "\n")
+    path.chmod(mode)
+    return path
+
+
+@pytest.fixture
+def state(tmp_path):
+    d = tmp_path / "state"
+    d.mkdir()
+    return d
+
+
+@pytest.fixture
+def folder(node):
+    return node.launchers_dir("svc1")
+
+
+def touch_script(state, name):
+    return (f'case "$1" in start) touch {state}/{name};; stop) rm -f {state}/{name};; '
+            f'status) test -e {state}/{name};; esac')
+
+
+def test_launcher_folder_start_stop_status(node, folder, state):
+    for name in ("S10db", "S20web"):
+        launcher(folder, name, touch_script(state, name[3:]))
+    launcher(folder, "K10web", touch_script(state, "web"))
+    launcher(folder, "K20db", touch_script(state, "db"))
+    launcher(folder, "C10db", touch_script(state, "db"))
+    launcher(folder, "C20web", touch_script(state, "web"))
+    launcher(folder, "S30ignored", "exit 1", mode=0o644)       # not executable: not a launcher
+    app, log, events = make_driver(node, "app", conf={}, rid="app")
+    assert app.label() == "app"
+    assert app.status() == ("down", [])
+    app.start()
+    assert sorted(p.name for p in state.iterdir()) == ["db", "web"]
+    assert app.can_rollback
+    msgs = log.messages()
+    assert msgs[0] == f"exec {folder}/S10db start"
+    assert re.fullmatch(r"start done in \d+:\d\d:\d\d(\.\d+)? - ret 0", msgs[2])
+    assert [e["payload"]["argv"] for e in events] == [[str(folder / "S10db"), "start"],
+                                                      [str(folder / "S20web"), "start"]]
+    assert app.status() == ("up", [])
+    (state / "web").unlink()
+    assert app.status() == ("warn", ["C20web returned errors"])
+    app.stop()
+    assert list(state.iterdir()) == []
+    assert app.status() == ("down", [])
+
+
+def test_no_checkup_scripts(node, folder):
+    launcher(folder, "S10x", "exit 0")
+    app, _, _ = make_driver(node, "app", conf={}, rid="app")
+    assert app.status() == ("n/a", ["no checkup scripts"])
+
+
+def test_failing_launcher_stops_the_sequence(node, folder, state):
+    launcher(folder, "S10ok", touch_script(state, "ok"))
+    launcher(folder, "S20bad", "echo boom >&2; exit 3")
+    launcher(folder, "S30never", touch_script(state, "never"))
+    app, log, _ = make_driver(node, "app", conf={}, rid="app")
+    with pytest.raises(DriverError) as exc:
+        app.start()
+    assert str(exc.value) == "S20bad start failed"
+    assert [p.name for p in state.iterdir()] == ["ok"]
+    assert app.can_rollback          # S10ok changed something: rollback must stop it
+    assert ("INFO", "output:\nboom") in log.lines      # the launcher log (stdout+stderr)
+    assert any(lvl == "ERROR" and m.startswith("start done in ") and m.endswith(" - ret 3")
+               for lvl, m in log.lines)
+
+
+def test_first_launcher_failing_leaves_nothing_to_roll_back(node, folder):
+    launcher(folder, "S10bad", "exit 1")
+    app, _, _ = make_driver(node, "app", conf={}, rid="app")
+    with pytest.raises(DriverError):
+        app.start()
+    assert not app.can_rollback
+
+
+def test_hanging_launcher_times_out_with_its_group_killed(node, folder, state):
+    pidfile = state / "child.pid"
+    launcher(folder, "S10hang", f"sleep 300 & echo $! > {pidfile}; wait")
+    app, log, events = make_driver(node, "app", conf={"timeout": 1}, rid="app")
+    with pytest.raises(DriverError) as exc:
+        app.start()
+    assert str(exc.value) == "S10hang start: execution timeout (1 seconds)"
+    assert ("ERROR", "execution timeout (1 seconds)") in log.lines
+    assert events[-1]["payload"]["timeout"] is True
+    child = int(pidfile.read_text())
+    deadline = time.monotonic() + 5
+    while _alive(child) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(child)
+
+
+def _alive(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(")")[-1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_daemonising_launcher_does_not_hold_the_runner(node, folder, state):
+    pidfile = state / "daemon.pid"
+    # a careless launcher: its daemon keeps the stdout/stderr it inherited
+    launcher(folder, "S10daemon", f'echo starting; sleep 300 & echo $! > {pidfile}; exit 0')
+    app, log, _ = make_driver(node, "app", conf={}, rid="app")
+    app.start()
+    daemon = int(pidfile.read_text())
+    try:
+        assert _alive(daemon)
+        out = os.readlink(f"/proc/{daemon}/fd/1")
+        assert out == str(node.svc_var("svc1") / "app" / "S10daemon.start.log")
+        assert ("INFO", "output:\nstarting") in log.lines
+    finally:
+        os.kill(daemon, 9)
+
+
+def test_script_form(node, folder, state):
+    launcher(folder, "web.sh", touch_script(state, "web"))
+    conf = {"script": "web.sh", "start": 10, "stop": 90, "check": 10, "timeout": 30}
+    app, log, events = make_driver(node, "app", conf=conf, rid="app#1")
+    assert app.label() == "web.sh"
+    assert app.status() == ("down", [])
+    app.start()
+    assert (state / "web").exists() and app.can_rollback
+    assert log.messages()[0] == f"exec {folder}/web.sh start"
+    assert app.status() == ("up", [])
+    again, log2, ev2 = make_driver(node, "app", conf=conf, rid="app#1")
+    again.start()
+    assert log2.lines == [("INFO", "web.sh is already started")] and ev2 == []
+    app.stop()
+    assert not (state / "web").exists()
+
+
+def test_script_form_sequence_numbers_gate_actions(node, folder, state):
+    launcher(folder, "web.sh", touch_script(state, "web"))
+    app, log, events = make_driver(node, "app", conf={"script": "web.sh"}, rid="app#1")
+    app.start()
+    app.stop()
+    assert events == [] and log.lines == []
+    assert app.status() == ("n/a", ["check is not set"])
+
+
+def test_script_form_check_verdicts(node, folder):
+    for rc, expected in ((0, ("up", [])), (1, ("down", [])), (5, ("warn", ["check reports errors (5)"]))):
+        launcher(folder, "chk.sh", f"exit {rc}")
+        app, _, _ = make_driver(node, "app", conf={"script": "chk.sh", "check": 1}, rid="app#1")
+        assert app.status() == expected
+
+
+def test_script_form_absolute_and_missing(node, tmp_path, state):
+    script = launcher(tmp_path / "elsewhere", "db.sh", touch_script(state, "db"))
+    app, _, _ = make_driver(node, "app", conf={"script": str(script), "start": 1}, rid="app#2")
+    app.start()
+    assert (state / "db").exists()
+    missing, _, _ = make_driver(node, "app", conf={"script": "nope.sh", "start": 1, "check": 1},
+                                rid="app#3")
+    path = node.launchers_dir("svc1") / "nope.sh"
+    with pytest.raises(DriverError) as exc:
+        missing.start()
+    assert str(exc.value) == f"script {path} does not exist or is not executable (check script of app#3)"
+    assert missing.status() == ("warn", [f"script {path} does not exist or is not executable"])
+
+
+def test_instance_not_up_skips_checks(node, folder, state):
+    launcher(folder, "C10x", "exit 0")
+    app, _, events = make_driver(node, "app", conf={}, rid="app", extra={"instance_avail": "down"})
+    assert app.status() == ("n/a", ["ip+fs status is down, skip check"])
+    app8, _, _ = make_driver(node, "app", conf={"script": "C10x", "check": 1}, rid="app#1",
+                             extra={"instance_avail": "warn"})
+    assert app8.status() == ("n/a", ["not evaluated (instance not up)"])
+
+
+def test_stop_runs_every_k_launcher_then_reports(node, folder, state):
+    launcher(folder, "K10bad", "exit 2")
+    launcher(folder, "K20good", f"touch {state}/stopped")
+    app, _, _ = make_driver(node, "app", conf={}, rid="app")
+    with pytest.raises(DriverError) as exc:
+        app.stop()
+    assert str(exc.value) == "K10bad stop failed"
+    assert (state / "stopped").exists()
