@@ -1,0 +1,171 @@
+"""References and expressions in keyword values (reference §1.7).
+
+    {name}            resolved by the caller's `resolve(name)`: builtins, DEFAULT keys, section.key, env.KEY
+    {#name}           number of whitespace-separated words of {name}
+    {name[i]}         i-th word of {name}; i may hold references and $(expressions)
+    $(expr)           arithmetic: numbers, + - * / // % ** and unary +/- only, parsed with `ast` (never eval)
+
+Nested forms are expanded innermost first, so `{nodes[$(0//(3//{#nodes}))]}` works. This module knows no
+config: the caller supplies `resolve(name) -> str` and raises Unresolved for names it does not know.
+"""
+
+import re
+
+
+class RefError(Exception):
+    """A reference or expression that cannot be expanded; str() is the message for the operator."""
+
+
+class Unresolved(RefError):
+    def __init__(self, ref: str, why: str = ""):
+        self.ref = ref
+        super().__init__(f"{{{ref}}}: unresolved reference" + (f" ({why})" if why else ""))
+
+
+class ReferenceLoop(RefError):
+    def __init__(self, chain):
+        self.chain = list(chain)
+        super().__init__("reference loop: " + " -> ".join(self.chain))
+
+
+class BadExpression(RefError):
+    pass
+
+
+_INDEXED = re.compile(r"^(?P<name>[^\[\]]+)\[(?P<index>[^\[\]]*)\]$")
+_MAX_POWER = 1024   # refuse exponents that would make $(9**9**9) a denial of service
+
+
+def expand(text: str, resolve, tolerate: bool = False) -> str:
+    """Expand every reference and expression of `text`.
+
+    tolerate=True leaves unresolved references verbatim (trigger commands may hold shell braces)."""
+    if "{" not in text and "$(" not in text:
+        return text
+    out, _ = _expand(text, 0, None, resolve, tolerate)
+    return out
+
+
+def _expand(text, pos, closer, resolve, tolerate):
+    """Expand text[pos:] up to the `closer` character (None: the end). -> (expanded, index after closer)."""
+    out = []
+    depth = 0   # plain parentheses inside $( ... ), so the right ')' closes the expression
+    n = len(text)
+    while pos < n:
+        ch = text[pos]
+        if closer == ")" and ch == "(":
+            depth += 1
+        elif ch == closer and depth == 0:
+            return "".join(out), pos + 1
+        elif closer == ")" and ch == ")":
+            depth -= 1
+        if ch == "{" and _has_closing(text, pos):
+            body, pos = _expand(text, pos + 1, "}", resolve, tolerate)
+            out.append(_reference(body, resolve, tolerate))
+            continue
+        if text.startswith("$(", pos) and _has_closing_paren(text, pos + 2):
+            body, pos = _expand(text, pos + 2, ")", resolve, tolerate)
+            out.append(_number(evaluate(body)))
+            continue
+        out.append(ch)
+        pos += 1
+    if closer is None:
+        return "".join(out), pos
+    raise BadExpression(f"unterminated '{closer}' in {text!r}")
+
+
+def _has_closing(text, pos):
+    """A '{' opens a reference only when a matching '}' follows and the braces hold something."""
+    depth = 0
+    for i in range(pos, len(text)):
+        if text[i] == "{":
+            depth += 1
+        elif text[i] == "}":
+            depth -= 1
+            if depth == 0:
+                return i > pos + 1
+    return False
+
+
+def _has_closing_paren(text, pos):
+    depth = 1
+    for i in range(pos, len(text)):
+        if text[i] == "(":
+            depth += 1
+        elif text[i] == ")":
+            depth -= 1
+            if depth == 0:
+                return True
+    return False
+
+
+def _reference(body, resolve, tolerate):
+    try:
+        return _lookup(body.strip(), resolve)
+    except Unresolved:
+        if tolerate:
+            return "{" + body + "}"
+        raise
+
+
+def _lookup(body, resolve):
+    if body.startswith("#"):
+        return str(len(resolve(body[1:]).split()))
+    m = _INDEXED.match(body)
+    if m:
+        name, index = m.group("name"), m.group("index").strip()
+        try:
+            i = int(index) if re.fullmatch(r"-?\d+", index) else evaluate(index)
+        except BadExpression as exc:
+            raise BadExpression(f"{{{body}}}: bad index: {exc}") from None
+        if not isinstance(i, int) and not (isinstance(i, float) and i.is_integer()):
+            raise BadExpression(f"{{{body}}}: index {i} is not an integer")
+        words = resolve(name).split()
+        i = int(i)
+        if not -len(words) <= i < len(words):
+            raise BadExpression(f"{{{body}}}: index {i} out of range ({name} has {len(words)} words)")
+        return words[i]
+    return resolve(body)
+
+
+# ---- safe arithmetic ----------------------------------------------------------------------------------------
+
+def evaluate(expr: str):
+    """The value of an arithmetic expression: numbers and + - * / // % ** and unary + -, nothing else."""
+    import ast
+    import operator
+
+    binops = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
+              ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod, ast.Pow: operator.pow}
+    unops = {ast.UAdd: operator.pos, ast.USub: operator.neg}
+
+    def walk(node):
+        if isinstance(node, ast.Expression):
+            return walk(node.body)
+        if isinstance(node, ast.Constant) and type(node.value) in (int, float):
+            return node.value
+        if isinstance(node, ast.BinOp) and type(node.op) in binops:
+            left, right = walk(node.left), walk(node.right)
+            if isinstance(node.op, ast.Pow) and abs(right) > _MAX_POWER:
+                raise BadExpression(f"$({expr.strip()}): exponent {right} too large")
+            return binops[type(node.op)](left, right)
+        if isinstance(node, ast.UnaryOp) and type(node.op) in unops:
+            return unops[type(node.op)](walk(node.operand))
+        raise BadExpression(f"$({expr.strip()}): only numbers and + - * / // % ** are allowed")
+
+    try:
+        tree = ast.parse(expr.strip(), mode="eval")
+    except SyntaxError:
+        raise BadExpression(f"$({expr.strip()}): not an arithmetic expression") from None
+    try:
+        return walk(tree)
+    except ZeroDivisionError:
+        raise BadExpression(f"$({expr.strip()}): division by zero") from None
+    except (OverflowError, ValueError) as exc:
+        raise BadExpression(f"$({expr.strip()}): {exc}") from None
+
+
+def _number(value) -> str:
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2 ** 53:
+        return str(int(value))
+    return str(value)
