@@ -1,0 +1,105 @@
+"""How a node reaches its peers (DESIGN §9): run a command there, copy files there.
+
+Both transports take the runner's `run` callable per call (so one transport object serves every
+service and resource) and give the same two operations:
+
+    transport.run(run, peer, argv, timeout=60, log=None, **kw) -> Result     # a command on peer
+    transport.rsync(run, peer, sources, dst, options=(), timeout=3600) -> Result
+
+- SshTransport (production): `ssh <opts> <peer> <argv shell-quoted>` and
+  `rsync <options> -e "ssh <opts>" <sources> <peer>:<dst>`; root trust between nodes as in the seeds.
+- LocalTransport(roots={node: Path}) (tests, demo): every node is a root folder on this machine.
+  `run` executes argv locally with OSVC_ROOT=roots[peer] and OSVC_NODENAME=peer (a leading
+  `osvc-engine` word becomes the `osvc-engine` script next to sys.executable when there is one,
+  so tests run the checkout's engine). Destination paths are mapped:
+    * a path under any node's root   -> the same relative path under roots[peer]
+      (node1's etc/svc.env lands in the peer's etc/svc.env: what the internal config sync needs);
+    * any other absolute path P      -> roots[peer] / "fs" / P (relative), created on demand.
+"""
+
+import os
+import shlex
+import sys
+from pathlib import Path
+
+# 1.x rsh (rcGlobalEnv, Linux): batch mode, no host key prompt, short connect timeout
+SSH = ["ssh", "-q", "-o", "StrictHostKeyChecking=no", "-o", "ForwardX11=no", "-o", "BatchMode=yes",
+       "-o", "ConnectTimeout=10"]
+
+
+def _log_exec(log, argv, peer):
+    if log is not None:
+        log.info(f"exec '{' '.join(argv)}' on node {peer}")
+
+
+class SshTransport:
+    def __init__(self, ssh=None):
+        self.ssh = list(ssh or SSH)
+
+    def command(self, peer, argv) -> list:
+        return [*self.ssh, "-n", peer, shlex.join(str(a) for a in argv)]
+
+    def run(self, run, peer, argv, timeout=60, log=None, **kw):
+        _log_exec(log, argv, peer)
+        return run(self.command(peer, argv), timeout=timeout, **kw)
+
+    def rsync_argv(self, peer, sources, dst, options=()) -> list:
+        return ["rsync", *options, "-e", " ".join(self.ssh), *map(str, sources), f"{peer}:{dst}"]
+
+    def rsync(self, run, peer, sources, dst, options=(), timeout=3600, **kw):
+        return run(self.rsync_argv(peer, sources, dst, options), timeout=timeout, **kw)
+
+
+class LocalTransport:
+    def __init__(self, roots: dict, engine=None):
+        self.roots = {name: Path(root) for name, root in roots.items()}
+        self.engine = list(engine) if engine else _default_engine()
+
+    def root(self, peer) -> Path:
+        try:
+            return self.roots[peer]
+        except KeyError:
+            raise KeyError(f"node {peer} has no root in this LocalTransport "
+                           f"(known: {', '.join(sorted(self.roots))})") from None
+
+    def map_path(self, peer, path) -> Path:
+        """Where `path` (as the sender names it) lives on `peer`: see the module docstring."""
+        path = Path(os.path.abspath(path))
+        for root in self.roots.values():
+            try:
+                return self.root(peer) / path.relative_to(root.resolve())
+            except ValueError:
+                try:
+                    return self.root(peer) / path.relative_to(root)
+                except ValueError:
+                    continue
+        return self.root(peer) / "fs" / path.relative_to("/")
+
+    def command(self, peer, argv):
+        argv = [str(a) for a in argv]
+        if argv and argv[0] == "osvc-engine":
+            argv = self.engine + argv[1:]
+        env = {"OSVC_ROOT": str(self.root(peer)), "OSVC_NODENAME": peer}
+        return argv, env
+
+    def run(self, run, peer, argv, timeout=60, log=None, env=None, **kw):
+        _log_exec(log, [str(a) for a in argv], peer)
+        argv, peer_env = self.command(peer, argv)
+        return run(argv, timeout=timeout, env={**(env or {}), **peer_env}, **kw)
+
+    def rsync_argv(self, peer, sources, dst, options=()) -> list:
+        target = self.map_path(peer, dst)
+        # keep a trailing slash: rsync reads "dst/" as "into this directory"
+        text = str(target) + ("/" if str(dst).endswith("/") else "")
+        return ["rsync", *options, *map(str, sources), text]
+
+    def rsync(self, run, peer, sources, dst, options=(), timeout=3600, **kw):
+        argv = self.rsync_argv(peer, sources, dst, options)
+        parent = Path(argv[-1]) if argv[-1].endswith("/") else Path(argv[-1]).parent
+        parent.mkdir(parents=True, exist_ok=True)
+        return run(argv, timeout=timeout, **kw)
+
+
+def _default_engine() -> list:
+    script = Path(sys.executable).with_name("osvc-engine")
+    return [str(script)] if script.exists() else ["osvc-engine"]

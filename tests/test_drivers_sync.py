@@ -1,0 +1,144 @@
+"""sync rsync between two local node roots through LocalTransport, and the transports' commands."""
+
+import os
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+from engine.model import ServiceSpec
+from engine.node import Node
+from engine.transport import LocalTransport, SshTransport
+from tests.helpers.drivers import make_driver
+
+pytestmark = pytest.mark.skipif(not shutil.which("rsync"), reason="rsync missing (apt-get install rsync)")
+
+
+@pytest.fixture
+def cluster(tmp_path):
+    """node1 (local) and node2 roots, a spec with nodes = node1 node2, a LocalTransport."""
+    roots = {}
+    for name in ("node1", "node2"):
+        roots[name] = tmp_path / name
+        for sub in ("etc", "var", "log"):
+            (roots[name] / sub).mkdir(parents=True)
+    spec = ServiceSpec(name="svc1", nodename="node1", path=roots["node1"] / "etc" / "svc1.env",
+                       text="", digest="", default={"nodes": ["node1", "node2"], "drpnodes": []})
+    return Node(roots["node1"], "node1"), spec, LocalTransport(roots), roots
+
+
+def test_rsync_to_peer_and_status(cluster, tmp_path):
+    node, spec, transport, roots = cluster
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "a.txt").write_text("A")
+    (data / "b.txt").write_text("B")
+    conf = {"src": [str(data / "*.txt")], "dst": "/srv/data/", "target": ["nodes"]}
+    sync, log, events = make_driver(node, "sync", "rsync", conf, spec=spec,
+                                    extra={"transport": transport})
+    assert sync.label() == f"rsync {data}/*.txt to nodes"
+    assert sync.peers() == ["node2"]
+    assert sync.status() == ("down", ["node2 need update"])
+    sync.sync_nodes()
+    copied = roots["node2"] / "fs" / "srv" / "data"
+    assert sorted(p.name for p in copied.iterdir()) == ["a.txt", "b.txt"]
+    assert (copied / "a.txt").read_text() == "A"
+    argv = events[0]["payload"]["argv"]
+    assert argv == ["rsync", "-HpogDtrlx", "--numeric-ids", str(data / "a.txt"), str(data / "b.txt"),
+                    f"{copied}/"]
+    assert sync.status() == ("up", [])
+    # the peer holds the stamp of what it received
+    peer_stamp = roots["node2"] / "var" / "svc1" / "sync" / "sync#1" / "node2"
+    assert abs(float(peer_stamp.read_text()) - time.time()) < 3600
+    # sync_drp does nothing for a nodes-only target
+    n = len(events)
+    sync.sync_drp()
+    assert len(events) == n
+
+
+def test_stale_sync_and_passive_node(cluster, tmp_path):
+    node, spec, transport, roots = cluster
+    (tmp_path / "f").write_text("x")
+    conf = {"src": str(tmp_path / "f"), "dst": "/srv/", "target": "nodes", "sync_max_delay": 1}
+    sync, _, _ = make_driver(node, "sync", "rsync", conf, spec=spec, extra={"transport": transport})
+    sync.sync_nodes()
+    stamp = node.svc_var("svc1") / "sync" / "sync#1" / "node2"
+    old = time.time() - 120
+    stamp.write_text(f"{old}\n")
+    assert sync.status() == ("down", ["node2 need update"])
+    # node2 is passive (service not up there): it judges the copy it received
+    node2 = Node(roots["node2"], "node2")
+    spec2 = ServiceSpec(name="svc1", nodename="node2", path=roots["node2"] / "etc/svc1.env", text="",
+                        digest="", default=spec.default)
+    passive, _, _ = make_driver(node2, "sync", "rsync", conf, spec=spec2,
+                                extra={"transport": transport, "svc_avail": "down"})
+    assert passive.status() == ("up", [])
+    (roots["node2"] / "var/svc1/sync/sync#1/node2").write_text(f"{old}\n")
+    assert passive.status() == ("warn", ["passive node needs update"])
+    # and a passive node refuses to push, unless forced
+    pusher, log, events = make_driver(node2, "sync", "rsync", conf, spec=spec2,
+                                      extra={"transport": transport, "svc_avail": "down"})
+    pusher.sync_nodes()
+    assert log.lines == [("INFO", "won't sync this resource for a service not up")] and events == []
+
+
+def test_no_destination_nodes(node):
+    spec = ServiceSpec(name="svc1", nodename="node1", path=Path("/x"), text="", digest="",
+                       default={"nodes": ["node1"], "drpnodes": []})
+    sync, _, _ = make_driver(node, "sync", "rsync", {"src": "/etc/hostname", "dst": "/x",
+                                                     "target": ["nodes", "drpnodes"]}, spec=spec)
+    assert sync.status() == ("n/a", ["no destination nodes"])
+    assert sync.label() == "rsync /etc/hostname to nodes, drpnodes"
+
+
+def test_internal_config_sync(cluster):
+    node, spec, transport, roots = cluster
+    spec.default["drpnodes"] = ["node2"]
+    (roots["node1"] / "etc" / "svc1.env").write_text("[DEFAULT]\nnodes = node1 node2\n")
+    launchers = roots["node1"] / "etc" / "svc1.d"
+    launchers.mkdir()
+    (launchers / "S10app").write_text("#!/bin/sh\n")
+    (launchers / "core.core").write_text("dump")
+    sync, _, events = make_driver(node, "sync", "rsync", {"internal": True}, rid="sync#i0", spec=spec,
+                                  extra={"transport": transport})
+    assert sync.label() == "rsync svc config to drpnodes, nodes"
+    sync.sync_all()
+    peer_etc = roots["node2"] / "etc"
+    assert (peer_etc / "svc1.env").read_text() == "[DEFAULT]\nnodes = node1 node2\n"
+    assert (peer_etc / "svc1.d" / "S10app").exists()
+    assert not (peer_etc / "svc1.d" / "core.core").exists()
+    assert "--exclude=*.core" in events[0]["payload"]["argv"]
+    assert sync.status() == ("up", [])
+
+
+def test_missing_source_is_named(cluster, tmp_path):
+    node, spec, transport, _ = cluster
+    sync, _, _ = make_driver(node, "sync", "rsync", {"src": str(tmp_path / "nope*"), "dst": "/x",
+                                                     "target": "nodes"},
+                             spec=spec, extra={"transport": transport})
+    with pytest.raises(Exception) as exc:
+        sync.sync_nodes()
+    assert str(exc.value) == f"{tmp_path}/nope*: no such file (src of sync#1)"
+
+
+def test_local_transport_runs_the_engine_as_the_peer(cluster):
+    node, spec, transport, roots = cluster
+    drv, log, events = make_driver(node, "sync", "rsync", {})
+    run = drv.ctx.run
+    res = transport.run(run, "node2", ["sh", "-c", "echo $OSVC_ROOT $OSVC_NODENAME"], log=log)
+    assert res.out == f"{roots['node2']} node2\n"
+    assert log.lines[0] == ("INFO", "exec 'sh -c echo $OSVC_ROOT $OSVC_NODENAME' on node node2")
+    argv, env = transport.command("node2", ["osvc-engine", "-s", "svc1", "status"])
+    assert argv[0].endswith("osvc-engine") and argv[1:] == ["-s", "svc1", "status"]
+    assert env == {"OSVC_ROOT": str(roots["node2"]), "OSVC_NODENAME": "node2"}
+
+
+def test_ssh_transport_commands():
+    t = SshTransport()
+    assert t.command("node2", ["osvc-engine", "-s", "svc 1", "start"]) == [
+        "ssh", "-q", "-o", "StrictHostKeyChecking=no", "-o", "ForwardX11=no", "-o", "BatchMode=yes",
+        "-o", "ConnectTimeout=10", "-n", "node2", "osvc-engine -s 'svc 1' start"]
+    assert t.rsync_argv("node2", ["/a", "/b"], "/dst/", ["-a"]) == [
+        "rsync", "-a", "-e", "ssh -q -o StrictHostKeyChecking=no -o ForwardX11=no -o BatchMode=yes "
+        "-o ConnectTimeout=10", "/a", "/b", "node2:/dst/"]
