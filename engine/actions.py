@@ -192,8 +192,8 @@ class Executor:
                     phase()
         except DriverError as exc:
             self.fire(step.rid, mstep.failed, reason=str(exc), duration=round(time.monotonic() - t0, 6))
-            if drv.can_rollback or step.direction == "start":
-                self.changed.append(step.rid)
+            if step.direction == "start" and drv.can_rollback:
+                self.changed.append(step.rid)     # e.g. a VM booted but never answered ping
             if res.optional:
                 rlog.error(str(exc))
                 rlog.info(f"ignore {step.direction} error on optional resource")
@@ -292,9 +292,10 @@ class Executor:
         finally:
             outcome = "ok" if rc == 0 else "failed"
             self.save_states()
-            self.record("action", "end", payload={"action": action, "outcome": outcome, "rc": rc,
-                                                  "duration": round(time.monotonic() - t0, 6),
-                                                  "error": str(error) if error else ""})
+            end = {"action": action, "outcome": outcome, "rc": rc, "duration": round(time.monotonic() - t0, 6)}
+            if error is not None:
+                end["error"] = str(error)
+            self.record("action", "end", payload=end)
             self.refresh(drivers)
         if error is not None:
             if isinstance(error, OsvcError):

@@ -1,0 +1,37 @@
+"""Run the real `osvc-engine` command in a child process against a test node root."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+_ENTRY = Path(sys.executable).parent / "osvc-engine"
+COMMAND = [str(_ENTRY)] if _ENTRY.exists() else [sys.executable, str(REPO / "cli.py")]
+
+
+def osvc(root, *args, node="node1", wrap=(), env=None, timeout=120, stdin=subprocess.DEVNULL):
+    """CompletedProcess of `osvc-engine args...` with OSVC_ROOT=root (text mode)."""
+    full_env = {**os.environ, "OSVC_ROOT": str(root), "OSVC_NODENAME": node, **(env or {})}
+    return subprocess.run([*wrap, *COMMAND, *args], env=full_env, capture_output=True, text=True,
+                          timeout=timeout, stdin=stdin)
+
+
+def write_launcher(path: Path, body: str):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("#!/bin/sh\n" + body + "\n")
+    path.chmod(0o755)
+
+
+def journal_rows(root, **filters):
+    """Every journal row (dicts, payload decoded) of the node root, oldest first."""
+    from journal.store import Journal
+
+    with Journal(Path(root) / "var" / "journal.db") as j:
+        return j.read(**filters)
+
+
+def transitions(root, svc):
+    """[(rid, event, src, dst), ...] of the service's transitions, in journal order."""
+    return [(r["rid"], r["event"], r["src"], r["dst"])
+            for r in journal_rows(root, svc=svc, kind="transition")]
