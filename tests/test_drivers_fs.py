@@ -175,20 +175,24 @@ def test_vg_on_a_loop_physical_volume(loop_image, node):
         assert drv.label() == f"vg {vg}"
         assert drv.status() == ("n/a", ["no logical volumes"])
         drv.start()
+        assert vg_tags(vg, env) == "node1"
         drv.stop()
         assert [e["payload"]["argv"] for e in events] == [
             ["vgchange", "--addtag", "@node1", vg], ["vgchange", "-a", "y", vg],
             ["vgchange", "-a", "n", vg], ["vgchange", "--deltag", "@node1", vg]]
         assert all(e["payload"]["rc"] == 0 for e in events)
-        tags = subprocess.run(["vgs", "--noheadings", "-o", "vg_tags", vg], env=env,
-                              capture_output=True, text=True).stdout.strip()
-        assert tags == ""
+        assert vg_tags(vg, env) == ""
         missing, _, _ = make_driver(node, "disk", "vg", {"name": vg + "x"})
         assert missing.status() == ("down", [f"vg {vg}x not found"])
     finally:
         subprocess.run(["vgremove", "-f", vg], env=env, capture_output=True)
         subprocess.run(["pvremove", "-q", dev], env=env, capture_output=True)
         subprocess.run(["losetup", "-d", dev], capture_output=True)
+
+
+def vg_tags(vg, env):
+    return subprocess.run(["vgs", "--noheadings", "-o", "vg_tags", vg], env=env,
+                          capture_output=True, text=True).stdout.strip()
 
 
 def test_vg_status_table():

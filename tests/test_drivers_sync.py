@@ -1,6 +1,5 @@
 """sync rsync between two local node roots through LocalTransport, and the transports' commands."""
 
-import os
 import shutil
 import time
 from pathlib import Path
