@@ -50,7 +50,7 @@ if [ "$(id -u)" = 0 ] && command -v losetup >/dev/null && command -v mkfs.ext4 >
   ip -n "$ns" link add eth0 type dummy
   ip -n "$ns" link set eth0 up
   ip -n "$ns" link set lo up
-  wrap="ip netns exec $ns"
+  wrap="nsenter --net=/run/netns/$ns"   # only the network namespace: mounts stay visible
   cat > "$OSVC_ROOT/etc/$svc.env" <<CONF
 [DEFAULT]
 nodes = demo-node1

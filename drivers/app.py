@@ -86,8 +86,9 @@ class App(Driver):
         return folder / f"{script.name}.{action}.log"
 
     def _exec(self, script: Path, action: str, timeout: int) -> int:
-        """Run `<script> <action>` with the 1.8 log lines; the rc (timeouts raise DriverError)."""
-        self.ctx.log.info(f"exec {script} {action}")
+        """Run `<script> <action>` with the 1.8 log lines; the rc (timeouts raise DriverError).
+
+        The runner logs the command line itself: no separate `exec ...` line."""
         try:
             res = self.ctx.run([str(script), action], timeout=timeout, check=False,
                                cwd=str(self.folder) if self.folder.is_dir() else None,
@@ -96,7 +97,8 @@ class App(Driver):
             self.ctx.log.error(f"execution timeout ({timeout} seconds)")
             raise DriverError(f"{script.name} {action}: execution timeout ({timeout} seconds)") \
                 from None
-        done = f"{action} done in {timedelta(seconds=round(res.duration, 3))} - ret {res.rc}"
+        done = (f"{action} done in {timedelta(seconds=round(res.duration, 3))} - ret {res.rc}"
+                f" - logs in {self._logfile(script, action)}")
         (self.ctx.log.info if res.rc == 0 else self.ctx.log.error)(done)
         return res.rc
 

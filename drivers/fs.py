@@ -119,15 +119,16 @@ class Fs(Driver):
             self.ctx.log.info(f"{self.label()} is already mounted")
             return
         self._validate_dev()
+        dev = self._block_device()
         if not os.path.isdir(self.mnt):
             self.ctx.log.info(f"create missing mountpoint {self.mnt}")
             try:
                 os.makedirs(self.mnt, exist_ok=True)
             except OSError as exc:
                 raise DriverError(f"cannot create mount point {self.mnt}: {exc.strerror}") from None
-        self._fsck()
+        self._fsck(dev)
         argv = ["mount"] + (["-t", self.fstype] if self.fstype else []) \
-            + (["-o", self.mnt_opt] if self.mnt_opt else []) + [self.dev, self.mnt]
+            + (["-o", self.mnt_opt] if self.mnt_opt else []) + [dev, self.mnt]
         self.ctx.run(argv, timeout=MOUNT_TIMEOUT)
         self.can_rollback = True
 
@@ -136,14 +137,28 @@ class Fs(Driver):
         if self.dev.startswith("/") and not os.path.exists(self.dev):
             raise DriverError(f"device {self.dev} does not exist (check dev of {self.res.rid})")
 
-    def _fsck(self):
-        if self.fstype not in FSCK or not self.dev.startswith("/"):
+    def _block_device(self):
+        """A `dev` naming an image file means the loop device a disk loop resource attached to it:
+        the config cannot know /dev/loopN in advance, and mounting the file itself would attach a
+        second loop device behind the disk resource's back."""
+        if not os.path.isfile(self.dev):
+            return self.dev
+        from drivers.disk_loop import parse_losetup_j
+
+        devs = parse_losetup_j(self.ctx.run(["losetup", "-j", self.dev], quiet=True, check=False).out)
+        if not devs:
+            raise DriverError(f"dev {self.dev} is an image file with no loop device attached: declare a "
+                              f"[disk#N] type = loop resource with file = {self.dev} (started before the fs)")
+        return devs[0]
+
+    def _fsck(self, dev):
+        if self.fstype not in FSCK or not dev.startswith("/"):
             return
         prefix, ok = FSCK[self.fstype]
-        res = self.ctx.run(prefix + [self.dev], timeout=3600, check=False)
+        res = self.ctx.run(prefix + [dev], timeout=3600, check=False)
         if res.rc not in ok:
-            raise DriverError(f"fsck of {self.dev} failed (rc {res.rc}): repair it by hand "
-                              f"({' '.join(prefix[:1])} {self.dev})")
+            raise DriverError(f"fsck of {dev} failed (rc {res.rc}): repair it by hand "
+                              f"({' '.join(prefix[:1])} {dev})")
 
     # --- stop -------------------------------------------------------------------------------
     def stop(self):
