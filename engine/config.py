@@ -814,6 +814,17 @@ def validate(node, svc: str, nodename: str | None = None) -> list:
     return list(build(node, svc, text, path, nodename)[1])
 
 
+def evaluate_reference(node, svc: str, section: str, key: str, nodename: str | None = None) -> str:
+    """The text `{section.key}` expands to on this node: scoped, references resolved (any section)."""
+    path, text = read_env(node, svc)
+    builder = _Builder(node, svc, text, path, nodename)
+    builder.build()
+    try:
+        return builder.ev.ref_value(section, key.lower())
+    except refs.RefError as exc:
+        raise NotFound(f"{section}.{key}: {exc}") from None
+
+
 def write_env(node, svc: str, text: str) -> Path:
     """Write etc/<svc>.env (or its existing .conf) atomically, mode 0644. The one place env files are written:
     config-change journaling hooks in here."""

@@ -192,3 +192,10 @@ def test_real_command_line(osvc_root, web):
     out = subprocess.run([str(exe), "-s", "web", "set", "--param", "ip#1.nope", "--value", "1"], env=env,
                          capture_output=True, text=True)
     assert out.returncode == 3 and "nope: unknown keyword" in out.stderr
+
+
+def test_get_eval_env_section(capsys, web):
+    web.write_text(COMMENTED + "\n[env]\nport = 80\nport@node1 = 8080\nurl = http://{nodename}:{env.port}/\n")
+    assert run(capsys, "-s", "web", "get", "--param", "env.url", "--eval")[1] == "http://node1:8080/\n"
+    rc, _, err = run(capsys, "-s", "web", "get", "--param", "env.nope", "--eval")
+    assert rc == 4 and "unresolved reference" in err

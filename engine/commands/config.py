@@ -102,14 +102,7 @@ def evaluated(node, svc, section, key):
             raise UsageError(f"{key}: unknown keyword for [{section}] ({res.family}"
                              f"{'.' + res.type if res.type else ''})")
         return res.conf[key]
-    # non-resource sections ([env], [subset#...]): read through references, which apply scoping
-    path, text = cfg.read_env(node, svc)
-    builder = cfg._Builder(node, svc, text, path)
-    builder.build()
-    try:
-        return builder.ev.ref_value(section, key)
-    except Exception as exc:   # refs.RefError: unknown section or keyword
-        raise NotFound(f"{section}.{key}: {exc}") from None
+    return cfg.evaluate_reference(node, svc, section, key)   # [env], [subset#...]
 
 
 # ---- writes ----------------------------------------------------------------------------------------------
