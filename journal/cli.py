@@ -37,7 +37,7 @@ def _filters(p):
 
 def _count(text):
     if text == "all":
-        return None
+        return "all"
     try:
         n = int(text)
     except ValueError:
@@ -102,8 +102,10 @@ def cmd_tail(opts):
                 start = f.read().strip()
         after = cursormod.resolve(j, start) if start else 0
         last = opts.lines
-        if last is None and opts.lines is None and not (start or opts.since):
-            last = 10
+        if last is None:
+            last = None if (start or opts.since) else 10
+        elif last == "all":
+            last = None
         return tail(j, sys.stdout, _filter_values(opts), after=after, last=last, follow=opts.follow,
                     mode=opts.output, show_cursor=opts.show_cursor, cursor_file=opts.cursor_file)
 

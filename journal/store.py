@@ -106,14 +106,18 @@ class Journal:
     # -- opening -----------------------------------------------------------------------------------
 
     def _create_file(self):
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise JournalError(f"cannot create journal {self.path}: {exc.strerror} ({exc.filename}). "
+                               f"Check its directory exists and is writable") from None
         try:
             fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         except FileExistsError:
             return  # another process created it first
         except OSError as exc:
-            raise JournalError(f"cannot create journal {self.path}: {exc.strerror}. "
-                               f"Check its directory is writable") from None
+            raise JournalError(f"cannot create journal {self.path}: {exc.strerror} ({exc.filename}). "
+                               f"Check its directory exists and is writable") from None
         os.fchmod(fd, 0o600)  # umask may have narrowed it, never widened: make it exact
         os.close(fd)
 
@@ -167,11 +171,24 @@ class Journal:
         text = str(exc)
         if not name and "locked" in text:
             name = "SQLITE_BUSY"
+        if name.startswith("SQLITE_IOERR") and self._not_writable():
+            name = "SQLITE_READONLY"  # EPERM/EROFS reach sqlite as a bare I/O error: say what it is
         for prefix, template in _ERRORS:
             if name.startswith(prefix):
                 return JournalError(template.format(path=self.path, err=text, timeout=self.busy_timeout,
                                                     done=done))
         return JournalError(f"journal {self.path}: {text}; nothing was {done}")
+
+    def _not_writable(self):
+        """On the error path only: is the database or its WAL refused for writing?"""
+        for path in (self.path, f"{self.path}-wal"):
+            try:
+                os.close(os.open(path, os.O_WRONLY))
+            except FileNotFoundError:
+                continue
+            except OSError:
+                return True
+        return False
 
     # -- writing -----------------------------------------------------------------------------------
 

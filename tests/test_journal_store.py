@@ -1,0 +1,181 @@
+"""The journal store: append, read, hlc, durability flags, permissions, failures (real SQLite files)."""
+
+import os
+import sqlite3
+import stat
+import subprocess
+import sys
+
+import pytest
+
+from engine.errors import JournalError, NotFound, UsageError
+from journal import anchor
+from journal.store import Journal
+from journal.verify import verify
+
+
+def rec(i, **kw):
+    base = {"node": "node1", "svc": f"svc{i % 3}", "rid": f"ip#{i % 2}", "kind": "transition",
+            "machine": "ip", "event": "start", "src": "down", "dst": "starting",
+            "action_id": f"act{i // 10}", "payload": {"i": i}}
+    base.update(kw)
+    return base
+
+
+@pytest.fixture
+def jpath(tmp_path):
+    return tmp_path / "var" / "journal.db"
+
+
+def test_append_read_roundtrip(jpath):
+    with Journal(jpath) as j:
+        assert j.append([rec(0), rec(1)]) == [1, 2]
+        assert j.append_one({"svc": "web1"}, durable=False) == 3
+        rows = j.read()
+    assert [r["seq"] for r in rows] == [1, 2, 3]
+    first, _, third = rows
+    assert first["payload"] == {"i": 0} and first["durable"] is True
+    assert {k: first[k] for k in ("node", "svc", "rid", "kind", "machine", "event", "src", "dst", "action_id")} == \
+        {"node": "node1", "svc": "svc0", "rid": "ip#0", "kind": "transition", "machine": "ip",
+         "event": "start", "src": "down", "dst": "starting", "action_id": "act0"}
+    # missing keys default to '' and payload to {}
+    assert third["rid"] == "" and third["payload"] == {} and third["durable"] is False
+    assert len(third["hash"]) == 64 and third["hash"] != first["hash"]
+
+
+def test_files_are_private_and_schema_is_what_the_docs_say(jpath):
+    j = Journal(jpath)            # kept open: the -wal and -shm files exist while it is
+    j.append_one(rec(0))
+    for suffix in ("", ".head", "-wal", "-shm"):
+        path = f"{jpath}{suffix}"
+        assert stat.S_IMODE(os.stat(path).st_mode) == 0o600, path
+    conn = sqlite3.connect(jpath)
+    cols = [r[1] for r in conn.execute("PRAGMA table_info(events)")]
+    assert cols == ["seq", "ts", "hlc", "node", "svc", "rid", "kind", "machine", "event", "src", "dst",
+                    "action_id", "payload", "durable", "hash"]
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    indexes = {r[1] for r in conn.execute("PRAGMA index_list(events)")}
+    assert {"events_svc_rid", "events_kind", "events_action", "events_node", "events_ts"} <= indexes
+    uuid = conn.execute("SELECT value FROM meta WHERE key='uuid'").fetchone()[0]
+    assert uuid == Journal(jpath).uuid and len(uuid) == 32
+
+
+def test_read_filters_and_last(jpath):
+    with Journal(jpath, clock=iter(range(10**18, 10**18 + 10**12, 10**9)).__next__) as j:
+        for i in range(30):
+            j.append_one(rec(i))
+        assert [r["seq"] for r in j.read(svc="svc1")] == list(range(2, 31, 3))
+        assert [r["seq"] for r in j.read(svc="svc1", rid="ip#0")] == [5, 11, 17, 23, 29]
+        assert [r["seq"] for r in j.read(action_id="act2")] == list(range(21, 31))
+        assert [r["seq"] for r in j.read(seq_min=5, seq_max=7)] == [5, 6, 7]
+        assert [r["seq"] for r in j.read(last=3)] == [28, 29, 30]
+        assert [r["seq"] for r in j.read(svc="svc0", last=2)] == [25, 28]
+        t5 = j.read(seq_min=5, seq_max=5)[0]["ts"]
+        assert [r["seq"] for r in j.read(since_ns=t5, until_ns=t5 + 2 * 10**9)] == [5, 6]
+        assert j.read(node="other") == [] and len(j.read(kind="transition")) == 30
+        assert j.last_seq() == 30
+
+
+class SteppingClock:
+    """A wall clock the test moves by hand, including backwards."""
+
+    def __init__(self, ns):
+        self.ns = ns
+
+    def __call__(self):
+        return self.ns
+
+
+def test_hlc_is_monotonic_when_the_wall_clock_steps_back(jpath):
+    clock = SteppingClock(1_700_000_000_000_000_000)
+    j = Journal(jpath, clock=clock)
+    j.append([rec(0), rec(1)])
+    clock.ns -= 3600 * 10**9          # NTP steps the clock back one hour
+    j.append_one(rec(2))
+    clock.ns += 1                      # same millisecond: the counter moves
+    j.append_one(rec(3))
+    j.close()
+    # a new process with the stepped-back clock recovers the hlc from the last row
+    j2 = Journal(jpath, clock=SteppingClock(clock.ns - 10**9))
+    j2.append_one(rec(4))
+    rows = j2.read()
+    hlcs = [r["hlc"] for r in rows]
+    assert hlcs == sorted(set(hlcs)), hlcs
+    assert hlcs[0] >> 16 == 1_700_000_000_000 and hlcs[1] == hlcs[0] + 1
+    assert rows[2]["ts"] < rows[1]["ts"]     # ts is the wall clock, it went back
+    assert hlcs[2] == hlcs[1] + 1            # hlc did not
+    # the clock catches up: hlc follows the wall clock again
+    j2._clock = SteppingClock(1_700_000_001_000_000_000)
+    j2.append_one(rec(5))
+    assert j2.read(last=1)[0]["hlc"] == 1_700_000_001_000 << 16
+    j2.observe_hlc((1_700_000_005_000 << 16) + 7)   # a peer's clock is ahead
+    j2.append_one(rec(6))
+    assert j2.read(last=1)[0]["hlc"] == (1_700_000_005_000 << 16) + 8
+
+
+def test_anchor_follows_commits_with_durable_mark(jpath):
+    j = Journal(jpath)
+    j.append([rec(0), rec(1)])
+    head = anchor.read(j.anchor_path)
+    assert (head.seq, head.dseq, head.last_durable) == (2, 2, True)
+    j.append_one(rec(2), durable=False)
+    head = anchor.read(j.anchor_path)
+    assert (head.seq, head.dseq, head.last_durable) == (3, 2, False)
+    assert head.hash == bytes.fromhex(j.read(last=1)[0]["hash"]) and head.uuid == j.uuid
+
+
+def test_bad_records_are_refused_and_nothing_of_the_group_is_written(jpath):
+    j = Journal(jpath)
+    j.append_one(rec(0))
+    with pytest.raises(UsageError, match="unknown key.*actionid"):
+        j.append([rec(1), {"svc": "x", "actionid": "typo"}])
+    with pytest.raises(UsageError, match="payload cannot be encoded"):
+        j.append([rec(1), {"svc": "x", "payload": {"f": object()}}])
+    assert j.last_seq() == 1
+    assert verify(j).records == 1
+
+
+def test_lock_timeout_is_a_clear_journal_error(jpath):
+    j = Journal(jpath, busy_timeout=0.2)
+    j.append_one(rec(0))
+    holder = sqlite3.connect(jpath, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        with pytest.raises(JournalError, match=rf"journal {jpath} is locked.*0.2s.*nothing was written"):
+            j.append([rec(1), rec(2)])
+    finally:
+        holder.execute("ROLLBACK")
+    assert j.append_one(rec(3)) == 2          # the lock is free again: seq continues, no hole
+    assert verify(j).records == 2
+
+
+def test_missing_journal_is_not_created_by_readers(tmp_path):
+    with pytest.raises(NotFound, match="no journal at"):
+        Journal(tmp_path / "var" / "journal.db", create=False)
+    assert not (tmp_path / "var").exists()
+
+
+def test_not_a_database_is_a_clear_error(tmp_path):
+    path = tmp_path / "journal.db"
+    path.write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(JournalError, match="not a journal database"):
+        Journal(path)
+
+
+def test_concurrent_creators_agree_on_one_journal(tmp_path):
+    path = tmp_path / "var" / "journal.db"
+    code = ("import sys; from journal.store import Journal; j = Journal(sys.argv[1]); "
+            "j.append_one({'svc': 'x'}); print(j.uuid)")
+    procs = [subprocess.Popen([sys.executable, "-c", code, str(path)], stdout=subprocess.PIPE, text=True)
+             for _ in range(4)]
+    uuids = {p.communicate()[0].strip() for p in procs}
+    assert all(p.returncode == 0 for p in procs)
+    assert len(uuids) == 1
+    j = Journal(path)
+    assert j.last_seq() == 4 and verify(j).records == 4
+
+
+def test_import_is_light():
+    code = "import sys, journal.store, journal.tail, journal.verify; print('sqlite_utils' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
