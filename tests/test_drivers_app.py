@@ -50,8 +50,8 @@ def test_launcher_folder_start_stop_status(node, folder, state):
     assert sorted(p.name for p in state.iterdir()) == ["db", "web"]
     assert app.can_rollback
     msgs = log.messages()
-    assert msgs[0] == f"exec {folder}/S10db start"
-    assert re.fullmatch(r"start done in \d+:\d\d:\d\d(\.\d+)? - ret 0", msgs[2])
+    assert msgs[0] == f"{folder}/S10db start"          # the runner's command line
+    assert re.fullmatch(r"start done in \d+:\d\d:\d\d(\.\d+)? - ret 0 - logs in .*/S10db\.start\.log", msgs[1])
     assert [e["payload"]["argv"] for e in events] == [[str(folder / "S10db"), "start"],
                                                       [str(folder / "S20web"), "start"]]
     assert app.status() == ("up", [])
@@ -79,7 +79,7 @@ def test_failing_launcher_stops_the_sequence(node, folder, state):
     assert [p.name for p in state.iterdir()] == ["ok"]
     assert app.can_rollback          # S10ok changed something: rollback must stop it
     assert ("INFO", "output:\nboom") in log.lines      # the launcher log (stdout+stderr)
-    assert any(lvl == "ERROR" and m.startswith("start done in ") and m.endswith(" - ret 3")
+    assert any(lvl == "ERROR" and m.startswith("start done in ") and " - ret 3 - logs in " in m
                for lvl, m in log.lines)
 
 
@@ -139,7 +139,7 @@ def test_script_form(node, folder, state):
     assert app.status() == ("down", [])
     app.start()
     assert (state / "web").exists() and app.can_rollback
-    assert log.messages()[0] == f"exec {folder}/web.sh start"
+    assert log.messages()[0] == f"{folder}/web.sh start"
     assert app.status() == ("up", [])
     again, log2, ev2 = make_driver(node, "app", conf=conf, rid="app#1")
     again.start()
