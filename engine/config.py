@@ -431,10 +431,33 @@ class _Builder:
         return msg + (f" (did you mean {close[0]}?)" if close else "")
 
     # -- DEFAULT
+    # The node-set keywords are read in this order, each with the scopes known at that point (reference §1.6):
+    # a set scope not yet known can never apply, so writing it is an error.
+    BOOTSTRAP_SCOPES = {
+        "mode": (),
+        "nodes": ("encapnodes",),
+        "drpnodes": ("encapnodes", "nodes"),
+        "drpnode": ("encapnodes", "nodes"),
+        "flex_primary": ("encapnodes", "nodes", "drpnodes"),
+        "drp_flex_primary": ("encapnodes", "nodes", "drpnodes", "flex_primary"),
+    }
+
+    def check_bootstrap_scopes(self):
+        from engine.scoping import SET_SCOPES
+
+        for opt in self.default_sec.options.values():
+            key, scope = split_key(opt.key)
+            usable = self.BOOTSTRAP_SCOPES.get(key)
+            if usable is not None and scope in SET_SCOPES and scope not in usable:
+                shown = ", ".join(["@<nodename>"] + [f"@{u}" for u in usable])
+                self.problem("DEFAULT", opt.key, f"@{scope} never applies: {key} is read before {scope} is known "
+                             f"(usable: {shown})", opt.line)
+
     def bootstrap(self):
         """Node sets, in the agent's order (reference §1.6): each read scoped against what is known so far."""
         ev, sec, table = self.ev, self.default_sec, kwt.default_keywords()
         ev.tables["DEFAULT"] = table
+        self.check_bootstrap_scopes()
         self.mode = self.value(sec, table["mode"], table) or "hosted"   # read with empty node sets
         encap = self.value(sec, table["encapnodes"], table) or []
         ev.computed["encapnodes"] = encap
