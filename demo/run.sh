@@ -47,8 +47,9 @@ if [ "$(id -u)" = 0 ] && command -v losetup >/dev/null && command -v mkfs.ext4 >
   mkfs.ext4 -q -F "$img"
   ns="osvcdemo$$"
   ip netns add "$ns"
-  ip -n "$ns" link add eth0 type dummy
+  ip -n "$ns" link add eth0 type veth peer name eth0p
   ip -n "$ns" link set eth0 up
+  ip -n "$ns" link set eth0p up
   ip -n "$ns" link set lo up
   wrap="nsenter --net=/run/netns/$ns"   # only the network namespace: mounts stay visible
   cat > "$OSVC_ROOT/etc/$svc.env" <<CONF
