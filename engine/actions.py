@@ -28,8 +28,10 @@ ALLOW_WITHOUT_CLUSTER = {"boot", "startstandby", "freeze", "thaw", "frozen", "st
 # Sub-actions composed of plain actions.
 COMPOSITE = {"restart": ("stop", "start")}
 
-# Status a step aims at, per direction; used to skip resources already there.
-TARGET_STATUS = {"start": ("up", "stdby up"), "stop": ("down", "stdby down")}
+# The states a start or a stop usually begins from. From these, the driver's own idempotence is enough
+# (a start of something already running logs "already started"); from any other state the executor
+# probes first and journals what it sees when it differs from the belief.
+SOURCE_STATES = {"start": ("down", "ha-disabled"), "stop": ("up", "ha-enabled")}
 
 
 def boot_id():
@@ -165,7 +167,9 @@ class Executor:
             return
         mstep = STEPS[(kind_of(res.family), step.direction)]
         model = self.models[step.rid]
-        self.observe(step.rid, res, drv, model)
+        if model.state not in SOURCE_STATES[step.direction]:
+            # the belief is not the usual starting point (already up for a start, failed...): look first
+            self.observe(step.rid, res, drv, model)
         t0 = time.monotonic()
         phase_t0 = t0
 
