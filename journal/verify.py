@@ -38,7 +38,7 @@ class _Linker:
         return chain._sha256(prev + self.salt + self.pack(values)).digest() == row[14]
 
 
-def iter_verified(journal, decoded=True, start=None, progress=None, chunk=20000):
+def iter_verified(journal, decoded=True, start=None, progress=None, chunk=5000):
     """Yield rows (dicts when decoded, else tuples) in seq order, each only after its link in the
     chain is checked; raise JournalError naming the first bad seq. `start`: a trusted (seq, hash)
     to resume from (incremental verification)."""
