@@ -29,12 +29,13 @@ INSERT = f"INSERT INTO {TABLE} ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * l
 HEAD = f"SELECT seq, hash, hlc FROM {TABLE} ORDER BY seq DESC LIMIT 1"
 RECORD_KEYS = frozenset(chain.TEXT_KEYS) | {"payload"}
 
-# (name, columns): one index per read filter, seq last so each filter reads in order.
+# (name, columns): one index per selective read filter, seq last so each filter reads in order.
+# No index on node: a node's journal holds (almost) only its own node, an index there selects
+# nothing and costs every append (~10% of group-commit throughput with 100k rows, measured).
 INDEXES = (
     ("events_svc_rid", ("svc", "rid", "seq")),
     ("events_kind", ("kind", "seq")),
     ("events_action", ("action_id", "seq")),
-    ("events_node", ("node", "seq")),
     ("events_ts", ("ts",)),
 )
 

@@ -55,7 +55,7 @@ def test_files_are_private_and_schema_is_what_the_docs_say(jpath):
                     "action_id", "payload", "durable", "hash"]
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     indexes = {r[1] for r in conn.execute("PRAGMA index_list(events)")}
-    assert {"events_svc_rid", "events_kind", "events_action", "events_node", "events_ts"} <= indexes
+    assert {"events_svc_rid", "events_kind", "events_action", "events_ts"} <= indexes
     uuid = conn.execute("SELECT value FROM meta WHERE key='uuid'").fetchone()[0]
     assert uuid == Journal(jpath).uuid and len(uuid) == 32
 
