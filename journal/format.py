@@ -43,7 +43,7 @@ def _short(value):
         text = json.dumps(value, separators=(",", ":"), default=str, ensure_ascii=False)
     else:
         text = str(value)
-    if " " in text or text == "":
+    if text == "" or any(ch.isspace() for ch in text):   # quoted and escaped: one record, one line
         text = json.dumps(text, ensure_ascii=False)
     return text if len(text) <= VALUE_MAX else text[:VALUE_MAX - 1] + "…"
 

@@ -252,3 +252,11 @@ def test_detail_summary_is_short_and_ordered():
     assert fmt.detail({"rc": 1, "argv": ["a", "b c"], "pid": 42, "stdout": "x" * 500}) == "$ a 'b c' rc=1 pid=42"
     long = fmt.detail({"note": "y" * 300, "k": list(range(100))})
     assert len(long) <= fmt.DETAIL_MAX
+
+
+def test_detail_keeps_one_record_on_one_line():
+    from journal.format import detail
+
+    text = detail({"argv": ["losetup", "-f"], "rc": 0, "out_tail": "/dev/loop0\n", "err_tail": "a\tb"})
+    assert "\n" not in text and "\t" not in text
+    assert 'out_tail="/dev/loop0\\n"' in text
