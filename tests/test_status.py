@@ -206,7 +206,7 @@ def test_exit_code_of_aggregated_documents():
     ([{"rid": "ip#1", "type": "ip"}], "status of resource 'ip#1': missing status"),
     ([res("ip#1", "ip", U), res("ip#1", "ip", U)], "resource ip#1: listed twice"),
 ])
-def test_bad_input_is_one_clear_error(resources, message):
+def test_bad_input_is_one_clear_message(resources, message):
     with pytest.raises(OsvcError) as exc:
         agg(resources)
     assert str(exc.value).startswith(message)
