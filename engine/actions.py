@@ -10,12 +10,11 @@ the driver acts (write-ahead). Commands are journaled by the runner's sink.
 
 import getpass
 import os
-import sys
 import time
 import uuid
 
 from engine import plan as planner
-from engine.errors import OsvcError, UsageError
+from engine.errors import OsvcError
 
 # Actions that never change state: no lock, no frozen refusal (reference §5.7 ACTIONS_NO_LOCK).
 START_FAMILY = {"start", "startstandby", "boot", "startip", "startdisk", "startfs", "startshare",
