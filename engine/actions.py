@@ -20,9 +20,9 @@ from engine.errors import OsvcError
 START_FAMILY = {"start", "startstandby", "boot", "startip", "startdisk", "startfs", "startshare",
                 "startcontainer", "startapp", "starthb", "prstart"}
 
-# Allowed without --cluster on an hb-driven service (reference §5.8).
-ALLOW_WITHOUT_CLUSTER = {"boot", "startstandby", "freeze", "thaw", "frozen", "status", "print status",
-                         "json status", "sync_nodes", "sync_drp"}
+# Executor actions allowed without --cluster on an hb-driven service (reference §5.8; freeze, thaw
+# and the print actions never reach the executor).
+ALLOW_WITHOUT_CLUSTER = {"boot", "startstandby"}
 
 # Sub-actions composed of plain actions.
 COMPOSITE = {"restart": ("stop", "start")}
@@ -274,15 +274,9 @@ class Executor:
             "steps": {a: [s.rid for s in st] for a, st in steps.items()},
         })
         self.models = self._models()
-        runners = {}
-        drivers = {}
-        for res in self.spec.resources:
-            if res.encap:
-                continue
-            runners[res.rid] = Runner(log=self.loggers(res.rid), sink=self._command_sink(res.rid))
-        for rid, runner in runners.items():
-            drivers.update(build_drivers(self.node, _only(self.spec, rid), runner=runner,
-                                         loggers=self.loggers, opts=self.opts, extra=self.extra))
+        drivers = build_drivers(
+            self.node, self.spec, loggers=self.loggers, opts=self.opts, extra=self.extra,
+            runners=lambda rid: Runner(log=self.loggers(rid), sink=self._command_sink(rid)))
         rc, error = 0, None
         try:
             for sub in steps:
@@ -363,7 +357,7 @@ class Executor:
     def dry_run(self, steps):
         """Print the planned steps and the transitions each would journal; touch nothing."""
         from engine.evaluate import load_states
-        from machines.defs import STEPS, dest_of, kind_of
+        from machines.defs import STEPS, dest_of, kind_of, machine_def
 
         states = load_states(self.node, self.svc)
         for action, planned in steps.items():
@@ -374,20 +368,13 @@ class Executor:
                 res = self.spec.resource(step.rid)
                 kind = kind_of(res.family)
                 mstep = STEPS[(kind, step.direction)]
-                state = states.get(step.rid) or ("ha-disabled" if kind == "hb" else "down")
+                state = states.get(step.rid) or machine_def(kind).initial
                 path = [state]
                 for trigger in (mstep.begin, *mstep.waypoints, mstep.ok):
                     state = dest_of(kind, trigger, state) or "?"
                     path.append(state)
                 print(f"  {step.direction:<5} {step.rid:<14} {' -> '.join(path)}")
         return 0
-
-
-def _only(spec, rid):
-    """A view of `spec` holding just one resource, so each driver gets its own runner (its journal rid)."""
-    from dataclasses import replace
-
-    return replace(spec, resources=[spec.resource(rid)])
 
 
 def run_action(node, svc, opts):

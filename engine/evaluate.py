@@ -6,7 +6,7 @@ newer than the env file, `--refresh` and every state-changing action rebuild it.
 
 import json
 import os
-import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 CACHE_NAME = "status.json"
@@ -88,18 +88,17 @@ def resource_status(res, driver):
     return st.standby(value, res.standby), list(logs)
 
 
-def evaluate(node, spec, drivers, states=None, *, frozen=None):
+def evaluate(node, spec, drivers, states=None):
     """Build the status document of `spec` on this node. `drivers` maps rid -> Driver (or None)."""
     from engine import status as st
+    from machines.defs import kind_of, machine_def
 
     states = load_states(node, spec.name) if states is None else states
     rows = []
     for res in spec.resources:
-        if res.encap:
-            value, logs = "n/a", []
-        else:
-            value, logs = resource_status(res, drivers.get(res.rid))
         driver = drivers.get(res.rid)
+        # encap resources are evaluated by the guest engine, not here
+        value, logs = ("n/a", []) if res.encap else resource_status(res, driver)
         try:
             label = driver.label() if driver is not None else res.rid
         except Exception:
@@ -107,11 +106,11 @@ def evaluate(node, spec, drivers, states=None, *, frozen=None):
         rows.append({
             "rid": res.rid, "type": resource_type(res), "status": value, "label": label, "log": logs,
             "monitor": res.monitor, "disable": res.disabled, "optional": res.optional,
-            "encap": res.encap, "tags": sorted(res.tags), "state": states.get(res.rid, "down"),
+            "encap": res.encap, "tags": sorted(res.tags), "state": states.get(res.rid) or machine_def(kind_of(res.family)).initial,
         })
-    updated = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime()) + ".%06dZ" % (time.time() % 1 * 1e6)
+    updated = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     doc = st.aggregate(rows, None, svcname=spec.name, nodename=node.name,
-                       frozen=is_frozen(node, spec.name) if frozen is None else frozen, updated=updated)
+                       frozen=is_frozen(node, spec.name), updated=updated)
     return doc
 
 

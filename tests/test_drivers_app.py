@@ -8,6 +8,7 @@ import pytest
 
 from drivers.base import DriverError
 from tests.helpers.drivers import make_driver
+from tests.helpers.procs import alive
 
 
 def launcher(folder, name, body, mode=0o755):
@@ -102,17 +103,9 @@ def test_hanging_launcher_times_out_with_its_group_killed(node, folder, state):
     assert events[-1]["payload"]["timeout"] is True
     child = int(pidfile.read_text())
     deadline = time.monotonic() + 5
-    while _alive(child) and time.monotonic() < deadline:
+    while alive(child) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert not _alive(child)
-
-
-def _alive(pid):
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().split(")")[-1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
+    assert not alive(child)
 
 
 def test_daemonising_launcher_does_not_hold_the_runner(node, folder, state):
@@ -123,7 +116,7 @@ def test_daemonising_launcher_does_not_hold_the_runner(node, folder, state):
     app.start()
     daemon = int(pidfile.read_text())
     try:
-        assert _alive(daemon)
+        assert alive(daemon)
         out = os.readlink(f"/proc/{daemon}/fd/1")
         assert out == str(node.svc_var("svc1") / "app" / "S10daemon.start.log")
         assert ("INFO", "output:\nstarting") in log.lines

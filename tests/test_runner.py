@@ -8,6 +8,7 @@ import pytest
 from drivers.base import DriverError
 from drivers.runner import CommandError, CommandTimeout, Runner, cmdline
 from tests.helpers.drivers import LineLog
+from tests.helpers.procs import alive
 
 
 @pytest.fixture
@@ -79,19 +80,11 @@ def test_timeout_kills_the_whole_process_group(runner, tmp_path):
     grandchild = int(pidfile.read_text())
     # killed with SIGKILL: gone (or a zombie about to be reaped by init) right away
     deadline = time.monotonic() + 5
-    while _alive(grandchild) and time.monotonic() < deadline:
+    while alive(grandchild) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert not _alive(grandchild)
+    assert not alive(grandchild)
     p = runner.test_events[0]["payload"]
     assert p["timeout"] is True and p["rc"] == 128 + 9
-
-
-def _alive(pid):
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().split(")")[-1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
 
 
 def test_input_env_cwd(runner, tmp_path):
@@ -113,7 +106,7 @@ def test_out_path_gives_daemons_a_file_not_a_pipe(runner, tmp_path):
                      out_path=log)
     daemon = int(pidfile.read_text())
     try:
-        assert _alive(daemon)
+        assert alive(daemon)
         assert os.readlink(f"/proc/{daemon}/fd/1") == str(log)
         assert os.readlink(f"/proc/{daemon}/fd/0") == "/dev/null"
     finally:

@@ -28,7 +28,8 @@ def refresh_document(node, svc, spec=None):
 
     spec = spec or load_service(node, svc)
     service_logger(node, svc)
-    drivers = build_drivers(node, spec, runner=Runner(), loggers=lambda rid: resource_logger(svc, rid))
+    runner = Runner()   # status probes: no journal sink
+    drivers = build_drivers(node, spec, runners=lambda rid: runner, loggers=lambda rid: resource_logger(svc, rid))
     doc = evaluate.evaluate(node, spec, drivers)
     evaluate.write_cache(node, svc, doc)
     return doc
