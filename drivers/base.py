@@ -44,6 +44,16 @@ class Driver:
         self.conf = res.conf
         self.can_rollback = False  # set True once start changed something: rollback undoes only that
 
+    @property
+    def transport(self):
+        """How this node reaches its peers: `ctx.extra['transport']`, else the node's setting."""
+        transport = self.ctx.extra.get("transport")
+        if transport is None:
+            from engine.transport import node_transport
+
+            transport = self.ctx.extra["transport"] = node_transport(self.ctx.node)
+        return transport
+
     # --- status ---------------------------------------------------------------------------
     def label(self) -> str:
         return self.res.rid

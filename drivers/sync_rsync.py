@@ -4,8 +4,8 @@ Keywords: src (globbed words), dst, target (`nodes`, `drpnodes`), options (extra
 appended to the defaults), sync_max_delay (minutes, default 1440), internal (the `sync#i0` the
 config layer adds: the service's env file and launcher folder to every peer's etc/).
 
-The transport is `ctx.extra['transport']` (default SshTransport). After each successful copy the
-time is stamped in `var/<svc>/sync/<rid>/<peer>`, and the stamp is copied to the peer under the
+The transport is the driver's `transport` (`ctx.extra['transport']`, else the node's `[transport]`
+setting). After each successful copy the time is stamped in `var/<svc>/sync/<rid>/<peer>`, and the stamp is copied to the peer under the
 same path (named after the peer), so a passive node can tell how fresh its copy is.
 
 Status (`ctx.extra['svc_avail']`: the service's avail here, when the engine knows it):
@@ -85,15 +85,6 @@ class SyncRsync(Driver):
     def options(self) -> list[str]:
         extra = INTERNAL_OPTIONS if self.internal else []
         return DEFAULT_OPTIONS + extra + words(self.conf.get("options"))
-
-    @property
-    def transport(self):
-        transport = self.ctx.extra.get("transport")
-        if transport is None:
-            from engine.transport import SshTransport
-
-            transport = SshTransport()
-        return transport
 
     # --- stamps -----------------------------------------------------------------------------
     @property

@@ -43,11 +43,7 @@ def boot_id():
 
 def node_env(node):
     """The node's env (PRD, DEV...): `etc/node.conf` [node] env, default TST."""
-    import configparser
-
-    cp = configparser.RawConfigParser()
-    cp.read(node.etc / "node.conf")
-    return cp.get("node", "env", fallback="TST").upper()
+    return str(node.setting("node", "env", "TST")).upper()
 
 
 class Refused(OsvcError):

@@ -1,8 +1,10 @@
 """Node identity and the files of a node (DESIGN §2)."""
 
+import configparser
 import os
 import socket
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 
@@ -62,6 +64,30 @@ class Node:
     def log_path(self, svc: str) -> Path:
         return self.root / "log" / f"{svc}.log"
 
+    @property
+    def conf_path(self) -> Path:
+        return self.etc / "node.conf"
+
+    def setting(self, section: str, key: str, default=None):
+        """A value of `etc/node.conf` (ini), or `default` when the file, section or key is absent.
+
+        Node-wide settings live there: `[node] env`, `[paths]` technology roots, `[transport]` and
+        `[roots]` (how peers are reached), `[container] poll_interval`."""
+        path = self.conf_path
+        try:
+            mtime = path.stat().st_mtime_ns
+        except OSError:
+            return default
+        return _read_conf(str(path), mtime).get(section, {}).get(key, default)
+
+    def section(self, section: str) -> dict:
+        """Every key of one `etc/node.conf` section ({} when absent)."""
+        try:
+            mtime = self.conf_path.stat().st_mtime_ns
+        except OSError:
+            return {}
+        return dict(_read_conf(str(self.conf_path), mtime).get(section, {}))
+
     def services(self) -> list[str]:
         """Names of the services defined on this node, sorted."""
         if not self.etc.is_dir():
@@ -69,3 +95,11 @@ class Node:
         names = {p.stem for p in self.etc.iterdir() if p.suffix in (".env", ".conf") and p.is_file()}
         names.discard("auth")
         return sorted(names)
+
+
+@lru_cache(maxsize=8)
+def _read_conf(path: str, mtime: int) -> dict:
+    """node.conf as {section: {key: value}}; cached per (path, mtime) so edits are seen at once."""
+    cp = configparser.RawConfigParser()
+    cp.read(path)
+    return {name: dict(cp.items(name)) for name in cp.sections()}

@@ -100,6 +100,26 @@ class LocalTransport:
         return run(argv, timeout=timeout, **kw)
 
 
+def node_transport(node):
+    """How `node` reaches its peers, from `etc/node.conf`:
+
+        [transport]
+        kind = ssh            # default: SshTransport
+        [transport]
+        kind = local          # LocalTransport over the [roots] table (every node a folder here)
+        [roots]
+        node1 = /srv/osvc/node1
+        node2 = /srv/osvc/node2
+    """
+    kind = str(node.setting("transport", "kind", "ssh")).strip().lower()
+    if kind == "ssh":
+        return SshTransport()
+    if kind == "local":
+        roots = {node.name: node.root, **{peer: Path(root) for peer, root in node.section("roots").items()}}
+        return LocalTransport(roots)
+    raise ValueError(f"{node.conf_path}: [transport] kind = {kind}: use ssh or local")
+
+
 def _default_engine() -> list:
     script = Path(sys.executable).with_name("osvc-engine")
     return [str(script)] if script.exists() else ["osvc-engine"]
