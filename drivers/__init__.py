@@ -26,10 +26,27 @@ DRIVERS = {
     # --- sync -------------------------------------------------------------------------------
     ("sync", ""): "drivers.sync_rsync:SyncRsync",
     ("sync", "rsync"): "drivers.sync_rsync:SyncRsync",
-    # --- container: later issues add one line per technology here, e.g. -----------------------
-    # ("container", "kvm"): "drivers.container_kvm:ContainerKvm",
-    # --- hb: later issues add one line per heartbeat here, e.g. -------------------------------
-    # ("hb", "ovm"): "drivers.hb_ovm:HbOvm",
+    # --- container: one module per technology, all on drivers.container.Container --------------
+    ("container", "kvm"): "drivers.container_kvm:Kvm",
+    ("container", "xen"): "drivers.container_xen:Xen",
+    ("container", "ovm"): "drivers.container_ovm:Ovm",
+    ("container", "docker"): "drivers.container_docker:Docker",
+    ("container", "lxc"): "drivers.container_lxc:Lxc",
+    ("container", "esx"): "drivers.container_esx:Esx",
+    ("container", "hpvm"): "drivers.container_hpvm:Hpvm",
+    ("container", "ldom"): "drivers.container_ldom:Ldom",
+    ("container", "vbox"): "drivers.container_vbox:Vbox",
+    ("container", "zone"): "drivers.container_zone:Zone",
+    ("container", "vz"): "drivers.container_vz:Vz",
+    ("container", "srp"): "drivers.container_srp:Srp",
+    ("container", "jail"): "drivers.container_jail:Jail",
+    ("container", "openstack"): "drivers.container_openstack:Openstack",
+    ("container", "vcloud"): "drivers.container_vcloud:Vcloud",
+    # --- hb ---------------------------------------------------------------------------------
+    ("hb", "ovm"): "drivers.hb_ovm:HbOvm",
+    # --- SCSI-3 reservations and the VM disk group ---------------------------------------------
+    ("disk", "scsireserv"): "drivers.disk_scsireserv:ScsiReserv",
+    ("disk", "vmdg"): "drivers.disk_vmdg:Vmdg",
 }
 
 _loaded = {}
