@@ -78,6 +78,7 @@ class Container(Driver):
     family = "container"
     pings = True            # the sequence has a ping phase
     remote_up = True        # the up test can run on a peer (conflict probe across the pool)
+    plumbs_ips = False      # zone only: the host plumbs the service's ips (others leave it to the guest)
     ping_count = 1
 
     def __init__(self, res, ctx):
