@@ -220,11 +220,11 @@ class Container(Driver):
         """Refuse a start that would run the container twice (reference §5.5 abort_start)."""
         if self.is_up():
             return None
-        if self.pings and self.ping():
-            return f"address {self.addr} is alive"
-        peer = self.where_up()
+        peer = self.where_up()     # first: it names the node, the more useful message
         if peer is not None:
             return f"container {self.name} already started on {peer}"
+        if self.pings and self.ping():
+            return f"address {self.addr} is alive"
         return None
 
     def start(self):
