@@ -38,14 +38,16 @@ def write_atomic(path: Path, text: str, mode=0o644):
     os.replace(tmp, path)
 
 
-def read_cache(node, svc):
-    """The cached document if it is still valid (newer than the env file and launchers), else None."""
+def read_cache(node, svc, stale_ok=False):
+    """The cached document if it is still valid (newer than the env file and launchers), else None.
+
+    stale_ok: return it even when outdated (the previous status the restart policy compares with)."""
     path = cache_path(node, svc)
     try:
         cache_mtime = path.stat().st_mtime
     except FileNotFoundError:
         return None
-    for dep in (node.env_file(svc), node.launchers_dir(svc)):
+    for dep in () if stale_ok else (node.env_file(svc), node.launchers_dir(svc)):
         try:
             if dep.stat().st_mtime > cache_mtime:
                 return None

@@ -14,7 +14,7 @@ def _journal_flag(node, svc, event, opts):
 
 
 def _set_frozen(node, svc, opts, frozen):
-    from engine.evaluate import FROZEN_NAME, cache_path
+    from engine.evaluate import FROZEN_NAME, read_cache, write_cache
 
     flag = node.svc_var(svc) / FROZEN_NAME
     if flag.exists() == frozen:
@@ -26,7 +26,10 @@ def _set_frozen(node, svc, opts, frozen):
         flag.touch()
     else:
         flag.unlink()
-    cache_path(node, svc).unlink(missing_ok=True)  # the cached document shows the flag
+    doc = read_cache(node, svc, stale_ok=True)
+    if doc is not None:      # the cached document shows the flag; its statuses stay (restart compares them)
+        doc["frozen"] = frozen
+        write_cache(node, svc, doc)
     print(f"{svc}: {'frozen' if frozen else 'thawed'}")
     return 0
 

@@ -27,11 +27,26 @@ def refresh_document(node, svc, spec=None):
     from drivers.runner import Runner
 
     spec = spec or load_service(node, svc)
-    service_logger(node, svc)
+    log = service_logger(node, svc)
     runner = Runner()   # status probes: no journal sink
     drivers = build_drivers(node, spec, runners=lambda rid: runner, loggers=lambda rid: resource_logger(svc, rid))
+    previous = evaluate.read_cache(node, svc, stale_ok=True)
     doc = evaluate.evaluate(node, spec, drivers)
+    if any(res.restart for res in spec.resources):
+        doc = _apply_restart_policy(node, spec, drivers, previous, doc, log)
     evaluate.write_cache(node, svc, doc)
+    return doc
+
+
+def _apply_restart_policy(node, spec, drivers, previous, doc, log):
+    """Restart what went down since the last evaluation (the `restart` keyword), then re-evaluate."""
+    from engine import evaluate, restart
+
+    chosen, notes = restart.candidates(spec, previous, doc)
+    if chosen and restart.restart_resources(node, spec.name, chosen, log):
+        doc = evaluate.evaluate(node, spec, drivers)
+    for rid, note in notes.items():
+        doc["resources"][rid]["log"].append(note)
     return doc
 
 
