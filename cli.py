@@ -74,6 +74,9 @@ for _words, _text, _example in (
     ("stopapp", "run the app launchers' stop", "osvc-engine -s web1 stopapp"),
     ("starthb", "enable HA (hb resources)", "osvc-engine -s web1 --cluster starthb"),
     ("stophb", "disable HA (hb resources)", "osvc-engine -s web1 --cluster stophb"),
+    ("sync_nodes", "copy the sync resources' data to the other nodes", "osvc-engine -s web1 sync_nodes"),
+    ("sync_drp", "copy the sync resources' data to the drp nodes", "osvc-engine -s web1 sync_drp"),
+    ("sync_all", "sync_nodes then sync_drp", "osvc-engine -s web1 sync_all"),
     ("prstart", "take the SCSI-3 persistent reservations", "osvc-engine -s web1 prstart"),
     ("prstop", "release the SCSI-3 persistent reservations", "osvc-engine -s web1 prstop"),
 ):

@@ -27,6 +27,10 @@ ALLOW_WITHOUT_CLUSTER = {"boot", "startstandby"}
 # Sub-actions composed of plain actions.
 COMPOSITE = {"restart": ("stop", "start")}
 
+# Sync actions: the sync drivers' method of the same name, under the `<svc>.sync` lock (reference
+# §5.7), allowed on frozen and hb-driven services (§5.8), journaled like any action.
+SYNC_ACTIONS = ("sync_nodes", "sync_drp", "sync_all")
+
 # The states a start or a stop usually begins from. From these, the driver's own idempotence is enough
 # (a start of something already running logs "already started"); from any other state the executor
 # probes first and journals what it sees when it differs from the belief.
@@ -88,6 +92,8 @@ class Executor:
         from engine.evaluate import is_frozen
 
         opts = self.opts
+        if action in SYNC_ACTIONS:
+            return None
         if is_frozen(self.node, self.svc) and not opts.force:
             return f"Abort action '{action}' for frozen service. Use --force to override."
         scoped = bool(opts.rid or opts.tags or opts.subsets)
@@ -232,9 +238,14 @@ class Executor:
             actions = ("start",) if self.node.name in autostart else ("startstandby",)
         if action == "shutdown":
             self.opts.force = True
-        steps = {a: planner.plan("stop" if a == "shutdown" else a, self.spec.resources,
-                                 rid=self.opts.rid, tags=self.opts.tags, subsets=self.opts.subsets)
-                 for a in actions}
+        if action in SYNC_ACTIONS:
+            steps = {action: [planner.Step(r.rid, r.family, action) for r in planner.select(
+                self.spec.resources, self.opts.rid, self.opts.tags, self.opts.subsets)
+                if r.family == "sync" and not r.disabled and not r.encap]}
+        else:
+            steps = {a: planner.plan("stop" if a == "shutdown" else a, self.spec.resources,
+                                     rid=self.opts.rid, tags=self.opts.tags, subsets=self.opts.subsets)
+                     for a in actions}
         if self.opts.dry_run:
             return self.dry_run(steps)
         self.journal = Journal(self.node.journal_path)
@@ -245,7 +256,8 @@ class Executor:
             timeout = self.opts.waitlock
             if timeout is None:
                 timeout = float(self.spec.default.get("lock_timeout") or 60)
-            with ServiceLock(self.node.lock_path(self.svc), action, timeout):
+            lock_name = self.svc + (".sync" if action in SYNC_ACTIONS else "")
+            with ServiceLock(self.node.lock_path(lock_name), action, timeout):
                 return self.run_locked(action, steps)
         finally:
             self.journal.close()
@@ -270,14 +282,22 @@ class Executor:
             "steps": {a: [s.rid for s in st] for a, st in steps.items()},
         })
         self.models = self._models()
+        extra = dict(self.extra)
+        if action in SYNC_ACTIONS:     # a sync refuses to push from a node where the service is not up
+            from engine.commands.status import current_document
+
+            extra.setdefault("svc_avail", current_document(self.node, self.svc).get("avail"))
         drivers = build_drivers(
-            self.node, self.spec, loggers=self.loggers, opts=self.opts, extra=self.extra,
+            self.node, self.spec, loggers=self.loggers, opts=self.opts, extra=extra,
             runners=lambda rid: Runner(log=self.loggers(rid), sink=self._command_sink(rid)))
         rc, error = 0, None
         try:
             for sub in steps:
                 self.current = sub
-                self.run_sub(sub, steps[sub], drivers)
+                if sub in SYNC_ACTIONS:
+                    self.run_sync(sub, steps[sub], drivers)
+                else:
+                    self.run_sub(sub, steps[sub], drivers)
         except (OsvcError, Exception) as exc:  # noqa: B014 - every failure ends the action cleanly
             rc, error = 1, exc
             if not isinstance(exc, OsvcError):
@@ -313,6 +333,18 @@ class Executor:
                 self.rollback(action, drivers)
             raise
         self.fire("", svc_ok)
+
+    def run_sync(self, action, steps, drivers):
+        """Each selected sync resource's `action` method; every failure is reported, none stops the rest."""
+        failed = []
+        for step in steps:
+            try:
+                getattr(drivers[step.rid], action)()
+            except OsvcError as exc:
+                self.loggers(step.rid).error(str(exc))
+                failed.append(step.rid)
+        if failed:
+            raise ActionFailed(f"{action} failed on {', '.join(failed)}")
 
     def rollback(self, action, drivers):
         opts, default = self.opts, self.spec.default
@@ -361,6 +393,9 @@ class Executor:
             if not planned:
                 print("  nothing to do")
             for step in planned:
+                if action in SYNC_ACTIONS:
+                    print(f"  {action} {step.rid}")
+                    continue
                 res = self.spec.resource(step.rid)
                 kind = kind_of(res.family)
                 mstep = STEPS[(kind, step.direction)]
