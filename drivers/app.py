@@ -41,6 +41,19 @@ def launchers(folder: Path, prefix: str) -> list[Path]:
             if p.name.startswith(prefix) and ".standby" not in p.name and is_launcher(p)]
 
 
+def standby_launchers(folder: Path, nodename: str, default: dict) -> list[Path]:
+    """The 1.5 `S*.standby@<where>` launchers that apply to this node, lexical order: <where> is the
+    node's name, `nodes` or `drpnodes` (when this node is in that DEFAULT list)."""
+    if not folder.is_dir():
+        return []
+    drp = list(default.get("drpnodes") or []) + list(default.get("drpnode") or [])
+    scopes = {nodename} | {name for name, members in (("nodes", default.get("nodes") or ()), ("drpnodes", drp))
+                           if nodename in members}
+    return [p for p in sorted(folder.iterdir(), key=lambda p: p.name)
+            if p.name.startswith("S") and ".standby@" in p.name
+            and p.name.rsplit(".standby@", 1)[1] in scopes and is_launcher(p)]
+
+
 def merge_checks(results: dict[str, bool]) -> tuple[str, list[str]]:
     """1.5 C* verdict: name -> succeeded."""
     if not results:
@@ -135,6 +148,19 @@ class App(Driver):
         if self.script:
             return self._start_script()
         for script in launchers(self.folder, "S"):
+            if self._exec(script, "start", self.timeout) != 0:
+                raise DriverError(f"{script.name} start failed")
+            self.can_rollback = True
+
+    def standby_launchers(self) -> list[Path]:
+        if self.script:
+            return []
+        default = self.ctx.spec.default if self.ctx.spec is not None else {}
+        return standby_launchers(self.folder, self.ctx.node.name, default)
+
+    def start_standby(self):
+        """startstandby: the `S*.standby@...` launchers of this node, with `start`."""
+        for script in self.standby_launchers():
             if self._exec(script, "start", self.timeout) != 0:
                 raise DriverError(f"{script.name} start failed")
             self.can_rollback = True

@@ -86,6 +86,19 @@ class Executor:
                         payload=payload)
         return sink
 
+    def starts_on_standby(self, res):
+        """startstandby starts always_on resources, and the 1.5 app's `S*.standby@<this node>` launchers."""
+        if res.standby:
+            return True
+        if res.family == "app" and not res.conf.get("script"):     # the 1.5 launcher folder
+            from pathlib import Path
+
+            from drivers.app import standby_launchers
+
+            folder = Path(res.conf.get("dir") or self.node.launchers_dir(self.svc))
+            return bool(standby_launchers(folder, self.node.name, self.spec.default))
+        return False
+
     # --- guards --------------------------------------------------------------------------------
     def guards(self, action):
         """Reasons to refuse, checked before the first effect. Returns the refusal text or None."""
@@ -181,8 +194,11 @@ class Executor:
             phase_t0 = now
 
         self.fire(step.rid, mstep.begin)
+        method = step.direction
+        if self.current == "startstandby" and hasattr(drv, "start_standby") and not res.standby:
+            method = "start_standby"
         try:
-            getattr(drv, step.direction)()
+            getattr(drv, method)()
             for waypoint in mstep.waypoints:
                 advance(waypoint)
                 phase = getattr(drv, waypoint, None)
@@ -244,7 +260,8 @@ class Executor:
                 if r.family == "sync" and not r.disabled and not r.encap]}
         else:
             steps = {a: planner.plan("stop" if a == "shutdown" else a, self.spec.resources,
-                                     rid=self.opts.rid, tags=self.opts.tags, subsets=self.opts.subsets)
+                                     rid=self.opts.rid, tags=self.opts.tags, subsets=self.opts.subsets,
+                                     standby=self.starts_on_standby)
                      for a in actions}
         if self.opts.dry_run:
             return self.dry_run(steps)

@@ -86,12 +86,14 @@ def select(resources, rid=None, tags=None, subsets=None):
     return chosen
 
 
-def plan(action, resources, *, rid=None, tags=None, subsets=None):
+def plan(action, resources, *, rid=None, tags=None, subsets=None, standby=None):
     """The ordered steps of `action` over `resources` (ResourceSpec list, config order).
 
     Encap-tagged resources belong to the guest engine and disabled or noaction ones are skipped:
-    they never appear in a plan.
+    they never appear in a plan. `standby(res)` says whether startstandby starts a resource
+    (default: its always_on flag; the executor adds 1.5 apps with `S*.standby@` launchers here).
     """
+    standby = standby or (lambda r: r.standby)
     if action not in ACTIONS:
         raise UsageError(f"'{action}' is not a resource action")
     direction, families, standby_only = ACTIONS[action]
@@ -100,7 +102,7 @@ def plan(action, resources, *, rid=None, tags=None, subsets=None):
         r for r in select(resources, rid, tags, subsets)
         if r.family in families
         and not r.encap and not r.disabled and "noaction" not in r.tags
-        and (not standby_only or r.standby)
+        and (not standby_only or standby(r))
         and (only_type is None or r.type == only_type)
     ]
     chosen.sort(key=lambda r: _sort_key(r, direction))
