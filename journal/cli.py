@@ -1,4 +1,4 @@
-"""`osvc-engine journal tail|verify|export|stats`: argument parsing and dispatch only."""
+"""`osvc-engine journal tail|verify|export|stats|audit|report`: argument parsing and dispatch only."""
 
 import argparse
 import json
@@ -23,6 +23,13 @@ EXAMPLES = {
     "stats": """examples:
   osvc-engine journal stats
   osvc-engine journal stats -o json""",
+    "audit": """examples:
+  osvc-engine journal audit -s web1                     every action on web1: who, when, phases, commands
+  osvc-engine journal audit --kind rollback --since 1d  the failed starts of the last day, and what they undid
+  osvc-engine journal audit -s web1 --format json""",
+    "report": """examples:
+  osvc-engine journal report -s web1 -o /tmp/web1.html           the latest action of web1, as a page
+  osvc-engine journal report -s web1 --action 6ca92720 -o a.html  that action (an id or its prefix)""",
 }
 
 
@@ -74,6 +81,17 @@ def build_parser():
     _filters(e)
     s = mk("stats", "records, size on disk, time span, counts per kind")
     s.add_argument("-o", "--output", choices=("text", "json"), default="text")
+    a = mk("audit", "one entry per action: who, where, when, outcome, phases, commands, rollback")
+    a.add_argument("-s", "--service", dest="svc", metavar="SVC", help="only this service")
+    a.add_argument("--kind", choices=("start", "stop", "failover", "migration", "rollback", "recovery"),
+                   help="only the actions of this kind")
+    a.add_argument("--since", metavar="TIME", help="actions begun from this time: ISO, epoch seconds, or an age")
+    a.add_argument("--action", dest="action_id", metavar="ID", help="only this action id")
+    a.add_argument("--format", choices=("text", "json"), default="text")
+    r = mk("report", "one self-contained HTML page of an action: timeline picture, commands, status")
+    r.add_argument("-s", "--service", dest="svc", metavar="SVC", required=True, help="the service")
+    r.add_argument("--action", dest="action_id", metavar="ID", help="this action (default: the latest)")
+    r.add_argument("-o", "--output", metavar="FILE", required=True, help="the HTML file to write")
     return p
 
 
@@ -166,7 +184,28 @@ def cmd_stats(opts):
     return 0
 
 
-COMMANDS = {"tail": cmd_tail, "verify": cmd_verify, "export": cmd_export, "stats": cmd_stats}
+def cmd_audit(opts):
+    from journal import audit
+    from journal.timespec import parse_time_ns
+
+    with _open() as j:
+        found = audit.entries(j, svc=opts.svc, kind=opts.kind, action_id=opts.action_id,
+                              since_ns=parse_time_ns(opts.since) if opts.since else None)
+    sys.stdout.write(audit.json_text(found) if opts.format == "json" else audit.text(found))
+    return 0
+
+
+def cmd_report(opts):
+    from journal import report
+
+    with _open() as j:
+        path, entry = report.write(j, opts.svc, opts.output, action_id=opts.action_id)
+    print(f"report of {entry.svc} {entry.action} [act:{entry.action_id[:8]}] written to {path}", file=sys.stderr)
+    return 0
+
+
+COMMANDS = {"tail": cmd_tail, "verify": cmd_verify, "export": cmd_export, "stats": cmd_stats,
+            "audit": cmd_audit, "report": cmd_report}
 
 
 def main(argv) -> int:

@@ -18,14 +18,29 @@ DETAIL_MAX = 120
 VALUE_MAX = 40
 ACTION_ID_SHOWN = 8
 
+
+def duration(seconds) -> str:
+    """A duration as people read it: `850ms` under a second, `1.20s` under a minute, `2m05s` beyond."""
+    if not isinstance(seconds, (int, float)):
+        return f"{seconds}s"
+    if seconds < 0.001:
+        return "<1ms" if seconds > 0 else "0ms"
+    if seconds < 1:
+        return f"{seconds * 1000:.0f}ms"
+    if seconds < 60:
+        return f"{seconds:.2f}s"
+    minutes, secs = divmod(int(round(seconds)), 60)
+    return f"{minutes}m{secs:02d}s"
+
+
 # payload key -> how it reads in the detail, in this order, before any other key
 _PRIORITY = {
     "argv": lambda v: "$ " + (shlex.join(map(str, v)) if isinstance(v, (list, tuple)) else str(v)),
     "cmd": lambda v: "$ " + (shlex.join(map(str, v)) if isinstance(v, (list, tuple)) else str(v)),
     "rc": lambda v: f"rc={v}",
-    "duration": lambda v: f"{v:.2f}s" if isinstance(v, (int, float)) else f"{v}s",
-    "duration_ms": lambda v: f"{v / 1000:.2f}s" if isinstance(v, (int, float)) else f"{v}ms",
-    "duration_ns": lambda v: f"{v / 1e9:.2f}s" if isinstance(v, (int, float)) else f"{v}ns",
+    "duration": duration,
+    "duration_ms": lambda v: duration(v / 1000) if isinstance(v, (int, float)) else f"{v}ms",
+    "duration_ns": lambda v: duration(v / 1e9) if isinstance(v, (int, float)) else f"{v}ns",
     "reason": lambda v: f"reason: {v}",
     "error": lambda v: f"error: {v}",
     "message": str,
@@ -34,6 +49,8 @@ _PRIORITY = {
 }
 # Long texts that would drown the line: only in -o json.
 _HIDDEN = {"output", "output_tail", "stdout", "stderr", "config", "config_text", "env"}
+# Keys that only say something when set: a command's `timeout=False out_tail=""` is noise on every line.
+_WHEN_SET = {"timeout", "out_tail", "err_tail"}
 
 
 def _short(value):
@@ -53,7 +70,8 @@ def detail(payload) -> str:
     if not isinstance(payload, dict):
         return _short(payload)
     parts = [render(payload[k]) for k, render in _PRIORITY.items() if k in payload]
-    parts += [f"{k}={_short(v)}" for k, v in payload.items() if k not in _PRIORITY and k not in _HIDDEN]
+    parts += [f"{k}={_short(v)}" for k, v in payload.items()
+              if k not in _PRIORITY and k not in _HIDDEN and (v or k not in _WHEN_SET)]
     text = " ".join(parts)
     return text if len(text) <= DETAIL_MAX else text[:DETAIL_MAX - 1] + "…"
 

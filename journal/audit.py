@@ -1,0 +1,428 @@
+"""`osvc-engine journal audit`: what each action did, read back from the journal.
+
+One entry per action (records grouped by service and action id): who ran it (user, pid), where (node),
+when, its command line, outcome and duration, then
+
+- resources: each resource's phases with their durations (`wait-ping 2.31s`) and where it ended,
+- rollback: what a failed start undid, and how the undo went,
+- recovery: the transitions crash recovery journaled (`recover_<state>`),
+- timeline: one line per transition, command and observation, in the tail's format (journal.format.line),
+  so `journal tail -f` during an action prints exactly the lines the audit shows afterwards.
+
+A phase is the time a machine spends in a transient state: it opens with the transition into the state
+and closes with the next transition of that machine, whose payload `duration` the executor measured with
+a monotonic clock (the wall-clock difference of the two records when a record has none).
+
+Pure reading: nothing here writes to the journal. journal.report draws the same entries as a picture.
+"""
+
+import json
+from dataclasses import dataclass, field
+
+from engine.errors import UsageError
+from journal import format as fmt
+
+KINDS = ("start", "stop", "failover", "migration", "rollback", "recovery")
+
+# Action name -> kinds (by name, for the actions that never reached a transition: a refusal).
+ACTION_KINDS = {
+    "restart": ("stop", "start"), "migrate": ("migration",), "switch": ("failover",),
+    "failover": ("failover",), "takeover": ("failover",), "giveback": ("failover",),
+    "recover": ("recovery",), "boot": ("start",), "shutdown": ("stop",), "prstart": ("start",),
+    "prstop": ("stop",),
+}
+ACTION_PREFIX_KINDS = (("start", "start"), ("stop", "stop"))
+
+# Service machine trigger -> kind: how the service machine says what the action really did.
+SERVICE_TRIGGER_KINDS = {"start": "start", "stop": "stop", "migrate": "migration", "switch": "failover",
+                         "rollback": "rollback"}
+RECOVER_PREFIX = "recover_"
+
+# Record kinds shown in the timeline (actions and configs are summed up in the entry's header).
+TIMELINE_KINDS = ("transition", "recovery", "command", "observation")
+
+# The service machine's triggers that close a rollback.
+ROLLBACK_END = ("rolled_back", "rollback_failed")
+STOP_TRIGGERS = ("stop", "disable")
+
+
+@dataclass
+class Phase:
+    rid: str
+    state: str
+    t0: int                  # ns, the transition into the state
+    t1: int                  # ns, the transition out of it (the entry's end when it never left)
+    duration: float          # seconds
+    dst: str = ""            # where the machine went next ("" when it never left)
+    event: str = ""          # the trigger that ended it
+    failed: bool = False
+    reason: str = ""
+
+    @property
+    def finished(self):
+        return bool(self.event)
+
+
+@dataclass
+class Command:
+    rid: str
+    ts: int                  # ns, when it was journaled (its end)
+    argv: list
+    rc: object
+    duration: float
+    out_tail: str = ""
+    err_tail: str = ""
+    timed_out: bool = False
+
+    @property
+    def failed(self):
+        return self.rc != 0 or self.timed_out
+
+    @property
+    def t0(self):
+        return self.ts - int((self.duration or 0) * 1e9)
+
+
+@dataclass
+class Entry:
+    svc: str
+    action_id: str
+    records: list = field(default_factory=list)
+
+    # -- the action's own records ----------------------------------------------------------------
+    def _action(self, event):
+        for rec in self.records:
+            if rec["kind"] == "action" and rec["event"] == event:
+                return rec
+        return None
+
+    @property
+    def begin(self):
+        return self._action("begin")
+
+    @property
+    def end(self):
+        return self._action("end")
+
+    @property
+    def refused(self):
+        return self._action("refused")
+
+    @property
+    def head(self):
+        """The record that describes the action: its begin, its refusal, else its first record."""
+        return self.begin or self.refused or self.records[0]
+
+    @property
+    def action(self):
+        p = self.head["payload"]
+        return str(p.get("action") or (self.end or {}).get("payload", {}).get("action") or "-")
+
+    @property
+    def user(self):
+        return self.head["payload"].get("user", "")
+
+    @property
+    def pid(self):
+        return self.head["payload"].get("pid")
+
+    @property
+    def node(self):
+        return self.head["payload"].get("node") or self.head["node"]
+
+    @property
+    def argv(self):
+        return list(self.head["payload"].get("argv") or [])
+
+    @property
+    def t0(self):
+        return self.head["ts"]
+
+    @property
+    def t1(self):
+        """The end of the action's own activity. An `interrupted` end is journaled later by the process
+        that recovered it: the action's time stops at its last record before that."""
+        end = self.end
+        if end and end["payload"].get("outcome") != "interrupted":
+            return end["ts"]
+        own = [r["ts"] for r in self.records if r is not end]
+        return max(own) if own else self.t0
+
+    @property
+    def outcome(self):
+        if self.refused:
+            return "refused"
+        end = self.end
+        if end:
+            return str(end["payload"].get("outcome") or ("ok" if end["payload"].get("rc") == 0 else "failed"))
+        if self.begin:
+            return "unfinished"        # still running, or interrupted and not recovered yet
+        return "recovery" if self.recoveries else "-"
+
+    @property
+    def rc(self):
+        return (self.end or {}).get("payload", {}).get("rc")
+
+    @property
+    def duration(self):
+        end = self.end
+        if end and isinstance(end["payload"].get("duration"), (int, float)) \
+                and end["payload"].get("outcome") != "interrupted":
+            return float(end["payload"]["duration"])
+        return (self.t1 - self.t0) / 1e9
+
+    @property
+    def error(self):
+        return (self.end or {}).get("payload", {}).get("error", "")
+
+    @property
+    def reason(self):
+        return (self.refused or {}).get("payload", {}).get("reason", "")
+
+    @property
+    def config(self):
+        for rec in self.records:
+            if rec["kind"] == "config":
+                return rec
+        return None
+
+    # -- what it did ---------------------------------------------------------------------------------
+    def transitions(self):
+        return [r for r in self.records if r["kind"] in ("transition", "recovery")]
+
+    @property
+    def recoveries(self):
+        return [r for r in self.transitions() if r["event"].startswith(RECOVER_PREFIX)]
+
+    @property
+    def kinds(self):
+        found = set(ACTION_KINDS.get(self.action, ()))
+        for prefix, kind in ACTION_PREFIX_KINDS:
+            if self.action.startswith(prefix):
+                found.add(kind)
+        for rec in self.transitions():
+            if rec["event"].startswith(RECOVER_PREFIX):
+                found.add("recovery")
+            elif not rec["rid"] and rec["event"] in SERVICE_TRIGGER_KINDS:
+                found.add(SERVICE_TRIGGER_KINDS[rec["event"]])
+        return [k for k in KINDS if k in found]
+
+    @property
+    def phases(self):
+        """Every phase of every machine (the service's rid is ""), in the order they opened."""
+        from machines.defs import MACHINES
+
+        opened, done = {}, []
+        for rec in self.transitions():
+            rid, ts, payload = rec["rid"], rec["ts"], rec["payload"]
+            cur = opened.pop(rid, None)
+            if cur is not None:
+                dur = payload.get("duration")
+                cur.t1 = ts
+                cur.duration = float(dur) if isinstance(dur, (int, float)) else (ts - cur.t0) / 1e9
+                cur.dst, cur.event = rec["dst"], rec["event"]
+                cur.failed = rec["event"].endswith("_failed")    # rolled_back lands in start-failed, cleanly
+                cur.reason = str(payload.get("reason") or "")
+            mdef = MACHINES.get(rec["machine"])
+            transient = mdef.transient if mdef else ()
+            if rec["dst"] in transient and not rec["event"].startswith(RECOVER_PREFIX):
+                phase = Phase(rid, rec["dst"], ts, ts, 0.0)
+                opened[rid] = phase
+                done.append(phase)
+        end = self.t1
+        for phase in opened.values():        # never left: the action ended (or died) in it
+            phase.t1 = max(end, phase.t0)
+            phase.duration = (phase.t1 - phase.t0) / 1e9
+        return done
+
+    @property
+    def commands(self):
+        out = []
+        for rec in self.records:
+            if rec["kind"] != "command":
+                continue
+            p = rec["payload"]
+            dur = p.get("duration")
+            out.append(Command(rec["rid"], rec["ts"], list(p.get("argv") or []), p.get("rc"),
+                               float(dur) if isinstance(dur, (int, float)) else 0.0,
+                               str(p.get("out_tail") or ""), str(p.get("err_tail") or ""),
+                               bool(p.get("timeout"))))
+        return out
+
+    @property
+    def rollback(self):
+        """None, or {"undid": [(rid, final state)...], "outcome": rolled_back|rollback_failed|unfinished}."""
+        start = None
+        undid, outcome = {}, "unfinished"
+        for rec in self.transitions():
+            if not rec["rid"] and rec["event"] == "rollback":
+                start = rec["seq"]
+            elif start is None:
+                continue
+            elif not rec["rid"] and rec["event"] in ROLLBACK_END:
+                outcome = rec["event"]
+            elif rec["rid"] and (rec["event"] in STOP_TRIGGERS or rec["rid"] in undid):
+                undid[rec["rid"]] = rec["dst"]
+        if start is None:
+            return None
+        return {"undid": list(undid.items()), "outcome": outcome}
+
+    def timeline(self):
+        """The tail's lines of this action's transitions, commands and observations."""
+        return [fmt.line(r) for r in self.records if r["kind"] in TIMELINE_KINDS]
+
+    def to_dict(self):
+        rb = self.rollback
+        return {
+            "svc": self.svc, "action_id": self.action_id, "action": self.action, "kinds": self.kinds,
+            "user": self.user, "pid": self.pid, "node": self.node, "argv": self.argv,
+            "begin_ns": self.t0, "end_ns": self.t1, "outcome": self.outcome, "rc": self.rc,
+            "duration": round(self.duration, 6), "error": self.error, "reason": self.reason,
+            "config_digest": (self.config or {}).get("payload", {}).get("digest"),
+            "phases": [{"rid": p.rid, "state": p.state, "begin_ns": p.t0, "end_ns": p.t1,
+                        "duration": round(p.duration, 6), "dst": p.dst, "event": p.event,
+                        "failed": p.failed, "finished": p.finished, "reason": p.reason}
+                       for p in self.phases],
+            "commands": [{"rid": c.rid, "ts": c.ts, "argv": c.argv, "rc": c.rc,
+                          "duration": round(c.duration, 6), "timeout": c.timed_out,
+                          "out_tail": c.out_tail, "err_tail": c.err_tail} for c in self.commands],
+            "rollback": None if rb is None else {"undid": [{"rid": r, "state": s} for r, s in rb["undid"]],
+                                                 "outcome": rb["outcome"]},
+            "recoveries": [{"rid": r["rid"], "event": r["event"], "src": r["src"], "dst": r["dst"],
+                            "ts": r["ts"]} for r in self.recoveries],
+            "transitions": [{"seq": r["seq"], "ts": r["ts"], "rid": r["rid"], "machine": r["machine"],
+                             "event": r["event"], "src": r["src"], "dst": r["dst"], "payload": r["payload"]}
+                            for r in self.transitions()],
+        }
+
+
+# -- reading --------------------------------------------------------------------------------------
+def group(records):
+    """Decoded records -> entries, in the order each action first appears. Records without an
+    action id (freeze, thaw) are no action's."""
+    entries = {}
+    for rec in records:
+        aid = rec.get("action_id")
+        if not aid:
+            continue
+        key = (rec["svc"], aid)
+        entry = entries.get(key)
+        if entry is None:
+            entry = entries[key] = Entry(rec["svc"], aid)
+        entry.records.append(rec)
+    return list(entries.values())
+
+
+def _complete(entry):
+    """An entry whose start is in the records read: a begin, a refusal, or a recovery of its own.
+    With --since, an action begun earlier shows only its tail: it is left out, not shown half."""
+    return bool(entry.begin or entry.refused or entry.recoveries)
+
+
+def entries(journal, svc=None, kind=None, since_ns=None, action_id=None):
+    """The audit entries of the journal, oldest first."""
+    if kind is not None and kind not in KINDS:
+        raise UsageError(f"unknown audit kind {kind!r}: use one of {', '.join(KINDS)}")
+    from journal.store import decode
+
+    rows = journal.scan(svc=svc, since_ns=since_ns, action_id=action_id)
+    found = [e for e in group(decode(r) for r in rows) if _complete(e)]
+    if kind is not None:
+        found = [e for e in found if kind in e.kinds]
+    return found
+
+
+# -- text -------------------------------------------------------------------------------------------
+LABEL = 10      # the header's key column
+
+
+def _when(ts_ns):
+    return f"{fmt.date_of(ts_ns)} {fmt.clock(ts_ns)}"
+
+
+def _argv(argv):
+    import shlex
+
+    return shlex.join(map(str, argv)) if argv else "-"
+
+
+def _rid_name(svc, rid):
+    return rid or svc
+
+
+def _resource_lines(entry):
+    """One line per machine: its phases with durations, then where it ended."""
+    by_rid = {}
+    for phase in entry.phases:
+        by_rid.setdefault(phase.rid, []).append(phase)
+    if not by_rid:
+        return []
+    width = max(len(_rid_name(entry.svc, rid)) for rid in by_rid)
+    lines = []
+    for rid, phases in by_rid.items():
+        parts = []
+        for i, p in enumerate(phases):
+            text = f"{p.state} {fmt.duration(p.duration)}"
+            following = phases[i + 1].state if i + 1 < len(phases) else None
+            if not p.finished:
+                text += " (never left)"
+            elif p.dst != following:          # the chain of phases ends here: say where it landed
+                text += f" -> {p.dst}"
+            if p.failed:
+                text += " FAILED" + (f": {p.reason}" if p.reason else "")
+            parts.append(text)
+        lines.append(f"{_rid_name(entry.svc, rid):<{width}}  " + ", ".join(parts))
+    return lines
+
+
+def _header(entry):
+    dur = fmt.duration(entry.duration)
+    title = f"{entry.svc} {entry.action}: {entry.outcome}"
+    if entry.outcome != "refused":
+        title += f" after {dur}" if entry.outcome in ("ok", "failed", "interrupted") else f", {dur} so far"
+    return f"{title} [act:{entry.action_id[:fmt.ACTION_ID_SHOWN]}]"
+
+
+def text_entry(entry) -> str:
+    rows = [("kind", ", ".join(entry.kinds) or "-")]
+    who = entry.user or "-"
+    if entry.pid:
+        who += f" (pid {entry.pid})"
+    rows += [("who", who), ("where", entry.node or "-")]
+    when = _when(entry.t0)
+    if entry.t1 != entry.t0:
+        when += f" -> {fmt.clock(entry.t1)}"
+    rows += [("when", when), ("argv", _argv(entry.argv))]
+    if entry.config:
+        rows.append(("config", f"env file changed, digest {entry.config['payload'].get('digest', '')[:12]}"))
+    if entry.reason:
+        rows.append(("refused", entry.reason))
+    if entry.error:
+        rows.append(("error", entry.error))
+    rb = entry.rollback
+    if rb is not None:
+        undid = ", ".join(f"{rid} ({state})" for rid, state in rb["undid"]) or "nothing"
+        rows.append(("rollback", f"undid {undid}: {rb['outcome']}"))
+    for rec in entry.recoveries:
+        rows.append(("recovery", f"{_rid_name(entry.svc, rec['rid'])} {rec['src'] or '-'} -> {rec['dst']} "
+                                 f"({rec['event']})"))
+    for i, line in enumerate(_resource_lines(entry)):
+        rows.append(("resources" if i == 0 else "", line))
+    out = [_header(entry)]
+    out += [f"  {key:<{LABEL}}{value}".rstrip() for key, value in rows]
+    timeline = entry.timeline()
+    if timeline:
+        out.append("  timeline")
+        out += [f"    {line}" for line in timeline]
+    return "\n".join(out) + "\n"
+
+
+def text(found) -> str:
+    if not found:
+        return "no action matches\n"
+    return "\n".join(text_entry(e) for e in found)
+
+
+def json_text(found) -> str:
+    return json.dumps([e.to_dict() for e in found], indent=2, default=str, ensure_ascii=False) + "\n"
+
