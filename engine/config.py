@@ -720,6 +720,36 @@ class _Builder:
         res.triggers = dict(peer.triggers)
         return res
 
+    def bind_vmdgs(self, disks, containers):
+        """A 1.5 bare [vmdg] names no container: it is the disk group of the service's only VM."""
+        for res in disks:
+            if res.type != "vmdg" or res.conf.get("container_id"):
+                continue
+            if len(containers) == 1:
+                res.conf["container_id"] = containers[0].rid
+            elif containers:
+                sec = self.env.sections.get(res.rid)
+                self.problem(res.rid, "container_id", f"container_id must be set in section {res.rid} "
+                             f"(containers: {', '.join(c.rid for c in containers)})", sec.line if sec else None)
+
+    def implicit_vmdgs(self, disks, containers):
+        """hpvm: the container brings its disk group `vmdg#<rid>` (reference §6.3), unless a vmdg section
+        already is that VM's (the VM cookbook's `[vmdg]`). 1.5 `mode = hpvm` services keep their 1.5 shape:
+        there the disk group was the `[vmdg]` section alone. Its reservation, if any, is the container's
+        own `scsireserv` companion: the implicit vmdg never gets one, so no disk is reserved twice."""
+        taken = {r.conf.get("container_id") for r in disks if r.type == "vmdg"}
+        out = []
+        for con in containers:
+            if con.type != "hpvm" or con.rid in taken or con.rid == self.mode:
+                continue
+            sec = self.virtual(f"vmdg#{con.rid}", con.line, {"type": "vmdg", "container_id": con.rid,
+                                                              "scsireserv": "false"}, con.rid)
+            res = self.resource(sec, "disk", "vmdg")
+            if res is not None:
+                res.disabled = con.disabled
+                out.append(res)
+        return out
+
     # -- whole service
     def build(self) -> ServiceSpec | None:
         self.bootstrap()
@@ -751,6 +781,9 @@ class _Builder:
                 built.append(self.internal_sync(default["nodes"], default["drpnodes"]))
             built = [r for r in built if r is not None]
             if family == "disk":
+                containers = [r for r in resources if r.family == "container"]
+                self.bind_vmdgs(built, containers)
+                built += self.implicit_vmdgs(built, containers)
                 built = [x for r in built for x in (r, *self._companion_of(r))]
                 built = companions + built
             for res in built:
