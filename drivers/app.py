@@ -141,7 +141,14 @@ class App(Driver):
             return check_verdict(self._probe(self.script_path))
         if gated:
             return "n/a", [f"ip+fs status is {gated}, skip check"]
-        return merge_checks({p.name: self._probe(p) == 0 for p in launchers(self.folder, "C")})
+        checks = launchers(self.folder, "C")
+        if len(checks) <= 1:
+            return merge_checks({p.name: self._probe(p) == 0 for p in checks})
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=min(8, len(checks))) as pool:   # checks mostly wait
+            rcs = list(pool.map(self._probe, checks))
+        return merge_checks({p.name: rc == 0 for p, rc in zip(checks, rcs)})
 
     # --- actions ----------------------------------------------------------------------------
     def start(self):

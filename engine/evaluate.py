@@ -90,17 +90,64 @@ def resource_status(res, driver):
     return st.standby(value, res.standby), list(logs)
 
 
+# Resources whose avail gates the app and sync probes (reference §6.4: "not evaluated (instance not
+# up)"); SCSI reservations and drbd do not say whether the instance runs.
+GATE_FAMILIES = ("ip", "disk", "fs", "share", "container")
+GATE_EXCLUDED_TYPES = ("scsireserv", "drbd")
+GATED_FAMILIES = ("app", "sync")
+
+
+def instance_avail(spec, values):
+    """The avail of the ip/disk/fs/share/container resources (None when the service has none)."""
+    from engine import status as st
+
+    avail = None
+    for res in spec.resources:
+        if res.family in GATE_FAMILIES and res.type not in GATE_EXCLUDED_TYPES and not res.disabled \
+                and not res.encap:
+            value = st.parse(values[res.rid][0])
+            avail = value if avail is None else st.MERGE[avail, value]
+    return None if avail is None else st.PUBLIC[avail]
+
+
+def _probe_all(resources, drivers):
+    """rid -> (value, logs), probing concurrently: probes are commands, mostly waiting."""
+    todo = [r for r in resources if not r.encap]   # encap resources are the guest engine's to evaluate
+    results = {r.rid: ("n/a", []) for r in resources if r.encap}
+    if len(todo) <= 1:
+        results.update({r.rid: resource_status(r, drivers.get(r.rid)) for r in todo})
+        return results
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=min(8, len(todo))) as pool:
+        for res, result in zip(todo, pool.map(lambda r: resource_status(r, drivers.get(r.rid)), todo)):
+            results[res.rid] = result
+    return results
+
+
 def evaluate(node, spec, drivers, states=None):
-    """Build the status document of `spec` on this node. `drivers` maps rid -> Driver (or None)."""
+    """Build the status document of `spec` on this node. `drivers` maps rid -> Driver (or None).
+
+    Two waves of concurrent probes: first everything but app and sync, then app and sync with the
+    instance's avail in their context (an app is not checked where the instance is not up)."""
     from engine import status as st
     from machines.defs import kind_of, machine_def
 
     states = load_states(node, spec.name) if states is None else states
+    first = [r for r in spec.resources if r.family not in GATED_FAMILIES]
+    values = _probe_all(first, drivers)
+    avail = instance_avail(spec, values)
+    gated = [r for r in spec.resources if r.family in GATED_FAMILIES]
+    for res in gated:
+        driver = drivers.get(res.rid)
+        if driver is not None and avail is not None:
+            driver.ctx.extra.setdefault("instance_avail", avail)   # app: check only a running instance
+            driver.ctx.extra.setdefault("svc_avail", avail)        # sync: passive node or active one
+    values.update(_probe_all(gated, drivers))
     rows = []
     for res in spec.resources:
         driver = drivers.get(res.rid)
-        # encap resources are evaluated by the guest engine, not here
-        value, logs = ("n/a", []) if res.encap else resource_status(res, driver)
+        value, logs = values[res.rid]
         try:
             label = driver.label() if driver is not None else res.rid
         except Exception:
@@ -108,12 +155,12 @@ def evaluate(node, spec, drivers, states=None):
         rows.append({
             "rid": res.rid, "type": resource_type(res), "status": value, "label": label, "log": logs,
             "monitor": res.monitor, "disable": res.disabled, "optional": res.optional,
-            "encap": res.encap, "tags": sorted(res.tags), "state": states.get(res.rid) or machine_def(kind_of(res.family)).initial,
+            "encap": res.encap, "tags": sorted(res.tags),
+            "state": states.get(res.rid) or machine_def(kind_of(res.family)).initial,
         })
     updated = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    doc = st.aggregate(rows, None, svcname=spec.name, nodename=node.name,
-                       frozen=is_frozen(node, spec.name), updated=updated)
-    return doc
+    return st.aggregate(rows, None, svcname=spec.name, nodename=node.name,
+                        frozen=is_frozen(node, spec.name), updated=updated)
 
 
 def write_cache(node, svc, doc):
