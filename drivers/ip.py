@@ -3,6 +3,18 @@
 Keywords: ipname (name or address), ipdev, netmask (prefix length `24` or dotted `255.255.255.0`).
 Tags: `nonrouted` skips the conflict ping.
 
+Guest mode (the VM cookbook): in a service with a container whose technology leaves ip plumbing to
+the guest (every one but zone: `plumbs_ips` False), the address lives in the guest and the host
+plumbs nothing. The container is the one named in the ip's tags, else the service's first non-encap
+container. Then:
+    status  the container is up here, `ping <addr>` answers, and `<runmethod> ip -o addr show dev
+            <ipdev>` run in the guest (ssh, lxc-attach, zlogin... the container driver's `rcmd`)
+            shows the address: up; neither: down; one of both: warn, saying which. Container not up
+            here: down (the address may answer from the node that runs it: not ours to report).
+    start   checks only: with the container up, the address must be on ipdev in the guest (else a
+            clear error); with it down, the conflict ping, then an info line (the guest plumbs it).
+    stop    a no-op with an info line.
+
 Prefix when `netmask` is unset: the prefix of the device's address of the same family whose network
 holds the new address, else of the device's first address of that family (what the 1.x agent does:
 it copies the device's mask), else /32 (/128 for v6) — what `ip addr add` itself does with no
@@ -15,6 +27,7 @@ import re
 import socket
 import time
 
+from drivers import driver_class
 from drivers.base import Driver, DriverError
 
 PING_TIMEOUT = 1          # seconds a conflict ping waits for an answer (`ping -W 1`)
@@ -77,6 +90,7 @@ class Ip(Driver):
         self.ipdev = str(self.conf.get("ipdev", ""))
         self._addr = None
         self._free_checked = False    # abort_start pinged already: start does not ping twice
+        self.container = guest_container(res, ctx)   # guest mode when set: the guest plumbs the ip
 
     # --- helpers ----------------------------------------------------------------------------
     @property
@@ -124,6 +138,8 @@ class Ip(Driver):
 
     # --- status -----------------------------------------------------------------------------
     def status(self):
+        if self.container is not None:
+            return self._guest_status()
         try:
             addrs = self._dev_addrs()
             if addrs is None:
@@ -134,7 +150,10 @@ class Ip(Driver):
 
     # --- actions ----------------------------------------------------------------------------
     def abort_start(self):
-        if "nonrouted" in self.res.tags or self._configured(self._dev_addrs()):
+        if self.container is not None:
+            if "nonrouted" in self.res.tags or self.container.is_up():
+                return None
+        elif "nonrouted" in self.res.tags or self._configured(self._dev_addrs()):
             return None
         self.ctx.log.info(f"checking {self.addr} availability")
         self._free_checked = True
@@ -143,6 +162,8 @@ class Ip(Driver):
         return None
 
     def start(self):
+        if self.container is not None:
+            return self._guest_start()
         addrs = self._dev_addrs()
         if self._configured(addrs):
             self.ctx.log.info(f"{self.addr} is already up on {self.ipdev}")
@@ -170,6 +191,10 @@ class Ip(Driver):
         return _ARPING[key]
 
     def stop(self):
+        if self.container is not None:
+            self.ctx.log.info(f"{self.addr} on {self.ipdev} is left to the guest of container "
+                              f"{self.container.name}: nothing to stop on the host")
+            return
         iface = self._configured(self._dev_addrs())
         if iface is None:
             self.ctx.log.info(f"{self.addr} is already down on {self.ipdev}")
@@ -180,6 +205,65 @@ class Ip(Driver):
             if time.monotonic() > deadline:
                 raise DriverError(f"{self.addr} refuse to go down")
             time.sleep(DOWN_PING_TIMEOUT)
+
+    # --- guest mode -------------------------------------------------------------------------
+    def _in_guest(self, quiet=True) -> bool:
+        """Does `ip -o addr show dev <ipdev>`, run in the guest, show the address?"""
+        res = self.container.rcmd(["ip", "-o", "addr", "show", "dev", self.ipdev], timeout=PROBE_TIMEOUT,
+                                  check=False, quiet=quiet)
+        return res.ok and self._configured(parse_addrs(res.out)) is not None
+
+    def _guest_status(self):
+        name = self.container.name
+        try:
+            if not self.container.is_up():
+                return "down", []
+            pings = "nonrouted" not in self.res.tags and self._answers()
+            there = self._in_guest()
+        except DriverError as exc:
+            return "warn", [str(exc)]
+        if there and (pings or "nonrouted" in self.res.tags):
+            return "up", []
+        if there:
+            return "warn", [f"{self.addr} is on {self.ipdev} in container {name} but does not answer ping"]
+        if pings:
+            return "warn", [f"{self.addr} answers ping but is not on {self.ipdev} in container {name}"]
+        return "down", []
+
+    def _guest_start(self):
+        name = self.container.name
+        if not self.container.is_up():
+            if not self._free_checked:
+                reason = self.abort_start()
+                if reason:
+                    raise DriverError(reason)
+            self.ctx.log.info(f"{self.addr} on {self.ipdev} is plumbed by the guest of container {name}: "
+                              f"nothing to do on the host")
+            return
+        if not self._in_guest(quiet=False):
+            raise DriverError(f"{self.addr} is not on {self.ipdev} in container {name}: the guest plumbs "
+                              f"its addresses, check its network configuration")
+        self.ctx.log.info(f"{self.addr} is up on {self.ipdev} in container {name}")
+
+
+def guest_container(res, ctx):
+    """The container driver whose guest plumbs this ip, or None (host mode).
+
+    The container named in the ip's tags, else the service's first non-encap container; None when
+    there is none or its technology has the host plumb the ips (zone). Its commands run with the
+    ip's runner, so they are logged and journaled under the ip's rid."""
+    spec = ctx.spec
+    if spec is None:
+        return None
+    containers = [r for r in spec.resources if r.family == "container" and not r.encap]
+    tagged = [r for r in containers if r.rid in res.tags]
+    if not (tagged or containers):
+        return None
+    cres = (tagged or containers)[0]
+    cls = driver_class("container", cres.type)
+    if cls is None or cls.plumbs_ips:
+        return None
+    return cls(cres, ctx)
 
 
 _ARPING = {}              # PATH -> detected arping flavour
