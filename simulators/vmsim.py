@@ -6,6 +6,7 @@
     vmsim show TECH NAME                       (the VM's JSON record, settled to now)
     vmsim list [TECH]                          (tech id name node state)
     vmsim rm TECH NAME
+    vmsim ovm-manager --user NAME=PASSWORD... --server NODE=POOL...   (the simulated OVM manager)
 """
 
 import argparse
@@ -36,6 +37,9 @@ def _parser():
         s = sub.add_parser(cmd)
         s.add_argument("tech")
         s.add_argument("name")
+    m = sub.add_parser("ovm-manager")
+    m.add_argument("--user", action="append", default=[], metavar="NAME=PASSWORD")
+    m.add_argument("--server", action="append", default=[], metavar="NODE=POOL")
     ls = sub.add_parser("list")
     ls.add_argument("tech", nargs="?")
     return p
@@ -83,6 +87,10 @@ def main(argv):
         vm = _get(args.tech, args.name)
         core.plumb(vm, False)
         core.vm_path(vm["tech"], vm["id"]).unlink()
+    elif args.cmd == "ovm-manager":
+        from simulators import ovm_manager
+
+        ovm_manager.configure(users=_pairs(args.user), servers=_pairs(args.server))
     elif args.cmd == "list":
         techs = [args.tech] if args.tech else sorted(p.name for p in core.state_dir().iterdir() if p.is_dir())
         for tech in techs:
