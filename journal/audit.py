@@ -140,13 +140,11 @@ class Entry:
 
     @property
     def t1(self):
-        """The end of the action's own activity. An `interrupted` end is journaled later by the process
-        that recovered it: the action's time stops at its last record before that."""
+        """The end record's time; an action without one (running, or killed and not recovered yet) ends
+        at its last record. An `interrupted` end is journaled by the process that recovered it: the
+        action stayed open until then, and its last phase lasted until then."""
         end = self.end
-        if end and end["payload"].get("outcome") != "interrupted":
-            return end["ts"]
-        own = [r["ts"] for r in self.records if r is not end]
-        return max(own) if own else self.t0
+        return end["ts"] if end else max(r["ts"] for r in self.records)
 
     @property
     def outcome(self):
@@ -165,11 +163,9 @@ class Entry:
 
     @property
     def duration(self):
-        end = self.end
-        if end and isinstance(end["payload"].get("duration"), (int, float)) \
-                and end["payload"].get("outcome") != "interrupted":
-            return float(end["payload"]["duration"])
-        return (self.t1 - self.t0) / 1e9
+        """Seconds: the executor's own measure (monotonic) when its end has one, else the records' times."""
+        dur = (self.end or {}).get("payload", {}).get("duration")
+        return float(dur) if isinstance(dur, (int, float)) else (self.t1 - self.t0) / 1e9
 
     @property
     def error(self):
@@ -178,6 +174,15 @@ class Entry:
     @property
     def reason(self):
         return (self.refused or {}).get("payload", {}).get("reason", "")
+
+    @property
+    def interrupted(self):
+        """For an action closed as interrupted: why, and who recovered it ({pid, user, argv})."""
+        end = self.end
+        if not end or end["payload"].get("outcome") != "interrupted":
+            return None
+        p = end["payload"]
+        return {"reason": str(p.get("reason") or ""), "recovered_by": p.get("recovered_by") or {}}
 
     @property
     def config(self):
@@ -267,9 +272,17 @@ class Entry:
             return None
         return {"undid": list(undid.items()), "outcome": outcome}
 
+    @property
+    def status(self):
+        """The status the engine observed at the end of the action (its `observation`/`status` record:
+        per rid [status, log], overall, avail), or None."""
+        found = [r for r in self.records if _is_status(r)]
+        return found[-1]["payload"] if found else None
+
     def timeline(self):
-        """The tail's lines of this action's transitions, commands and observations."""
-        return [fmt.line(r) for r in self.records if r["kind"] in TIMELINE_KINDS]
+        """The tail's lines of this action's transitions, commands and resource observations (the
+        service's status document is summed up in the header, not dumped on a line)."""
+        return [fmt.line(r) for r in self.records if r["kind"] in TIMELINE_KINDS and not _is_status(r)]
 
     def to_dict(self):
         rb = self.rollback
@@ -278,6 +291,7 @@ class Entry:
             "user": self.user, "pid": self.pid, "node": self.node, "argv": self.argv,
             "begin_ns": self.t0, "end_ns": self.t1, "outcome": self.outcome, "rc": self.rc,
             "duration": round(self.duration, 6), "error": self.error, "reason": self.reason,
+            "interrupted": self.interrupted, "status": self.status,
             "config_digest": (self.config or {}).get("payload", {}).get("digest"),
             "phases": [{"rid": p.rid, "state": p.state, "begin_ns": p.t0, "end_ns": p.t1,
                         "duration": round(p.duration, 6), "dst": p.dst, "event": p.event,
@@ -294,6 +308,18 @@ class Entry:
                              "event": r["event"], "src": r["src"], "dst": r["dst"], "payload": r["payload"]}
                             for r in self.transitions()],
         }
+
+
+def _is_status(rec):
+    return rec["kind"] == "observation" and rec["event"] == "status" and not rec["rid"]
+
+
+def status_text(payload):
+    """`up`, or `warn: app#3 down`: the overall status, then the resources that differ from it."""
+    overall = str(payload.get("overall") or "n/a")
+    values = {rid: (v[0] if isinstance(v, list) else v) for rid, v in (payload.get("resources") or {}).items()}
+    odd = [f"{rid} {v}" for rid, v in values.items() if v not in (overall, "n/a")]
+    return overall + (f": {', '.join(odd)}" if odd else "")
 
 
 # -- reading --------------------------------------------------------------------------------------
@@ -333,7 +359,7 @@ def entries(journal, svc=None, kind=None, since_ns=None, action_id=None):
 
 
 # -- text -------------------------------------------------------------------------------------------
-LABEL = 10      # the header's key column
+LABEL = 12      # the header's key column
 
 
 def _when(ts_ns):
@@ -368,6 +394,8 @@ def _resource_lines(entry):
                 text += " (never left)"
             elif p.dst != following:          # the chain of phases ends here: say where it landed
                 text += f" -> {p.dst}"
+            if p.event.startswith(RECOVER_PREFIX):
+                text += " (recovered)"
             if p.failed:
                 text += " FAILED" + (f": {p.reason}" if p.reason else "")
             parts.append(text)
@@ -381,6 +409,15 @@ def _header(entry):
     if entry.outcome != "refused":
         title += f" after {dur}" if entry.outcome in ("ok", "failed", "interrupted") else f", {dur} so far"
     return f"{title} [act:{entry.action_id[:fmt.ACTION_ID_SHOWN]}]"
+
+
+def interrupted_text(info):
+    by = info["recovered_by"]
+    who = by.get("user") or "?"
+    if by.get("pid"):
+        who += f" (pid {by['pid']})"
+    text = info["reason"] or "the process died"
+    return f"{text}; recovered by {who}" + (f": {_argv(by['argv'])}" if by.get("argv") else "")
 
 
 def text_entry(entry) -> str:
@@ -403,9 +440,13 @@ def text_entry(entry) -> str:
     if rb is not None:
         undid = ", ".join(f"{rid} ({state})" for rid, state in rb["undid"]) or "nothing"
         rows.append(("rollback", f"undid {undid}: {rb['outcome']}"))
+    if entry.interrupted:
+        rows.append(("interrupted", interrupted_text(entry.interrupted)))
     for rec in entry.recoveries:
         rows.append(("recovery", f"{_rid_name(entry.svc, rec['rid'])} {rec['src'] or '-'} -> {rec['dst']} "
                                  f"({rec['event']})"))
+    if entry.status is not None:
+        rows.append(("status", f"{status_text(entry.status)} after the action"))
     for i, line in enumerate(_resource_lines(entry)):
         rows.append(("resources" if i == 0 else "", line))
     out = [_header(entry)]
