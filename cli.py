@@ -48,6 +48,9 @@ ACTIONS = {
     "thaw": ("engine.commands.service:thaw", True, "undo freeze", "osvc-engine -s web1 thaw"),
     "frozen": ("engine.commands.service:frozen", True, "exit 1 when frozen, 0 otherwise",
                "osvc-engine -s web1 frozen || echo frozen"),
+    "recover": ("engine.recovery:recover_action", True,
+                "close an action its crashed process left open: probe, journal the real states "
+                "(--resume: then re-run it)", "osvc-engine -s web1 recover --resume"),
 }
 
 # State-changing resource actions: all run by the one executor (engine/actions.py).
@@ -138,6 +141,7 @@ def build_parser():
     act.add_argument("--disable-rollback", action="store_true", help="do not roll back a failed start")
     act.add_argument("--to", metavar="NODE", help="destination node of migrate/switch")
     act.add_argument("--refresh", action="store_true", help="re-evaluate the status instead of reading the cache")
+    act.add_argument("--resume", action="store_true", help="recover: re-run the interrupted action afterwards")
     out = p.add_argument_group("output and config")
     out.add_argument("--format", choices=("text", "json"), default="text", help="output format")
     out.add_argument("--color", choices=("auto", "yes", "no"), default="auto", help="colourise (default: on a tty)")

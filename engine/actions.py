@@ -144,10 +144,13 @@ class Executor:
         return models
 
     def _transition_sink(self, rid):
+        from engine.recovery import crash_point
+
         def sink(rec):
             self.record(rec.pop("kind", "transition"), rec.pop("event", ""), rid=rid, durable=True,
                         machine=rec.get("machine", ""), src=rec.get("src", ""), dst=rec.get("dst", ""),
                         payload=rec.get("payload", {}))
+            crash_point()   # test-only crash injection (OSVC_CRASH_AT_TRANSITION), a no-op otherwise
         return sink
 
     def fire(self, rid, trigger, **payload):
@@ -291,12 +294,17 @@ class Executor:
         from engine.runtime import build_drivers
         from drivers.runner import Runner
 
+        from engine.recovery import recover
+
         t0 = time.monotonic()
+        recover(self.node, self.svc, self.journal, self.spec, self.log)   # an interrupted action first
         self.journal_config()
+        resumes = getattr(self.opts, "resumes", None)
         self.record("action", "begin", payload={
             "action": action, "argv": self.opts.argv, "user": getpass.getuser(), "pid": os.getpid(),
             "boot_id": boot_id(), "node": self.node.name, "digest": self.spec.digest,
             "steps": {a: [s.rid for s in st] for a, st in steps.items()},
+            **({"resumes": resumes} if resumes else {}),
         })
         self.models = self._models()
         extra = dict(self.extra)
@@ -398,6 +406,10 @@ class Executor:
             evaluate.write_cache(self.node, self.svc, doc)
         except Exception as exc:  # the action's outcome stands; the next status --refresh rebuilds the cache
             self.log.warning(f"status refresh failed: {exc}")
+            return
+        from journal.replay import after_evaluation
+
+        after_evaluation(self.node, self.svc, self.journal, doc, self.action_id, self.log)  # status record, snapshot
 
     def dry_run(self, steps):
         """Print the planned steps and the transitions each would journal; touch nothing."""

@@ -1,4 +1,4 @@
-"""`osvc-engine journal tail|verify|export|stats|audit|report`: argument parsing and dispatch only."""
+"""`osvc-engine journal tail|verify|export|stats|audit|report|replay|snapshot`: argument parsing and dispatch only."""
 
 import argparse
 import json
@@ -6,6 +6,7 @@ import os
 import sys
 
 from engine.errors import JournalError, UsageError
+from journal import replay_cli
 
 EXAMPLES = {
     "tail": """examples:
@@ -92,6 +93,7 @@ def build_parser():
     r.add_argument("-s", "--service", dest="svc", metavar="SVC", required=True, help="the service")
     r.add_argument("--action", dest="action_id", metavar="ID", help="this action (default: the latest)")
     r.add_argument("-o", "--output", metavar="FILE", required=True, help="the HTML file to write")
+    replay_cli.add_parsers(sub)
     return p
 
 
@@ -205,7 +207,7 @@ def cmd_report(opts):
 
 
 COMMANDS = {"tail": cmd_tail, "verify": cmd_verify, "export": cmd_export, "stats": cmd_stats,
-            "audit": cmd_audit, "report": cmd_report}
+            "audit": cmd_audit, "report": cmd_report, **replay_cli.COMMANDS}
 
 
 def main(argv) -> int:

@@ -77,7 +77,19 @@ def verify(journal, start=None, progress=None):
         res.records += 1
         res.last_seq, res.last_hash = row[0], row[14]
     check_anchor(journal, res)
+    check_snapshots(journal)
     return res
+
+
+def check_snapshots(journal):
+    """Replay snapshots (journal/snapshots.py) against the verified chain: digest, hash, content."""
+    from journal import snapshots
+
+    problems = snapshots.check(journal)
+    if problems:
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise JournalError(f"{problems[0]}{more}. The event chain itself is intact: rebuild the snapshots "
+                           f"with `osvc-engine journal snapshot`")
 
 
 def check_anchor(journal, res):

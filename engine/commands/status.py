@@ -16,7 +16,24 @@ def current_document(node, svc, refresh=False):
         doc = evaluate.read_cache(node, svc)
         if doc is not None:
             return doc
-    return refresh_document(node, svc)
+        return refresh_document(node, svc)
+    return journaled_refresh(node, svc)
+
+
+def journaled_refresh(node, svc):
+    """`--refresh`: recover an interrupted action first, evaluate, journal the status when it changed."""
+    import os
+
+    from engine.log import service_logger
+    from engine.recovery import recover_locked
+    from journal.replay import after_evaluation
+    from journal.store import Journal
+
+    with Journal(node.journal_path) as journal:
+        recover_locked(node, svc, journal)
+        doc = refresh_document(node, svc)
+        after_evaluation(node, svc, journal, doc, os.environ.get("OSVC_ACTION_ID", ""), service_logger(node, svc))
+    return doc
 
 
 def refresh_document(node, svc, spec=None):

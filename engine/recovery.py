@@ -1,0 +1,323 @@
+"""Crash recovery: an action whose process died between its `begin` and its `end`.
+
+An open action (a `begin` without its `end`, from the replay fold) is *interrupted* when the process
+that began it is gone: its pid is dead, the node rebooted since (boot id), or the pid now belongs to
+a process started after the action began. Recovery then, under the service lock:
+
+1. probes the real status of every resource the journal left in a transient state (`starting`,
+   `wait-ping`, `stopping`, `ha-enabling`...) through its driver's status,
+2. journals a `recover_<state>` transition (kind `transition`) to the stable state matching what the
+   probe saw (up -> up, down -> down, anything else -> the failed state of the direction it was
+   going), then the service machine's, from what its resources are now,
+3. closes the interrupted action with an `end` whose outcome is `interrupted`,
+4. rewrites `var/<svc>/states.json` from the journal (the dead process never saved it).
+
+Recovery records carry the interrupted action's id: its story, read back by `journal audit`, ends
+with how it was recovered. Who recovered is in each payload (`recovered_by`).
+
+Entry points: `Executor.run_locked` (the next action on the service), `status --refresh`, and
+`osvc-engine -s SVC recover [--resume]`. `--resume` re-runs the interrupted action from the argv of
+its `begin`; what is already in the target state is not acted on again (the executor's probe before
+a step, the drivers' `already started` paths), and what the interrupted action had started stays
+in the resumed action's rollback list.
+
+`crash_point()` is the test-only crash injection: OSVC_CRASH_AT_TRANSITION=N makes the engine SIGKILL
+itself right after journaling its Nth transition.
+"""
+
+import getpass
+import os
+import signal
+import sys
+
+CRASH_ENV = "OSVC_CRASH_AT_TRANSITION"
+_transitions_seen = 0
+
+UP_LIKE = ("up", "ha-enabled")
+DOWN_LIKE = ("down", "ha-disabled")
+STOP_TRANSIENT = ("stopping", "wait-down", "force-stopping", "ha-disabling")
+
+LAST_BEGIN_END = ("SELECT event, action_id FROM events WHERE svc = ? AND rid = '' AND kind = 'action' "
+                  "AND event IN ('begin', 'end') ORDER BY seq DESC LIMIT 1")
+
+
+def crash_point():
+    """Test-only: SIGKILL this process right after its Nth journaled transition (OSVC_CRASH_AT_TRANSITION=N)."""
+    global _transitions_seen
+    at = os.environ.get(CRASH_ENV)
+    if not at:
+        return
+    _transitions_seen += 1
+    if _transitions_seen == int(at):
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+# --- is the author of an open action gone? ----------------------------------------------------------
+
+def _process_start_ns(pid):
+    """When pid started (epoch ns, 1 s resolution), or None when unknown."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            stat = fh.read()
+        with open("/proc/stat") as fh:
+            btime = next(int(line.split()[1]) for line in fh if line.startswith("btime "))
+    except (OSError, StopIteration, ValueError):
+        return None
+    ticks = int(stat.rsplit(")", 1)[1].split()[19])      # field 22, after the command name
+    return int((btime + ticks / os.sysconf("SC_CLK_TCK")) * 1e9)
+
+
+def process_gone(begin_payload, begin_ts_ns):
+    """Why the process that began an action is gone (a sentence), or None when it may still run it."""
+    from engine.actions import boot_id
+
+    pid, boot = begin_payload.get("pid"), begin_payload.get("boot_id")
+    current = boot_id()
+    if boot and current and boot != current:
+        return f"the node rebooted since (boot id {boot[:8]}, now {current[:8]})"
+    if not pid:
+        return "its begin record names no pid"
+    if pid == os.getpid():
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return f"its process (pid {pid}) is dead"
+    except PermissionError:
+        pass
+    started = _process_start_ns(pid)
+    if started is not None and started > begin_ts_ns + 2_000_000_000:
+        return f"its pid {pid} now belongs to a process started after the action began"
+    return None
+
+
+def open_action(journal, svc):
+    """The service's replayed view when its last action began and never ended, else None (one
+    indexed query in the common case: no fold unless an action is open)."""
+    row = journal.connection.execute(LAST_BEGIN_END, (svc,)).fetchone()
+    if not row or row[0] != "begin":
+        return None
+    from journal.replay import replay_service
+
+    view = replay_service(journal, svc)
+    return view if view.open else None
+
+
+# --- what the probes say ------------------------------------------------------------------------------
+
+def target_state(kind, state, value):
+    """The stable state of a `kind` machine left in transient `state`, given the probed status value."""
+    seen_up, seen_down = value in ("up", "stdby up"), value in ("down", "stdby down")
+    if kind == "hb":
+        return "ha-enabled" if seen_up else "ha-disabled" if seen_down else "ha-failed"
+    if seen_up:
+        return "up"
+    if seen_down:
+        return "down"
+    return "stop-failed" if state in STOP_TRANSIENT else "start-failed"
+
+
+def service_target(state, action, rid_states):
+    """The service machine's stable state after recovery: started/stopped when every resource its
+    interrupted sub-action planned is where that sub-action was taking it, else the failed state."""
+    if state == "stopping":
+        rids = action.get("steps", {}).get("stop") or action.get("steps", {}).get("shutdown") or []
+        return "stopped" if all(rid_states.get(r) in DOWN_LIKE for r in rids) else "stop-failed"
+    if state == "starting":
+        steps = action.get("steps", {})
+        rids = next((v for k, v in steps.items() if k.startswith("start") or k == "boot"), [])
+        return "started" if all(rid_states.get(r) in UP_LIKE for r in rids) else "start-failed"
+    return "start-failed"     # rolling-back (the start had failed anyway), migrating, switching
+
+
+# --- recovery ----------------------------------------------------------------------------------------
+
+def recover(node, svc, journal, spec=None, log=None, view=None):
+    """Recover svc's interrupted action, if any. The caller holds the service lock.
+    Returns a summary dict, or None when no action is interrupted."""
+    from engine.evaluate import resource_status, save_states
+    from machines.core import Model, attach, detach, fire
+    from machines.defs import kind_of, machine_def
+
+    view = view or open_action(journal, svc)
+    if view is None or not view.open:
+        return None
+    op = view.open
+    begin = op["payload"]
+    why = process_gone(begin, op["ts"])
+    if why is None:
+        return None
+    if spec is None:
+        from engine.config import load_service
+
+        spec = load_service(node, svc)
+    if log is None:
+        from engine.log import service_logger
+
+        log = service_logger(node, svc)
+    action, action_id = begin.get("action", "?"), op["action_id"]
+    log.warning(f"action '{action}' ({action_id}) was interrupted: {why}. recovering")
+    by = {"pid": os.getpid(), "user": getpass.getuser(), "argv": sys.argv[1:]}
+
+    def sink_for(rid):
+        def sink(rec):
+            journal.append_one({"node": node.name, "svc": svc, "rid": rid, "kind": "transition",
+                                "machine": rec["machine"], "event": rec["event"], "src": rec["src"],
+                                "dst": rec["dst"], "action_id": action_id, "payload": rec["payload"]})
+        return sink
+
+    drivers = _probe_drivers(node, spec)
+    models, recovered = {}, {}
+    for res in spec.resources:
+        if res.encap:
+            continue
+        kind = kind_of(res.family)
+        model = attach(Model(res.rid, journal=sink_for(res.rid)), kind, view.machine_state(res.rid, kind))
+        models[res.rid] = model
+        if model.state in machine_def(kind).stable:
+            continue
+        value, logs = resource_status(res, drivers.get(res.rid))
+        dest = target_state(kind, model.state, value)
+        src = model.state
+        fire(model, f"recover_{dest.replace('-', '_')}", reason=f"interrupted action {action_id}: {why}",
+             status=value, log=list(logs), recovered_by=by)
+        recovered[res.rid] = [src, dest, value]
+        log.info(f"{res.rid}: {src} -> {dest} (probed {value})")
+    svc_model = attach(Model("", journal=sink_for("")), "service", view.machine_state("", "service"))
+    models[""] = svc_model
+    if svc_model.state not in machine_def("service").stable:
+        src = svc_model.state
+        dest = service_target(src, begin, {rid: m.state for rid, m in models.items()})
+        fire(svc_model, f"recover_{dest.replace('-', '_')}", reason=f"interrupted action {action_id}: {why}",
+             recovered_by=by)
+        recovered[""] = [src, dest, None]
+        log.info(f"service: {src} -> {dest}")
+    journal.append_one({"node": node.name, "svc": svc, "kind": "action", "event": "end", "action_id": action_id,
+                        "payload": {"action": action, "outcome": "interrupted", "rc": 1, "reason": why,
+                                    "recovered": recovered, "recovered_by": by,
+                                    "duration": round((journal._clock() - op["ts"]) / 1e9, 6)}})
+    states = {rid: m.state for rid, m in models.items()}
+    save_states(node, svc, states)
+    for m in models.values():
+        detach(m)
+    log.info(f"action '{action}' ({action_id}) closed as interrupted; resume it with "
+             f"`osvc-engine -s {svc} recover --resume`")
+    return {"action": action, "action_id": action_id, "reason": why, "recovered": recovered, "states": states,
+            "argv": begin.get("argv")}
+
+
+def _probe_drivers(node, spec):
+    from drivers.runner import Runner
+    from engine.log import resource_logger
+    from engine.runtime import build_drivers
+
+    runner = Runner()   # probes, as status does: not journaled as commands
+    return build_drivers(node, spec, runners=lambda rid: runner, loggers=lambda rid: resource_logger(spec.name, rid))
+
+
+def recover_locked(node, svc, journal=None, spec=None, log=None, timeout=0.0):
+    """Recover svc if its last action is interrupted, taking the service lock (only probed by
+    default: while another action runs, that action owns the service). Returns the summary or None."""
+    from engine.errors import LockTimeout
+    from engine.lock import ServiceLock
+    from journal.store import Journal
+
+    own = journal is None
+    journal = journal or Journal(node.journal_path)
+    try:
+        if open_action(journal, svc) is None:
+            return None
+        try:
+            with ServiceLock(node.lock_path(svc), "recover", timeout):
+                return recover(node, svc, journal, spec=spec, log=log)
+        except LockTimeout:
+            return None
+    finally:
+        if own:
+            journal.close()
+
+
+# --- resume -----------------------------------------------------------------------------------------
+
+LAST_ENDS = ("SELECT action_id, payload FROM events WHERE svc = ? AND rid = '' AND kind = 'action' "
+             "AND event IN ('begin', 'end') ORDER BY seq DESC LIMIT 1")
+
+
+def interrupted_to_resume(journal, svc):
+    """(action_id, begin payload, rids it started that are still up) of the service's last action
+    when it ended as interrupted, else None."""
+    from journal.replay import replay_service
+    from journal.store import decode
+
+    row = journal.connection.execute(LAST_ENDS, (svc,)).fetchone()
+    if not row:
+        return None
+    import msgpack
+
+    end = msgpack.unpackb(row[1], raw=False, strict_map_key=False) if row[1] else {}
+    if end.get("outcome") != "interrupted":
+        return None
+    action_id = row[0]
+    records = [decode(r) for r in journal.raw(svc=svc, action_id=action_id)]
+    begin = next((r["payload"] for r in records if r["kind"] == "action" and r["event"] == "begin"), None)
+    if begin is None:
+        return None
+    now = replay_service(journal, svc).states
+    started = []
+    for r in records:
+        if r["kind"] == "transition" and r["rid"] and r["event"] in ("start", "enable") \
+                and r["src"] not in UP_LIKE and r["rid"] not in started:
+            started.append(r["rid"])
+    return action_id, begin, [rid for rid in started if now.get(rid) in UP_LIKE]
+
+
+def resume(node, svc, journal):
+    """Re-run the interrupted action of svc from its begin's argv, on svc only."""
+    import cli
+    from engine.actions import Executor
+    from engine.errors import OsvcError
+
+    found = interrupted_to_resume(journal, svc)
+    if found is None:
+        raise OsvcError(f"{svc}: nothing to resume: its last action did not end as interrupted")
+    action_id, begin, started = found
+    argv = list(begin.get("argv") or [])
+    opts = cli.build_parser().parse_intermixed_args(argv[1:])
+    opts.action = " ".join(opts.words)
+    opts.argv = argv
+    opts.resumes = action_id
+    ex = Executor(node, svc, opts)
+    ex.changed = list(started)     # what the interrupted action started belongs to this action's rollback
+    return ex.run()
+
+
+def _refresh(node, svc, journal):
+    """The status cache and record after a recovery (an action's end does the same)."""
+    from engine.commands.status import refresh_document
+    from engine.log import service_logger
+    from journal.replay import after_evaluation
+
+    after_evaluation(node, svc, journal, refresh_document(node, svc), log=service_logger(node, svc))
+
+
+# --- the `recover` action ----------------------------------------------------------------------------
+
+def recover_action(node, svc, opts):
+    """`osvc-engine -s SVC recover [--resume]`."""
+    from engine.lock import ServiceLock
+    from journal.store import Journal
+
+    timeout = 60 if opts.waitlock is None else opts.waitlock
+    with Journal(node.journal_path) as journal:
+        with ServiceLock(node.lock_path(svc), "recover", timeout):
+            result = recover(node, svc, journal)
+        if result is None:
+            print(f"{svc}: no interrupted action")
+        else:
+            moved = ", ".join(f"{rid or 'service'} {a} -> {b}" for rid, (a, b, _) in result["recovered"].items())
+            print(f"{svc}: action '{result['action']}' ({result['action_id']}) recovered: {result['reason']}"
+                  + (f"; {moved}" if moved else ""))
+            _refresh(node, svc, journal)
+        if getattr(opts, "resume", False):
+            return resume(node, svc, journal)
+    return 0
