@@ -151,6 +151,17 @@ class Stuck(Exception):
     """The command never returns (raised under the lock, slept out of it)."""
 
 
+class After(Exception):
+    """The command returns later: sleep `seconds` out of the lock, then `then()` (under the lock) ends it.
+
+    For CLIs whose command waits for the VM (`docker stop` blocks until the container is down):
+    other simulated nodes keep answering while it waits. `then` returns the rc, or raises After again."""
+
+    def __init__(self, seconds, then):
+        super().__init__(seconds)
+        self.seconds, self.then = seconds, then
+
+
 def stuck_if(vm, action) -> None:
     """The `<action>=stuck` knob: the CLI command never returns."""
     if vm.get("fail", {}).get(action) == "stuck":
@@ -163,8 +174,18 @@ def failing(vm, action) -> bool:
 
 # --- the VM's address ---------------------------------------------------------------------------
 def _in_own_netns() -> bool:
+    """Not the host's network namespace: another one than pid 1's, or (when /proc/1 is not readable,
+    as in a sandbox) one of the namespaces `ip netns` named under /run/netns."""
     try:
-        return os.stat("/proc/self/ns/net").st_ino != os.stat("/proc/1/ns/net").st_ino
+        mine = os.stat("/proc/self/ns/net").st_ino
+    except OSError:
+        return False
+    try:
+        return mine != os.stat("/proc/1/ns/net").st_ino
+    except OSError:
+        pass
+    try:
+        return any(os.stat(p).st_ino == mine for p in Path("/run/netns").iterdir())
     except OSError:
         return False
 
@@ -199,10 +220,16 @@ def plumb(vm, present: bool) -> None:
 def run(main, argv=None) -> int:
     """Run a simulated CLI's main(argv) under the state lock, turning SimError into stderr + rc."""
     argv = sys.argv[1:] if argv is None else argv
+    step = lambda: main(argv)    # noqa: E731
     try:
-        with locked():
-            rc = main(argv)
-        return rc or 0
+        while True:
+            try:
+                with locked():
+                    rc = step()
+                return rc or 0
+            except After as later:
+                time.sleep(later.seconds)
+                step = later.then
     except SimError as exc:
         print(str(exc), file=sys.stderr)
         return exc.rc
