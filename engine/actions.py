@@ -120,7 +120,8 @@ class Executor:
 
     def refuse(self, action, reason):
         self.log.error(reason)
-        self.record("action", "refused", payload={"action": action, "reason": reason, "argv": self.opts.argv})
+        self.record("action", "refused", payload={"action": action, "reason": reason, "argv": self.opts.argv,
+                                                  "user": getpass.getuser(), "pid": os.getpid()})
         raise Refused(reason)
 
     # --- machines ------------------------------------------------------------------------------
