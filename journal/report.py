@@ -211,7 +211,7 @@ def timeline_svg(entry):
             if p.reason:
                 tip += f": {p.reason}"
             out.append(f'<rect class="{cls}" data-rid="{_e(rid)}" data-state="{_e(p.state)}" '
-                       f'data-duration="{p.duration:.6f}" x="{x:.2f}" y="{y + 4}" width="{w:.3f}" '
+                       f'data-duration="{p.duration:.9g}" x="{x:.2f}" y="{y + 4}" width="{w:.4f}" '
                        f'height="{BAR}" fill="{color}" stroke="{FAIL if p.failed else color}" '
                        f'stroke-width="{2 if p.failed else 0.5}"><title>{_e(tip)}</title></rect>')
             label = f"{p.state} {fmt.duration(p.duration)}"
@@ -223,7 +223,7 @@ def timeline_svg(entry):
             x, w = x_of(c.t0), c.duration * scale
             tip = f"$ {audit._argv(c.argv)}  rc={c.rc} {fmt.duration(c.duration)}"
             out.append(f'<rect class="cmd{" failed" if c.failed else ""}" data-rid="{_e(rid)}" '
-                       f'data-duration="{c.duration:.6f}" x="{x:.2f}" y="{y + 4 + BAR + 2}" width="{w:.3f}" '
+                       f'data-duration="{c.duration:.9g}" x="{x:.2f}" y="{y + 4 + BAR + 2}" width="{w:.4f}" '
                        f'height="4" fill="{FAIL if c.failed else CMD_OK}"><title>{_e(tip)}</title></rect>')
             if c.failed:
                 out.append(_cross(x + w, y + 4 + BAR + 4, tip))

@@ -15,17 +15,7 @@ from engine.errors import UsageError
 from journal import audit
 from journal import format as fmt
 from tests.helpers import journal_scenarios as js
-from tests.helpers.cli import journal_rows, osvc, write_launcher
-
-SCRIPT = """\
-f="{state}/{name}"
-case "$1" in
-  start) [ -e "$f.fail" ] && {{ echo "{name} cannot start" >&2; exit 1; }}; touch "$f" ;;
-  stop) rm -f "$f" ;;
-  status) [ -e "$f" ] ;;
-esac
-"""
-
+from tests.helpers.cli import journal_rows, osvc
 
 @pytest.fixture
 def utc(monkeypatch):
@@ -37,45 +27,14 @@ def utc(monkeypatch):
 
 
 @pytest.fixture(scope="module")
-def short_root():
-    """A node root whose path always has the same length: the journal line's detail is capped, and where
-    the cap cuts a launcher's path must not depend on pytest's numbering of its temporary folders."""
+def history():
+    """A node root holding the journal of real actions (js.run_history), made once: the tests only read it."""
     import shutil
-    import tempfile
-    from pathlib import Path
 
-    root = Path(tempfile.mkdtemp(prefix="osvc-audit-", dir="/tmp"))
-    for sub in ("etc", "var", "log"):
-        (root / sub).mkdir()
+    root = js.short_root()
+    js.run_history(root, js.make_web(root))
     yield root
     shutil.rmtree(root, ignore_errors=True)
-
-
-@pytest.fixture(scope="module")
-def web(short_root):
-    """Service `web` of launchers app#1..3 (a, b, c); `<name>.fail` in the state folder fails a start."""
-    osvc_root = short_root
-    state = osvc_root / "state"
-    state.mkdir()
-    lines = ["[DEFAULT]", "nodes = node1", ""]
-    for i, name in enumerate("abc", 1):
-        write_launcher(osvc_root / "etc" / "web.d" / name, SCRIPT.format(state=state, name=name))
-        lines += [f"[app#{i}]", f"script = {name}", f"start = {i}0", f"stop = {i}0", f"check = {i}0", ""]
-    (osvc_root / "etc" / "web.env").write_text("\n".join(lines))
-    return state
-
-
-@pytest.fixture(scope="module")
-def history(short_root, web):
-    """start (ok), stop (ok), start failing on app#3 (rolled back), start refused (frozen)."""
-    osvc_root = short_root
-    for argv in (("start",), ("stop",)):
-        assert osvc(osvc_root, "-s", "web", *argv).returncode == 0
-    (web / "c.fail").touch()
-    assert osvc(osvc_root, "-s", "web", "start").returncode == 1
-    assert osvc(osvc_root, "-s", "web", "freeze").returncode == 0
-    assert osvc(osvc_root, "-s", "web", "start").returncode == 1
-    return osvc_root
 
 
 def mask(text, root):

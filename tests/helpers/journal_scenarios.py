@@ -5,7 +5,56 @@ kinds, events, machines and payload keys); only the times are chosen.
 """
 
 from journal.store import Journal
+from tests.helpers.cli import osvc, write_launcher
 
+# -- real actions on app launchers -----------------------------------------------------------------
+SCRIPT = """\
+f="{state}/{name}"
+case "$1" in
+  start) [ -e "$f.fail" ] && {{ echo "{name} cannot start" >&2; exit 1; }}; {pause}touch "$f" ;;
+  stop) rm -f "$f" ;;
+  status) [ -e "$f" ] ;;
+esac
+"""
+
+
+def make_web(root, pause=""):
+    """Service `web` of launchers app#1..3 (a, b, c) under node root `root`; `<name>.fail` in the
+    returned state folder fails that start. `pause`: shell run before each start succeeds."""
+    state = root / "state"
+    state.mkdir()
+    lines = ["[DEFAULT]", "nodes = node1", ""]
+    for i, name in enumerate("abc", 1):
+        write_launcher(root / "etc" / "web.d" / name, SCRIPT.format(state=state, name=name, pause=pause))
+        lines += [f"[app#{i}]", f"script = {name}", f"start = {i}0", f"stop = {i}0", f"check = {i}0", ""]
+    (root / "etc" / "web.env").write_text("\n".join(lines))
+    return state
+
+
+def run_history(root, state):
+    """start (ok), stop (ok), start failing on app#3 (rolled back), start refused (frozen)."""
+    for argv in (("start",), ("stop",)):
+        r = osvc(root, "-s", "web", *argv)
+        assert r.returncode == 0, r.stdout + r.stderr
+    (state / "c.fail").touch()
+    assert osvc(root, "-s", "web", "start").returncode == 1
+    assert osvc(root, "-s", "web", "freeze").returncode == 0
+    assert osvc(root, "-s", "web", "start").returncode == 1
+
+
+def short_root():
+    """A node root whose path always has the same length (/tmp/osvc-audit-XXXXXXXX): journal lines
+    cap their detail, and where the cap cuts a path must not depend on pytest's folder numbering."""
+    import tempfile
+    from pathlib import Path
+
+    root = Path(tempfile.mkdtemp(prefix="osvc-audit-", dir="/tmp"))
+    for sub in ("etc", "var", "log"):
+        (root / sub).mkdir()
+    return root
+
+
+# -- synthetic records ----------------------------------------------------------------------------------
 T0 = 1_714_560_889_000_000_000     # 2024-05-01 10:54:49.000 UTC
 
 
