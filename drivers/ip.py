@@ -34,6 +34,7 @@ PING_TIMEOUT = 1          # seconds a conflict ping waits for an answer (`ping -
 DOWN_WAIT = 15            # seconds stop waits for the address to stop answering (1.8: 15)
 DOWN_PING_TIMEOUT = 0.2   # per-try wait while checking an address went down
 PROBE_TIMEOUT = 10        # timeout of quiet `ip` probes
+GUEST_TIMEOUT = 30        # a command in the guest (ssh's own ConnectTimeout is 10 s)
 
 
 def resolve(ipname: str) -> str:
@@ -209,9 +210,13 @@ class Ip(Driver):
     # --- guest mode -------------------------------------------------------------------------
     def _in_guest(self, quiet=True) -> bool:
         """Does `ip -o addr show dev <ipdev>`, run in the guest, show the address?"""
-        res = self.container.rcmd(["ip", "-o", "addr", "show", "dev", self.ipdev], timeout=PROBE_TIMEOUT,
+        res = self.container.rcmd(["ip", "-o", "addr", "show", "dev", self.ipdev], timeout=GUEST_TIMEOUT,
                                   check=False, quiet=quiet)
-        return res.ok and self._configured(parse_addrs(res.out)) is not None
+        if not res.ok:
+            lines = (res.err or res.out).strip().splitlines()
+            raise DriverError(f"can not check {self.addr} on {self.ipdev} in container {self.container.name}: "
+                              f"rc {res.rc}" + (f": {lines[-1].strip()}" if lines else ""))
+        return self._configured(parse_addrs(res.out)) is not None
 
     def _guest_status(self):
         name = self.container.name
