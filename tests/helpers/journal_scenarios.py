@@ -18,14 +18,15 @@ esac
 """
 
 
-def make_web(root, pause=""):
+def make_web(root, pause=None):
     """Service `web` of launchers app#1..3 (a, b, c) under node root `root`; `<name>.fail` in the
-    returned state folder fails that start. `pause`: shell run before each start succeeds."""
+    returned state folder fails that start. `pause`: {name: shell run before that start succeeds}."""
     state = root / "state"
     state.mkdir()
     lines = ["[DEFAULT]", "nodes = node1", ""]
     for i, name in enumerate("abc", 1):
-        write_launcher(root / "etc" / "web.d" / name, SCRIPT.format(state=state, name=name, pause=pause))
+        write_launcher(root / "etc" / "web.d" / name, SCRIPT.format(state=state, name=name,
+                                                                           pause=(pause or {}).get(name, "")))
         lines += [f"[app#{i}]", f"script = {name}", f"start = {i}0", f"stop = {i}0", f"check = {i}0", ""]
     (root / "etc" / "web.env").write_text("\n".join(lines))
     return state
