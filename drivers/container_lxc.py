@@ -26,6 +26,7 @@ from datetime import timedelta
 
 from drivers.base import DriverError
 from drivers.container import PATHS, Container
+from drivers.runner import CommandError
 
 LOG_DIR = "/var/tmp"
 START_TIMEOUT = 120           # lxc-start -d returns once the container's init runs
@@ -86,12 +87,14 @@ class Lxc(Container):
         """Run lxc-start/lxc-stop and log `<action> done in <d> - ret <rc> - logs in <f>` (1.x)."""
         outf = self.logfile(action)
         t0 = time.monotonic()
-        res = self.ctx.run([*argv, "-o", outf, *self.lxcpath_args], timeout=timeout, check=False)
-        done = (f"{action} done in {timedelta(seconds=round(time.monotonic() - t0, 3))} - ret {res.rc}"
-                f" - logs in {outf}")
-        (self.ctx.log.info if res.ok else self.ctx.log.error)(done)
-        if not res.ok:
-            raise DriverError(f"lxc-{action} {self.name} failed (rc {res.rc}): see {outf}")
+        try:
+            rc = self.ctx.run([*argv, "-o", outf, *self.lxcpath_args], timeout=timeout).rc
+        except CommandError as exc:      # its output is logged at error level already
+            rc = exc.result.rc
+        done = f"{action} done in {timedelta(seconds=round(time.monotonic() - t0, 3))} - ret {rc} - logs in {outf}"
+        (self.ctx.log.info if rc == 0 else self.ctx.log.error)(done)
+        if rc != 0:
+            raise DriverError(f"lxc-{action} {self.name} failed (rc {rc}): see {outf}")
 
     # --- technology hooks -------------------------------------------------------------------------
     def container_start(self):

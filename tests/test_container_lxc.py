@@ -354,3 +354,17 @@ def test_lxc_leftover_veth_is_deleted_after_stop(node, tmp_path):
         assert run("ip", "link", "show", "dev", left, check=False).returncode != 0
     finally:
         run("ip", "link", "del", "dev", left, check=False)
+
+
+@pytest.mark.skipif(lxc_missing() is not None, reason=str(lxc_missing()))
+def test_lxc_start_of_an_unknown_container_logs_its_failure(node, tmp_path):
+    from drivers.base import DriverError
+
+    drv, log, events = lxc_driver(node, {"name": f"nope{secrets.token_hex(3)}"}, lxcpath=tmp_path / "lxc")
+    logf = f"/var/tmp/svc_{drv.name}_lxc_start.log"
+    with pytest.raises(DriverError, match=f"^lxc-start {drv.name} failed \\(rc 1\\): see {logf}$"):
+        drv.container_start()
+    assert [e["payload"]["argv"] for e in events] == [
+        ["lxc-start", "-d", "-n", drv.name, "-o", logf, "-P", str(tmp_path / "lxc")]]
+    errors = log.messages("ERROR")
+    assert errors[-1].startswith("start done in 0:00:") and errors[-1].endswith(f" - ret 1 - logs in {logf}")
