@@ -112,6 +112,8 @@ class Guest:
         run("lxc-stop", "-k", "-P", str(self.lxcpath), "-n", self.name, ns=self.ns, check=False)
         run("lxc-destroy", "-P", str(self.lxcpath), "-n", self.name, check=False)
         run("ip", "netns", "del", self.ns, check=False)
+        for action in ("start", "stop"):          # the driver's lxc-start/lxc-stop logs
+            Path(f"/var/tmp/svc_{self.name}_lxc_{action}.log").unlink(missing_ok=True)
 
     # --- helpers --------------------------------------------------------------------------------
     def service(self, extra=""):
@@ -224,9 +226,11 @@ def test_lxc_start_status_stop(guest):
 
 
 def test_lxc_failed_start_rolls_back(guest):
+    (guest.rootfs / "bin" / "systemctl").unlink()     # not a systemd guest: operational after `pwd`
     guest.service("\n[app#1]\nscript = /bin/false\nstart = 10\n")
     res = guest.osvc("start")
     assert res.returncode != 0
+    assert "wait for container operational\n" in res.stdout and guest.systemctl_calls() == []
     assert guest.phases() == START_PHASES + STOP_PHASES       # the rollback stopped what the start booted
     service = [(e, d) for rid, e, s, d in transitions(guest.root, SVC) if rid == ""]
     assert ("rollback", "rolling-back") in service and ("rolled_back", "start-failed") in service
@@ -362,8 +366,11 @@ def test_lxc_start_of_an_unknown_container_logs_its_failure(node, tmp_path):
 
     drv, log, events = lxc_driver(node, {"name": f"nope{secrets.token_hex(3)}"}, lxcpath=tmp_path / "lxc")
     logf = f"/var/tmp/svc_{drv.name}_lxc_start.log"
-    with pytest.raises(DriverError, match=f"^lxc-start {drv.name} failed \\(rc 1\\): see {logf}$"):
-        drv.container_start()
+    try:
+        with pytest.raises(DriverError, match=f"^lxc-start {drv.name} failed \\(rc 1\\): see {logf}$"):
+            drv.container_start()
+    finally:
+        Path(logf).unlink(missing_ok=True)
     assert [e["payload"]["argv"] for e in events] == [
         ["lxc-start", "-d", "-n", drv.name, "-o", logf, "-P", str(tmp_path / "lxc")]]
     errors = log.messages("ERROR")
