@@ -219,15 +219,15 @@ class Ip(Driver):
         return self._configured(parse_addrs(res.out)) is not None
 
     def _guest_status(self):
-        name = self.container.name
+        name, nonrouted = self.container.name, "nonrouted" in self.res.tags
         try:
             if not self.container.is_up():
                 return "down", []
-            pings = "nonrouted" not in self.res.tags and self._answers()
+            pings = not nonrouted and self._answers()
             there = self._in_guest()
         except DriverError as exc:
             return "warn", [str(exc)]
-        if there and (pings or "nonrouted" in self.res.tags):
+        if there and (pings or nonrouted):      # a nonrouted address: the guest's word is all we have
             return "up", []
         if there:
             return "warn", [f"{self.addr} is on {self.ipdev} in container {name} but does not answer ping"]
