@@ -1,0 +1,104 @@
+"""Crash injection through the real CLI: kill an action with SIGKILL right after its Nth journaled
+transition (OSVC_CRASH_AT_TRANSITION=N), then recover, check and resume.
+
+    for n in range(1, count + 1):
+        cycle = crash_cycle(root, "svc", ["start"], n, wrap=wrap)
+        ...
+
+Every cycle asserts the invariants of a recovery (the interrupted action is closed as interrupted,
+each machine matches what a fresh probe sees, `journal verify` and `journal replay --check` pass)
+and returns what the test needs to assert the rest (the recovered states, the resumed action's
+commands).
+"""
+
+import json
+import signal
+
+from tests.helpers.cli import journal_rows, osvc
+
+CRASH_ENV = "OSVC_CRASH_AT_TRANSITION"
+
+
+def actions(root, svc):
+    """[(action_id, begin payload, end payload or None)] in journal order."""
+    rows = [r for r in journal_rows(root, svc=svc, kind="action") if r["event"] in ("begin", "end")]
+    out, ends = [], {r["action_id"]: r["payload"] for r in rows if r["event"] == "end"}
+    for r in rows:
+        if r["event"] == "begin":
+            out.append((r["action_id"], r["payload"], ends.get(r["action_id"])))
+    return out
+
+
+def count_transitions(root, svc, action_id):
+    return len([r for r in journal_rows(root, svc=svc, kind="transition", action_id=action_id)
+                if not r["event"].startswith("recover_")])
+
+
+def commands_of(root, svc, action_id):
+    """[(rid, argv)] of an action's commands, in order."""
+    return [(r["rid"], r["payload"].get("argv") or []) for r in journal_rows(root, svc=svc, kind="command",
+                                                                             action_id=action_id)]
+
+
+def states(root, svc):
+    return json.loads((root / "var" / svc / "states.json").read_text())
+
+
+def check_in_line(root, svc, wrap=()):
+    """Journal, machines and reality agree: verify, replay --check, and every resource's machine
+    state says what a fresh probe (status --refresh) sees."""
+    r = osvc(root, "journal", "verify", wrap=wrap)
+    assert r.returncode == 0, r.stdout + r.stderr
+    r = osvc(root, "journal", "replay", "--check", wrap=wrap)
+    assert r.returncode == 0, r.stdout + r.stderr
+    r = osvc(root, "-s", svc, "print", "status", "--refresh", "--format", "json", wrap=wrap)
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    seen = {rid: (e["status"], e["state"]) for rid, e in doc["resources"].items()}
+    for rid, (status, state) in seen.items():
+        expected = {"up": ("up", "ha-enabled"), "down": ("down", "ha-disabled")}.get(status)
+        assert expected and state in expected, f"{rid}: probed {status} but its machine says {state}"
+    return seen
+
+
+class Cycle:
+    def __init__(self, crashed_id, crashed_steps, recovered, recovered_states, resumed_id, resume_rc, resume_out):
+        self.crashed_id = crashed_id
+        self.crashed_steps = crashed_steps
+        self.recovered = recovered                  # rid -> [from, to, probed] (payload of the end)
+        self.recovered_states = recovered_states    # states.json right after recover
+        self.resumed_id = resumed_id
+        self.resume_rc = resume_rc
+        self.resume_out = resume_out
+
+
+def crash_cycle(root, svc, argv, n, wrap=(), resume=True):
+    """Crash `osvc-engine -s svc argv...` at its nth transition, recover, check, resume."""
+    r = osvc(root, "-s", svc, *argv, wrap=wrap, env={CRASH_ENV: str(n)})
+    assert r.returncode == -signal.SIGKILL, f"crash at transition {n}: rc {r.returncode}\n{r.stdout}{r.stderr}"
+    crashed_id, begin, end = actions(root, svc)[-1]
+    assert end is None, "the killed action has no end"
+    assert count_transitions(root, svc, crashed_id) == n
+
+    r = osvc(root, "-s", svc, "recover", wrap=wrap)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert f"action '{begin['action']}' ({crashed_id}) recovered: its process (pid {begin['pid']}) is dead" in r.stdout
+    last_id, _, end = actions(root, svc)[-1]
+    assert last_id == crashed_id and end["outcome"] == "interrupted"
+    for row in journal_rows(root, svc=svc, kind="transition", action_id=crashed_id):
+        if row["event"].startswith("recover_"):
+            assert row["payload"]["reason"].startswith(f"interrupted action {crashed_id}: its process")
+    recovered_states = states(root, svc)
+    check_in_line(root, svc, wrap)
+    r = osvc(root, "-s", svc, "recover", wrap=wrap)
+    assert r.stdout == f"{svc}: no interrupted action\n"
+    if not resume:
+        return Cycle(crashed_id, begin["steps"], end["recovered"], recovered_states, None, None, None)
+
+    r = osvc(root, "-s", svc, "recover", "--resume", wrap=wrap)
+    resumed_id, rbegin, rend = actions(root, svc)[-1]
+    assert rbegin["resumes"] == crashed_id and rbegin["argv"] == begin["argv"]
+    assert rend is not None and rend["outcome"] in ("ok", "failed")
+    check_in_line(root, svc, wrap)
+    return Cycle(crashed_id, begin["steps"], end["recovered"], recovered_states, resumed_id, r.returncode,
+                 r.stdout + r.stderr)
