@@ -157,3 +157,148 @@ DOCKER = Tech("docker", define=define_docker, keywords={"run_image": "busybox", 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda s: s.__name__)
 def test_docker_scenarios(scenario, vm_pool):
     scenario(vm_pool, DOCKER)
+
+
+# ==================================================================================================
+# openstack
+# ==================================================================================================
+OS_CONF = {"cloud_id": "simcloud", "key_name": "osvc", "size": "m1.small"}
+GUEST = "192.0.2.10"        # TEST-NET-1: the simulated guest's address (never answers a real ping)
+
+
+def os_driver(node, conf=None, **kw):
+    (node.etc / "osvc.pem").write_text("-----BEGIN OPENSSH PRIVATE KEY-----\n")
+    return make_driver(node, "container", "openstack", {"name": "web1", "hostname": GUEST, **OS_CONF,
+                                                        **(conf or {})}, **kw)
+
+
+def os_cli(sim, *args):
+    return sim.cli("openstack", "--os-cloud", "simcloud", *args, node="node1")
+
+
+def test_openstack_start_reboots_a_shutoff_server(sim, simnode):
+    sim.vmsim("define", "openstack", "web1", "--id", "6f1c1f0e-1111-4c8e-9d41-3c7b7f3b0a01",
+              "--set", f"hostname={GUEST}")
+    drv, log, _ = os_driver(simnode)
+    assert drv.status() == ("down", [])
+    drv.start()
+    assert log.messages("INFO") == ["reboot web1", "openstack --os-cloud simcloud server reboot --hard web1"]
+    assert sim.show("openstack", "web1")["extra"]["boot_status"] == "HARD_REBOOT"
+    drv.wait_up()
+    assert drv.status() == ("up", [])
+
+
+def test_openstack_refuses_to_reboot_a_server_in_another_state(sim, simnode):
+    sim.vmsim("define", "openstack", "web1")
+    sim.vmsim("fail", "openstack", "web1", "start=hang")
+    assert os_cli(sim, "server", "reboot", "--hard", "web1").returncode == 0
+    drv, log, events = os_driver(simnode)
+    with pytest.raises(Exception, match=r"^abort reboot because vm is in state HARD_REBOOT \(!=SHUTOFF\)$"):
+        drv.start()
+    assert log.messages("INFO") == [] and not drv.can_rollback
+
+
+def test_openstack_creates_the_server_from_its_last_save(sim, simnode):
+    for name in ("web1.save.2026-01-02.10:00:00", "web1.save.2026-03-04.09:30:00", "other.save"):
+        assert os_cli(sim, "image", "create", "--disk-format", "qcow2", name).returncode == 0
+    drv, log, _ = os_driver(simnode)
+    assert drv.status() == ("down", [])
+    drv.start()
+    assert log.messages("INFO")[:2] == [
+        "create instance web1, size m1.small, image web1.save.2026-03-04.09:30:00, key osvc",
+        "openstack --os-cloud simcloud server create --image web1.save.2026-03-04.09:30:00 --flavor m1.small "
+        "--key-name osvc web1"]
+    shown = json.loads(os_cli(sim, "server", "show", "web1", "-f", "json").stdout)
+    assert (shown["image"].split()[0], shown["key_name"], shown["flavor"]) == (
+        "web1.save.2026-03-04.09:30:00", "osvc", "m1.small (2)")
+    assert sim.show("openstack", "web1")["extra"]["boot_status"] == "BUILD"
+    drv.wait_up()
+    assert drv.is_up()
+
+
+def test_openstack_create_without_a_save_names_the_missing_image(sim, simnode):
+    drv, _, _ = os_driver(simnode)
+    with pytest.raises(Exception, match=r"^image web1\.save not found$"):
+        drv.start()
+
+
+def test_openstack_stop_is_a_guest_shutdown_over_ssh_with_the_key(sim, simnode):
+    sim.vmsim("define", "openstack", "web1", "--running", "--set", f"hostname={GUEST}")
+    drv, log, _ = os_driver(simnode)
+    key = simnode.etc / "osvc.pem"
+    assert drv.runmethod()[-3:] == ["-i", str(key), GUEST]
+    assert drv.operational()
+    drv.stop()
+    ssh = drv.path("rsh").split()[0]
+    assert log.messages("INFO") == [
+        "remote command: shutdown -h now",
+        f"{ssh} -o StrictHostKeyChecking=no -o ForwardX11=no -o BatchMode=yes -n -o ConnectTimeout=5 "
+        f"-i {key} {GUEST} shutdown -h now"]
+    drv.wait_down()
+    assert os_cli(sim, "server", "show", "web1", "-f", "value", "-c", "status").stdout == "SHUTOFF\n"
+
+
+def test_openstack_force_stop_saves_deletes_and_purges(sim, simnode):
+    assert os_cli(sim, "image", "create", "web1.save.2020-01-01.00:00:00").returncode == 0
+    sim.vmsim("define", "openstack", "web1", "--running")
+    drv, log, _ = os_driver(simnode)
+    drv.force_stop()
+    info = log.messages("INFO")
+    saved = info[0].removeprefix("save new image ")
+    assert saved.startswith("web1.save.20") and len(saved) == len("web1.save.2020-01-01.00:00:00")
+    assert info[1] == f"openstack --os-cloud simcloud server image create --name {saved} web1"
+    assert "openstack --os-cloud simcloud server delete web1" in info
+    assert info[-2:] == ["delete previous save image web1.save.2020-01-01.00:00:00",
+                         "openstack --os-cloud simcloud image delete web1.save.2020-01-01.00:00:00"]
+    names = os_cli(sim, "image", "list", "-f", "value", "-c", "Name").stdout.split()
+    assert names == [saved]
+    assert os_cli(sim, "image", "show", saved, "-f", "value", "-c", "status").stdout == "active\n"
+    gone = os_cli(sim, "server", "show", "web1")
+    assert (gone.returncode, gone.stderr) == (1, "No server with a name or ID of 'web1' exists.\n")
+    assert drv.is_down() and drv.status() == ("down", [])
+
+
+def test_openstack_failed_save_stops_the_force_stop(sim, simnode):
+    sim.vmsim("define", "openstack", "web1", "--running")
+    sim.vmsim("fail", "openstack", "web1", "save=fail")
+    drv, log, _ = os_driver(simnode)
+    with pytest.raises(Exception, match=r"^save failed, image status killed$"):
+        drv.force_stop()
+    assert not any("server delete" in m for m in log.messages())
+    assert sim.show("openstack", "web1")["state"] == "running"
+
+
+def test_openstack_without_credentials_is_a_warning_with_the_client_message(sim, simnode, monkeypatch):
+    monkeypatch.delenv("OS_CLOUD", raising=False)
+    monkeypatch.delenv("OS_AUTH_URL", raising=False)
+    sim.vmsim("define", "openstack", "web1", "--running")
+    drv, _, _ = os_driver(simnode, {"cloud_id": ""})
+    assert drv.status() == ("warn", ["Missing value auth-url required for auth plugin password"])
+    assert not drv.is_up() and not drv.is_down()
+
+
+def test_openstack_simulator_output_shapes(sim, simnode):
+    sim.vmsim("define", "openstack", "web1", "--id", "first-web1", "--set", "hostname=10.1.2.3")
+    table = os_cli(sim, "server", "show", "web1", "-c", "name", "-c", "status").stdout.splitlines()
+    assert table == ["+--------+---------+", "| Field  | Value   |", "+--------+---------+",
+                     "| name   | web1    |", "| status | SHUTOFF |", "+--------+---------+"]
+    shown = json.loads(os_cli(sim, "server", "show", "web1", "-f", "json").stdout)
+    assert shown["addresses"] == {"private": ["10.1.2.3"]}
+    assert shown["OS-EXT-STS:vm_state"] == "stopped"
+    soft = os_cli(sim, "server", "reboot", "web1")
+    assert soft.returncode == 1
+    assert soft.stderr.startswith(f"Cannot 'reboot' instance {shown['id']} while it is in vm_state stopped "
+                                  f"(HTTP 409) (Request-ID: req-")
+    sim.vmsim("define", "openstack", "web1", "--id", "second-web1")
+    twice = os_cli(sim, "server", "show", "web1")
+    assert (twice.returncode, twice.stderr) == (1, "More than one server exists with the name 'web1'.\n")
+
+
+def test_openstack_addresses_both_client_formats():
+    from drivers.container_openstack import parse_addresses
+
+    assert parse_addresses({"private": ["10.0.0.5", "fd00::5"], "public": ["172.24.4.9"]}) == [
+        "10.0.0.5", "fd00::5", "172.24.4.9"]
+    assert parse_addresses({"private": [{"addr": "10.0.0.5", "version": 4}]}) == ["10.0.0.5"]
+    assert parse_addresses("private=10.0.0.5, 172.24.4.9; other=192.168.0.2") == [
+        "10.0.0.5", "172.24.4.9", "192.168.0.2"]
