@@ -3,7 +3,7 @@
     start      jail -c name=<jail> path=<jailroot> host.hostname=<name> [ip4.addr=a,b]
                     [ip6.addr=x,y] command=/bin/sh /etc/rc
     stop       jail -r <jail>;  no force stop (error `no forced stop method`)
-    up test    a `jls` line (JID, IP Address, Hostname, Path) whose 3rd field is <name>
+    up test    a `jls` line (JID, IP Address, Hostname, Path) whose Hostname is <name>
     ping       count 1;  operational: always (the reference has no guest check)
     status     plain up/down: no capability, auto boot or name resolution checks
 
@@ -13,10 +13,20 @@ a jail name cannot hold dots (they separate hierarchical jails), while the host 
 
 from drivers.container import Container
 
+HOSTNAME_WIDTH = 29      # jls truncates the Hostname column
+
 
 def listed_hostnames(text) -> set:
-    """The Hostname column (3rd field) of `jls` lines with at least 4 fields."""
-    return {fields[2] for fields in (line.split() for line in text.splitlines()) if len(fields) >= 4}
+    """The Hostname column of `jls` (`%6d  %-15.15s %-29.29s %.74s`: JID, IP Address, Hostname, Path).
+
+    Read by the header's columns: a jail without an address leaves the IP column blank, so the
+    reference's "3rd whitespace field" would miss it. Without a header: the 3rd of >= 4 fields."""
+    lines = text.splitlines()
+    header = next((line for line in lines if "JID" in line and "Hostname" in line and "Path" in line), None)
+    if header is None:
+        return {fields[2] for fields in (line.split() for line in lines) if len(fields) >= 4}
+    start, end = header.index("Hostname"), header.index("Path")
+    return {line[start:end].strip() for line in lines if line.split()[:1] and line.split()[0].isdigit()}
 
 
 def as_list(value) -> list:
@@ -56,7 +66,7 @@ class Jail(Container):
         return ["jls"]
 
     def parse_up(self, result):
-        return result.ok and self.name in listed_hostnames(result.out)
+        return result.ok and self.name[:HOSTNAME_WIDTH] in listed_hostnames(result.out)
 
     def operational(self):
         return True

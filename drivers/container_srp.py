@@ -81,7 +81,10 @@ class Srp(Container):
         return shutil.which("srp") is not None
 
     def check_manual_boot(self):
-        result = self.probe(["srp", "-list", self.name, "-v"])
+        try:
+            result = self.probe(["srp", "-list", self.name, "-v"])
+        except DriverError:      # srp not installed: check_capabilities says so
+            return True
         if not result.ok:
             return True          # unreadable settings prove nothing: no warning
         return parse_list(result.out).get("init.autostart") not in ("1", "yes")

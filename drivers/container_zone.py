@@ -109,8 +109,9 @@ class Zone(Container):
     # --- technology hooks -----------------------------------------------------------------------
     def container_start(self):
         """Called when the zone does not run here (the base's start checked)."""
-        self.attach(self.zone_state())
-        if self.zone_state() == "ready":
+        state = self.zone_state()
+        self.attach(state)
+        if state == "ready":
             self.ctx.log.info(f"zone container {self.name} already ready")
         else:
             self.zoneadm("ready")
