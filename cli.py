@@ -85,6 +85,18 @@ for _words, _text, _example in (
 ):
     ACTIONS[_words] = (_RUN, True, _text, _example)
 
+# SCSI-3 reservations (reference §6.3): prstatus and the 1.x aliases, and the seed's diskupdate.
+for _words, _func, _text, _example in (
+    ("prstatus", "prstatus", "status of the SCSI-3 reservations only; exit code is their status",
+     "osvc-engine -s web1 prstatus"),
+    ("scsireserv", "scsireserv", "alias of prstart", "osvc-engine -s web1 scsireserv"),
+    ("scsirelease", "scsirelease", "alias of prstop", "osvc-engine -s web1 scsirelease"),
+    ("scsicheckreserv", "scsicheckreserv", "alias of prstatus", "osvc-engine -s web1 scsicheckreserv"),
+    ("diskupdate", "diskupdate", "refresh the VM disk lists and the reservations held on them (journaled)",
+     "osvc-engine -s vm188 diskupdate"),
+):
+    ACTIONS[_words] = (f"engine.commands.pr:{_func}", True, _text, _example)
+
 # Subcommand families with their own parsers: "module:function" taking (argv) -> int
 FAMILIES = {
     "journal": "journal.cli:main",

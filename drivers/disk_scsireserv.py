@@ -169,27 +169,26 @@ class ScsiReserv(Driver):
     def sg(self, *args, logged=False):
         return self.ctx.run(["sg_persist", "-n", *args], timeout=SG_TIMEOUT, check=False, quiet=not logged)
 
-    def ack_unit_attention(self, disk, log=True) -> None:
-        """Read until the disk stops reporting Unit Attention. NotCapable when PR is unsupported.
+    def ack_unit_attention(self, disk, log=True):
+        """`sg_persist -n -r` until the disk stops reporting Unit Attention; the last read's Result (its
+        reservation, which the caller parses: one read does both). NotCapable when PR is unsupported.
         `log=False` for status probes (the console of `print status` shows only the tree)."""
         for attempt in range(UA_TRIES):
             result = self.sg("-r", disk)
             text = result.out + result.err
             if "unsupported service action" in text:
                 raise NotCapable(disk)
-            if "error opening file" in text:
-                return                    # the commands that follow say what is wrong
-            if result.ok and "unit attention" not in text.lower():
-                return
+            if "error opening file" in text or (result.ok and "unit attention" not in text.lower()):
+                return result             # a missing disk: holder() says what is wrong
             if log:
                 self.ctx.log.info(f"disk {disk} reports 'Unit Attention' ... waiting")
             if attempt < UA_TRIES - 1:
                 self.sleep(1)
         raise DriverError(f"timed out waiting for 'Unit Attention' to go away on disk {disk}")
 
-    def holder(self, disk) -> str | None:
-        """The key holding the disk's reservation, or None."""
-        result = self.sg("-r", disk)
+    def holder(self, disk, result=None) -> str | None:
+        """The key holding the disk's reservation, or None (from `result`, a read already made)."""
+        result = result or self.sg("-r", disk)
         if "unsupported service action" in result.err:
             raise NotCapable(disk)
         if not result.ok:
@@ -210,8 +209,7 @@ class ScsiReserv(Driver):
         out = []
         for disk in disks:
             try:
-                self.ack_unit_attention(disk)
-                out.append((disk, self.holder(disk)))
+                out.append((disk, self.holder(disk, self.ack_unit_attention(disk))))
             except NotCapable:
                 self.ctx.log.info(f"disk {disk} does not support persistent reservation: skipped")
         return out
@@ -235,8 +233,7 @@ class ScsiReserv(Driver):
         per_disk = {}
         for disk in disks:
             try:
-                self.ack_unit_attention(disk, log=False)
-                holder = self.holder(disk)
+                holder = self.holder(disk, self.ack_unit_attention(disk, log=False))
             except NotCapable:
                 continue
             except DriverError as exc:
@@ -323,8 +320,7 @@ class ScsiReserv(Driver):
         failed = []
         for disk in disks:
             try:
-                self.ack_unit_attention(disk)
-                holder = self.holder(disk)
+                holder = self.holder(disk, self.ack_unit_attention(disk))
                 if self.is_ours(holder):
                     result = self.sg("--out", "--release", f"--param-rk={self.key}", f"--prout-type={PRTYPE}",
                                      disk, logged=True)
