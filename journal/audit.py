@@ -420,7 +420,8 @@ def interrupted_text(info):
     return f"{text}; recovered by {who}" + (f": {_argv(by['argv'])}" if by.get("argv") else "")
 
 
-def text_entry(entry) -> str:
+def summary_rows(entry):
+    """(key, value) rows describing the action: the audit's header, the report's summary table."""
     rows = [("kind", ", ".join(entry.kinds) or "-")]
     who = entry.user or "-"
     if entry.pid:
@@ -447,6 +448,11 @@ def text_entry(entry) -> str:
                                  f"({rec['event']})"))
     if entry.status is not None:
         rows.append(("status", f"{status_text(entry.status)} after the action"))
+    return rows
+
+
+def text_entry(entry) -> str:
+    rows = summary_rows(entry)
     for i, line in enumerate(_resource_lines(entry)):
         rows.append(("resources" if i == 0 else "", line))
     out = [_header(entry)]

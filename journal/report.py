@@ -254,22 +254,9 @@ def _legend(entry):
 
 # -- the page --------------------------------------------------------------------------------------------
 def _summary(entry):
-    rows = [("outcome", entry.outcome), ("duration", fmt.duration(entry.duration)),
-            ("kind", ", ".join(entry.kinds) or "-"),
-            ("who", (entry.user or "-") + (f" (pid {entry.pid})" if entry.pid else "")),
-            ("where", entry.node or "-"),
-            ("when", f"{audit._when(entry.t0)} -> {fmt.clock(entry.t1)}"),
-            ("argv", audit._argv(entry.argv)), ("action id", entry.action_id)]
-    if entry.reason:
-        rows.append(("refused", entry.reason))
-    if entry.error:
-        rows.append(("error", entry.error))
-    rb = entry.rollback
-    if rb is not None:
-        undid = ", ".join(f"{rid} ({state})" for rid, state in rb["undid"]) or "nothing"
-        rows.append(("rollback", f"undid {undid}: {rb['outcome']}"))
-    for r in entry.recoveries:
-        rows.append(("recovery", f"{r['rid'] or entry.svc} {r['src'] or '-'} -> {r['dst']} ({r['event']})"))
+    rows = [("outcome", entry.outcome), ("duration", fmt.duration(entry.duration))]
+    rows += audit.summary_rows(entry)
+    rows.append(("action id", entry.action_id))
     body = "".join(f'<tr class="{_e(k.replace(" ", "-"))}"><td>{_e(k)}</td><td>{_e(v)}</td></tr>' for k, v in rows)
     return f'<table class="summary">{body}</table>'
 

@@ -136,7 +136,7 @@ web start: failed after D [act:ID]
 
 web start: refused [act:ID]
   kind        start
-  who         -
+  who         USER (pid N)
   where       node1
   when        DATE TIME
   argv        osvc-engine -s web start
@@ -299,7 +299,7 @@ vm1 start: interrupted after 1m33s [act:d4d4d4d4]
 
 vm1 stop: refused [act:f6f6f6f6]
   kind        stop
-  who         -
+  who         root (pid 6161)
   where       node1
   when        2024-05-01 10:58:09.000
   argv        osvc-engine -s vm1 stop

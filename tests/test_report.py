@@ -295,3 +295,22 @@ def test_headless_chromium_draws_the_page(history, tmp_path):
     for name in ("starting", "stopping", "rolling-back"):
         assert hexrgb(rep.COLORS[name]) in colors, name
     assert hexrgb(rep.FAIL) in colors
+
+
+def test_interrupted_action_shows_its_recovery(node, utc):
+    w = js.Writer(node.journal_path)
+    js.vm_crash_and_recover(w)
+    w.close()
+    text, _ = report(node.root, "vm1")
+    tree = Tree(text).root
+    summary = {tr.find("td")[0].text: tr.find("td")[1].text for tr in tree.find("table", "summary")[0].find("tr")}
+    assert summary["outcome"] == "interrupted"
+    assert summary["interrupted"] == ("its process 4242 is gone; recovered by root (pid 5151): "
+                                      "osvc-engine -s vm1 recover")
+    svg = tree.find("svg", "timeline")[0]
+    marks = [(p.parent.attrs["data-rid"], p.find("title")[0].text) for p in svg.find("path", "recovery")]
+    assert marks == [("", "vm1 recovered: starting -> started (recover_started)"),
+                     ("container#1", "container#1 recovered: wait-ping -> up (recover_up)")]
+    # wait-ping lasted until the recovery closed it: 90.3 s of the 92.714 s the action stayed open
+    ping = [b for b in bars(svg) if b[1] == "wait-ping"][0]
+    assert ping[2] == pytest.approx(90.3) and ping[3] == pytest.approx(90.3 * float(svg.attrs["data-scale"]), abs=1e-3)

@@ -187,6 +187,6 @@ def vm_crash_and_recover(w, t=100_000, crashed=CRASHED):
 
 
 def refused(w, t=200_000, aid="f6f6f6f6f6f6f6f6"):
-    w.at(t, aid, "action", "refused", action="stop",
-         argv=["osvc-engine", "-s", w.svc, "stop"],
+    w.at(t, aid, "action", "refused", action="stop", argv=["osvc-engine", "-s", w.svc, "stop"],
+         user="root", pid=6161,
          reason="this service is managed by a clusterware, thus direct service manipulation is disabled (stop).")
