@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers.container_scenarios import SCENARIOS, SVC, Tech, running_elsewhere, vm_pool  # noqa: F401
+from tests.helpers.cli import journal_rows
+from tests.helpers.container_scenarios import (RID, SCENARIOS, START_PHASES, SVC, Tech, running_elsewhere,  # noqa: F401
+                                               vm_pool, write_service)
 from tests.helpers.drivers import make_driver
 from tests.helpers.sim import sim, sim_node_conf, vm_netns  # noqa: F401 (fixtures)
 
@@ -302,3 +304,125 @@ def test_openstack_addresses_both_client_formats():
     assert parse_addresses({"private": [{"addr": "10.0.0.5", "version": 4}]}) == ["10.0.0.5"]
     assert parse_addresses("private=10.0.0.5, 172.24.4.9; other=192.168.0.2") == [
         "10.0.0.5", "172.24.4.9", "192.168.0.2"]
+
+
+# ==================================================================================================
+# vcloud
+# ==================================================================================================
+def vcd_login(sim, node="node1", vdc="vdc1"):
+    res = sim.cli("vcd", "login", "vcd.example.com", "org1", "admin", "--password", "secret",
+                  *(["--vdc", vdc] if vdc else []), node=node)
+    assert res.returncode == 0, res.stderr
+    return res
+
+
+def vcloud_driver(node, conf=None, **kw):
+    return make_driver(node, "container", "vcloud", {"name": "db1", "vapp": "vapp1", "hostname": GUEST,
+                                                     **(conf or {})}, **kw)
+
+
+def test_vcloud_power_on_shutdown_power_off(sim, simnode):
+    vcd_login(sim)
+    sim.vmsim("define", "vcloud", "db1", "--id", "0a6c2bd4-5e1f-4a0e-9d6e-2f0b3c4d5e6f", "--set", "vapp=vapp1",
+              "--set", f"hostname={GUEST}")
+    drv, log, _ = vcloud_driver(simnode)
+    assert drv.status() == ("down", [])
+    assert drv.addresses() == [GUEST]
+    drv.start()
+    assert log.messages("INFO")[:2] == ["power on container db1",
+                                        "vcd --no-colorized --no-wait vm power-on vapp1 db1"]
+    task = log.messages("INFO")[2]
+    assert task.startswith("output:\n\x1b[2K\rproperty ") and "operationName     vappPowerOn" in task
+    drv.wait_up()
+    assert drv.status() == ("up", [])
+    drv.stop()
+    assert log.messages("INFO")[3:6] == ["wait for container up status", "shutdown container db1",
+                                         "vcd --no-colorized --no-wait vm shutdown vapp1 db1"]
+    drv.wait_down()
+    assert sim.show("vcloud", "db1")["state"] == "off"
+    drv.start()
+    drv.wait_up()
+    drv.force_stop()
+    assert log.messages("INFO")[-3:-1] == ["power off container db1",
+                                           "vcd --no-colorized --no-wait vm power-off vapp1 db1"]
+    assert drv.is_down()
+
+
+def test_vcloud_power_on_of_a_running_vm_fails_with_the_director_message(sim, simnode):
+    vcd_login(sim)
+    sim.vmsim("define", "vcloud", "db1", "--running", "--set", "vapp=vapp1")
+    res = sim.cli("vcd", "--no-colorized", "vm", "power-on", "vapp1", "db1", node="node1")
+    assert res.returncode == 2
+    lines = res.stderr.splitlines()
+    assert lines[0] == "Usage: vcd vm power-on [OPTIONS] <vapp-name> <vm-name>"
+    assert lines[1:3] == ["Try 'vcd vm power-on -h' for help.", ""]
+    assert lines[3].startswith("Error: Status code: 400/BAD_REQUEST, [ ")
+    assert lines[3].endswith('] The requested operation could not be executed since VM "db1" is not powered off.')
+
+
+def test_vcloud_without_a_session_is_a_warning(sim, simnode):
+    sim.vmsim("define", "vcloud", "db1", "--running", "--set", "vapp=vapp1")
+    drv, _, _ = vcloud_driver(simnode)
+    assert drv.status() == ("warn", ["Can't restore session, please login again."])
+    vcd_login(sim, vdc="")
+    assert drv.status() == ("warn", ["select a virtual datacenter"])
+    vcd_login(sim)
+    assert drv.status() == ("up", [])
+
+
+def test_vcloud_absent_vapp_or_vm_is_down_and_a_missing_vapp_keyword_is_named(sim, simnode):
+    vcd_login(sim)
+    sim.vmsim("define", "vcloud", "db1", "--set", "vapp=vapp1")
+    res = sim.cli("vcd", "-j", "vm", "info", "vapp2", "db1", node="node1")
+    assert (res.returncode, json.loads(res.stdout)) == (1, {"error": "vApp named 'vapp2' not found"})
+    assert vcloud_driver(simnode, {"vapp": "vapp2"})[0].status() == ("down", [])
+    assert vcloud_driver(simnode, {"name": "db2"})[0].status() == ("down", [])
+    drv, _, _ = vcloud_driver(simnode, {"vapp": ""})
+    assert drv.status() == ("warn", ["container#1: vapp is not set: the vApp holding VM db1"])
+
+
+# ==================================================================================================
+# shared scenarios (tests/helpers/container_scenarios.py)
+# ==================================================================================================
+def define_openstack(pool, name, running_on=None):
+    """A SHUTOFF server (running where asked) and the ssh key on both nodes."""
+    for root in pool.roots.values():
+        (Path(root) / "etc" / "osvc.pem").write_text("-----BEGIN OPENSSH PRIVATE KEY-----\n")
+    args = ["define", "openstack", name, "--id", f"{secrets.token_hex(4)}-5e1f-4a0e-9d6e-2f0b3c4d5e6f"]
+    pool.sim.vmsim(*args, *(["--node", running_on, "--running"] if running_on else []))
+
+
+def define_vcloud(pool, name, running_on=None):
+    """A VM of vApp vapp1, and a vcd session on both nodes."""
+    for node in pool.roots:
+        vcd_login(pool.sim, node)
+    args = ["define", "vcloud", name, "--id", f"{secrets.token_hex(4)}-5e1f-4a0e-9d6e-2f0b3c4d5e6f",
+            "--set", "vapp=vapp1"]
+    pool.sim.vmsim(*args, *(["--node", running_on, "--running"] if running_on else []))
+
+
+OPENSTACK = Tech("openstack", define=define_openstack, keywords=OS_CONF)
+VCLOUD = Tech("vcloud", define=define_vcloud, keywords={"vapp": "vapp1"})
+
+
+def cloud_vm_running_anywhere_is_already_started(pool, tech):
+    """A cloud answers the same to every node: a VM running (started from node2) is up here too, so
+    the start is the reference's no-op `container <name> already started`, not a refusal."""
+    tech.define(pool, pool.vmname, running_on="node2")
+    write_service(pool, tech)
+    res = pool.osvc("-s", SVC, "start")
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert f"container {pool.vmname} already started" in res.stdout + res.stderr
+    assert pool.phases() == START_PHASES
+    assert [r for r in journal_rows(pool.roots["node1"], svc=SVC, kind="command") if r["rid"] == RID] == []
+    vm = pool.vm(tech)
+    assert (vm["state"], vm["node"]) == ("running", "node2")
+
+
+CLOUD_SCENARIOS = [s for s in SCENARIOS if s is not running_elsewhere] + [cloud_vm_running_anywhere_is_already_started]
+
+
+@pytest.mark.parametrize("scenario", CLOUD_SCENARIOS, ids=lambda s: s.__name__)
+@pytest.mark.parametrize("tech", [OPENSTACK, VCLOUD], ids=lambda t: t.type)
+def test_cloud_scenarios(tech, scenario, vm_pool):
+    scenario(vm_pool, tech)
