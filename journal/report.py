@@ -14,6 +14,7 @@ The entries come from journal.audit, so the page and the audit never disagree.
 """
 
 import html
+import math
 import os
 
 from engine.errors import NotFound, UsageError
@@ -152,13 +153,10 @@ def _tree(doc):
 
 # -- the picture ---------------------------------------------------------------------------------------
 def _step(total):
-    """A tick interval giving 5 to 10 ticks: 1, 2 or 5 times a power of ten (seconds)."""
+    """A tick interval giving 4 to 10 ticks: 1, 2 or 5 times a power of ten (seconds)."""
     raw = max(total, 1e-6) / 8
-    mag = 10 ** len(str(int(raw * 1e6))) / 1e6 / 10
-    for m in (1, 2, 5, 10):
-        if raw <= m * mag:
-            return m * mag
-    return 10 * mag
+    mag = 10 ** math.floor(math.log10(raw))
+    return next(m * mag for m in (1, 2, 5, 10) if raw <= m * mag * (1 + 1e-9))
 
 
 def _lanes(entry):
