@@ -123,7 +123,7 @@ POWER = {
 DONE = {"booting": "running", "stopping": "off", "off": "off"}
 
 
-def power(op, vm, no_wait, json_out):
+def power(op, vm, no_wait):
     knob, allowed, word, op_name, verb, target = POWER[op]
     core.stuck_if(vm, knob)
     if vm["state"] not in allowed:
@@ -209,7 +209,7 @@ def main(argv):
             print(json.dumps(info, sort_keys=True, indent=4, separators=(",", ": ")) if opts["json"]
                   else CLEAR + prop_values(info))
             return 0
-        return power(words[1], vm, opts["no_wait"], opts["json"])
+        return power(words[1], vm, opts["no_wait"])
     except VcdError as exc:
         if opts["json"]:
             print(json.dumps({"error": str(exc)}, sort_keys=True, indent=4, separators=(",", ": ")))

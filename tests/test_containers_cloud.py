@@ -8,19 +8,14 @@ from pathlib import Path
 import pytest
 
 from tests.helpers.cli import journal_rows
-from tests.helpers.container_scenarios import (RID, SCENARIOS, START_PHASES, SVC, Tech, running_elsewhere,  # noqa: F401
-                                               vm_pool, write_service)
+from tests.helpers.container_scenarios import (RID, SCENARIOS, START_PHASES, SVC, Tech,  # noqa: F401
+                                               running_elsewhere, vm_pool, write_service)
 from tests.helpers.drivers import make_driver
 from tests.helpers.sim import sim, sim_node_conf, vm_netns  # noqa: F401 (fixtures)
 
 
 def hexid():
     return secrets.token_hex(32)
-
-
-def commands(events):
-    """The command lines the driver ran (not the quiet probes)."""
-    return [" ".join(e["argv"]) if isinstance(e, dict) else " ".join(e.argv) for e in events]
 
 
 @pytest.fixture
@@ -426,3 +421,37 @@ CLOUD_SCENARIOS = [s for s in SCENARIOS if s is not running_elsewhere] + [cloud_
 @pytest.mark.parametrize("tech", [OPENSTACK, VCLOUD], ids=lambda t: t.type)
 def test_cloud_scenarios(tech, scenario, vm_pool):
     scenario(vm_pool, tech)
+
+
+FORCED_STOP = [("stop", "up", "stopping"), ("wait_down", "stopping", "wait-down"),
+               ("force_stop", "wait-down", "force-stopping"), ("wait_down", "force-stopping", "wait-down"),
+               ("stopped", "wait-down", "down")]
+FORCE_COMMANDS = {
+    "openstack": ["openstack --os-cloud simcloud server image create --name {vm}.save.",
+                  "openstack --os-cloud simcloud server delete {vm}"],
+    "vcloud": ["vcd --no-colorized --no-wait vm power-off vapp1 {vm}"],
+}
+
+
+@pytest.mark.parametrize("tech", [OPENSTACK, VCLOUD], ids=lambda t: t.type)
+def test_cloud_stop_that_hangs_is_forced(tech, vm_pool):
+    """The guest never goes down: after stop_timeout the journal shows force-stopping, the force
+    commands (openstack: save, delete; vcloud: power-off), then down."""
+    pool = vm_pool
+    tech.define(pool, pool.vmname)
+    write_service(pool, tech)
+    assert pool.osvc("-s", SVC, "start").returncode == 0
+    pool.sim.vmsim("fail", tech.folder, pool.vmname, "stop=hang")
+    res = pool.osvc("-s", SVC, "stop")
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "Waited too long for shutdown" in res.stdout + res.stderr
+    assert pool.phases() == START_PHASES + FORCED_STOP
+    ran = [r["payload"]["argv"] for r in journal_rows(pool.roots["node1"], svc=SVC, kind="command")
+           if r["rid"] == RID]
+    lines = [" ".join(argv) for argv in ran]
+    for expected in FORCE_COMMANDS[tech.type]:
+        assert any(line.startswith(expected.format(vm=pool.vmname)) for line in lines), lines
+    assert " down " in pool.status_line()
+    if tech.type == "openstack":
+        images = pool.sim.cli("openstack", "--os-cloud", "simcloud", "image", "list", "-f", "value", "-c", "Name")
+        assert images.stdout.startswith(f"{pool.vmname}.save.")
