@@ -60,7 +60,7 @@ def create(argv):
         raise core.SimError(f"jail: path {path}: No such file or directory", 1)
     vm = core.find("jail", host)
     if vm is None:
-        raise core.SimError(f"jail: {name}: /bin/sh /etc/rc: exec failed: no system in {path}", 1)
+        raise core.SimError(f"jail: {name}: exec /bin/sh: No such file or directory", 1)
     if vm["state"] != "off" and core.here(vm):
         raise core.SimError(f'jail: "{name}" already exists', 1)
     if vm["state"] != "off":

@@ -8,7 +8,8 @@ its own zonecfg); the zone itself (its zonepath, on shared storage) runs on one 
 Kept in the VM record: the core run state (booting shows as `ready`, running as `running`,
 stopping as `shutting_down`), and `extra.zstate[<node>]` = `configured | installed | ready | absent`
 for the node's view when the zone does not run there. A node without an entry sees the zone
-`installed` (attached) when it is the VM's node (`vmsim define zone z --node n1`), else `configured`.
+`installed` (attached) when it is the VM's node (`vmsim define zone z --node n1`), else `configured`
+(a zone `zonecfg -f` created exists on its node only).
 
 Failure knobs (`vmsim fail zone <name> ...`), beyond the core's start=/stop=:
     attach=fail      a plain `zoneadm attach` fails (package mismatch); `attach -F` works
@@ -41,7 +42,7 @@ def node_state(vm, node=None) -> str | None:
     node = node or core.node_name()
     if vm["node"] == node and vm["state"] != "off":
         return RUNNING_VIEW[vm["state"]]
-    default = "installed" if vm["node"] == node else "configured"
+    default = "installed" if vm["node"] == node else vm["extra"].get("elsewhere", "configured")
     state = vm["extra"].get("zstate", {}).get(node, default)
     return None if state == "absent" else state
 
@@ -104,8 +105,8 @@ def zoneadm_list(name, opts):
     if verbose and not parsable:
         print(f"{'ID':>4} {'NAME':<16} {'STATUS':<10} {'PATH':<30} {'BRAND':<8} {'IP':<6}")
         print(f"{'0':>4} {'global':<16} {'running':<10} {'/':<30} {'native':<8} {'shared':<6}")
-    elif parsable and name is None:
-        print("0:global:running:/::native:shared")
+    elif name is None:
+        print("0:global:running:/::native:shared" if parsable else "global")
     for vm in vms:
         print(list_line(vm, parsable) if (parsable or verbose) else vm["name"])
     return 0
@@ -230,8 +231,9 @@ def zonecfg_file(name, path):
             key, _, value = words[1].partition("=")
             settings[key.strip()] = value.strip()
     vm = core.find("zone", name)
-    if vm is None:
-        vm = core.new_vm("zone", name, name, node="")
+    created = vm is None
+    if created:     # configured on this node only
+        vm = core.new_vm("zone", name, name, extra={"elsewhere": "absent"})
     if "zonepath" in settings:
         vm["extra"]["zonepath"] = settings["zonepath"]
     for key in ("brand", "ip-type"):
@@ -239,7 +241,7 @@ def zonecfg_file(name, path):
             vm["extra"][key] = settings[key]
     if "autoboot" in settings:
         vm["autoboot"] = settings["autoboot"] == "true"
-    if node_state(vm) is None:
+    if created or node_state(vm) is None:
         vm["extra"].setdefault("zstate", {})[core.node_name()] = "configured"
     core.save(vm)
     return 0
