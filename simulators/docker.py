@@ -20,6 +20,7 @@ file `daemon_flag(N)` exists (`docker info` and every command then fail as with 
 Images: the public registry knows REGISTRY; the first run of an image on a node pulls it.
 """
 
+import hashlib
 import json
 import re
 import secrets
@@ -96,6 +97,14 @@ def table(headers, rows) -> str:
 
 
 # --- containers ------------------------------------------------------------------------------------
+def cid(vm) -> str:
+    """The container id: the record's id when it is one (64 hex), else a stable one derived from it
+    (`vmsim define docker web` without --id still gets a real-looking id)."""
+    if re.fullmatch(r"[0-9a-f]{64}", vm["id"]):
+        return vm["id"]
+    return hashlib.sha256(vm["id"].encode()).hexdigest()
+
+
 def containers():
     """The containers of this node's daemon."""
     return [vm for vm in core.all_vms(TECH) if vm["node"] == core.node_name()]
@@ -105,9 +114,9 @@ def lookup(key):
     """A container by full id, unique id prefix or name (as the daemon resolves references)."""
     mine = containers()
     for vm in mine:
-        if key in (vm["id"], vm["name"], "/" + vm["name"]):
+        if key in (cid(vm), vm["name"], "/" + vm["name"]):
             return vm
-    prefixed = [vm for vm in mine if len(key) >= 1 and vm["id"].startswith(key)]
+    prefixed = [vm for vm in mine if len(key) >= 1 and cid(vm).startswith(key)]
     return prefixed[0] if len(prefixed) == 1 else None
 
 
@@ -197,7 +206,7 @@ def cmd_run(args):
         clash = lookup(name)
         if clash is not None:
             raise DockerError(f'docker: Error response from daemon: Conflict. The container name "/{name}" is '
-                              f'already in use by container "{clash["id"]}". You have to remove (or rename) that '
+                              f'already in use by container "{cid(clash)}". You have to remove (or rename) that '
                               f"container to be able to reuse that name.\n\nRun 'docker run --help' for more "
                               f"information", 125)
     pull_if_needed(image)
@@ -297,7 +306,7 @@ def cmd_kill(args):
             print(f"Error response from daemon: No such container: {key}", file=sys.stderr)
             rc = 1
         elif status_of(vm) != "running" and vm["state"] != "booting":
-            print(f"Error response from daemon: cannot kill container: {key}: container {vm['id']} is not "
+            print(f"Error response from daemon: cannot kill container: {key}: container {cid(vm)} is not "
                   f"running", file=sys.stderr)
             rc = 1
         else:
@@ -325,7 +334,7 @@ def _matches(vm, filters):
             if not (re.search(value, vm["name"]) or re.search(value, "/" + vm["name"])):
                 return False
         elif key == "id":
-            if not vm["id"].startswith(value):
+            if not cid(vm).startswith(value):
                 return False
         elif key == "status":
             if status_of(vm) != value:
@@ -346,14 +355,14 @@ def cmd_ps(args):
     listed.sort(key=lambda vm: vm["extra"].get("created", 0), reverse=True)
     if quiet:
         for vm in listed:
-            print(vm["id"] if notrunc else vm["id"][:12])
+            print(cid(vm) if notrunc else cid(vm)[:12])
         return 0
     rows = []
     for vm in listed:
         command = " ".join(vm["extra"].get("cmd") or ["sh"])
         if not notrunc and len(command) > 20:
             command = command[:19] + "…"
-        rows.append([vm["id"] if notrunc else vm["id"][:12], vm["extra"].get("image", ""), f'"{command}"',
+        rows.append([cid(vm) if notrunc else cid(vm)[:12], vm["extra"].get("image", ""), f'"{command}"',
                      human_duration(now - vm["extra"].get("created", now)) + " ago", status_text(vm, now), "",
                      vm["name"]])
     print(table(["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"], rows))
@@ -365,7 +374,7 @@ def inspect_doc(vm) -> dict:
     extra = vm["extra"]
     cmd = extra.get("cmd") or ["sh"]
     return {
-        "Id": vm["id"], "Created": iso(extra.get("created")), "Path": cmd[0], "Args": cmd[1:],
+        "Id": cid(vm), "Created": iso(extra.get("created")), "Path": cmd[0], "Args": cmd[1:],
         "State": {"Status": state, "Running": state == "running", "Paused": False, "Restarting": False,
                   "OOMKilled": False, "Dead": False, "Pid": 4242 if state == "running" else 0,
                   "ExitCode": extra.get("exit_code", 0), "Error": "",
@@ -374,7 +383,7 @@ def inspect_doc(vm) -> dict:
         "Image": "sha256:" + (extra.get("image_id") or "0" * 64), "Name": "/" + vm["name"],
         "RestartCount": 0, "Driver": "overlay2",
         "HostConfig": {"NetworkMode": "bridge", "Privileged": False},
-        "Config": {"Hostname": vm["id"][:12], "Image": extra.get("image", ""), "Cmd": cmd, "Tty": False,
+        "Config": {"Hostname": cid(vm)[:12], "Image": extra.get("image", ""), "Cmd": cmd, "Tty": False,
                    "OpenStdin": False, "Entrypoint": None, "Labels": {}},
     }
 
@@ -437,7 +446,7 @@ def cmd_exec(args):
     if vm is None:
         raise DockerError(f"Error response from daemon: No such container: {key}")
     if status_of(vm) != "running":
-        raise DockerError(f"Error response from daemon: container {vm['id']} is not running")
+        raise DockerError(f"Error response from daemon: container {cid(vm)} is not running")
     from simulators.guest import guest_command
 
     return guest_command(vm, words)

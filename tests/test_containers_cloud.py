@@ -134,9 +134,9 @@ def test_docker_containers_belong_to_their_node(sim, simnode):
 
 
 def test_docker_guest_commands_run_through_docker_exec(sim, simnode):
-    cid = hexid()
-    sim.vmsim("define", "docker", "web", "--id", cid, "--node", "node1", "--running")
+    sim.vmsim("define", "docker", "web", "--node", "node1", "--running")     # no --id: the daemon makes one
     drv, log, _ = docker_driver(simnode, {"name": "web"})
+    assert len(drv.container_id()) == 64 and drv.is_up()
     assert drv.runmethod() == ["docker", "exec", "web"]
     assert drv.rcmd(["hostname"]).out == "web\n"
     assert drv.operational()
