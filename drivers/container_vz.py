@@ -3,6 +3,7 @@
     start      vzctl start <ctid>
     stop       vzctl stop <ctid>;  no force stop (error `no forced stop method`)
     up test    vzctl status <ctid> -> `CTID <ctid> exist mounted running`: 5 words, words 3-5
+               (down: `... unmounted down`)
     ping       none;  operational: vzctl exec <ctid> /sbin/ifconfig -a exits 0
     status     capabilities: `vzctl` on PATH; auto boot on when the cf <vz>/<ctid>.conf says
                ONBOOT="yes"
@@ -49,6 +50,13 @@ class Vz(Container):
     def parse_up(self, result):
         words = result.out.split()
         return result.ok and len(words) == 5 and words[2:] == RUNNING
+
+    def is_down(self):
+        """Unmounted and down (`exist` or `deleted`): a mounted container whose init is not running
+        yet (a start in progress) is neither up nor down, and a stop (a rollback) must stop it."""
+        result = self.probe(self.up_argv())
+        words = result.out.split()
+        return result.ok and len(words) == 5 and words[3:] == ["unmounted", "down"]
 
     def runmethod(self):
         return ["vzctl", "exec", self.name]

@@ -197,6 +197,21 @@ def test_zone_boot_failure_leaves_rollback_to_detach(sim, conf_node):
     assert zone_state(sim, "z1") == "configured"
 
 
+def test_zone_hung_boot_is_halted_and_detached_by_the_rollback(sim, clock_node):
+    sim.vmsim("define", "zone", "z1", *DETACHED)
+    sim.vmsim("fail", "zone", "z1", "start=hang")                # stays `ready`, never `running`
+    drv, log, events = driver(clock_node, "zone", {"name": "z1", "start_timeout": 3}, clock=FakeClock())
+    drv.start()
+    with pytest.raises(DriverError, match="Waited too long for startup"):
+        drv.wait_up()
+    assert zone_state(sim, "z1") == "ready" and drv.can_rollback
+    stop_through(drv)
+    assert commands(events)[3:] == [f"zonecfg -z z1 export -f {drv.cfg_path}", "zoneadm -z z1 halt",
+                                    "zoneadm -z z1 detach"]
+    assert zone_state(sim, "z1") == "configured"
+    assert sim.show("zone", "z1")["state"] == "off"
+
+
 def test_zone_operational_through_zlogin_and_milestone(sim, clock_node):
     sim.vmsim("define", "zone", "z1", "--running", "--node", "node1")
     sim.vmsim("fail", "zone", "z1", "milestone=hang")
@@ -441,6 +456,19 @@ def test_vz_operational_needs_a_running_container(sim, conf_node):
     assert not drv.operational()
     assert drv.status() == ("down", [])
     assert sim.cli("vzctl", "status", "101", node="node2").stdout == "CTID 101 exist mounted running\n"
+
+
+def test_vz_start_in_progress_is_neither_and_stop_ends_it(sim, conf_node):
+    vz_cf(sim, "101")
+    sim.vmsim("define", "vz", "101")
+    sim.vmsim("fail", "vz", "101", "start=hang")
+    drv, log, events = driver(conf_node, "vz", {"name": "101"})
+    drv.start()
+    assert sim.cli("vzctl", "status", "101", node="node1").stdout == "CTID 101 exist mounted down\n"
+    assert drv.status() == ("warn", ["container status is neither up nor down"])
+    stop_through(drv)
+    assert commands(events) == ["vzctl start 101", "vzctl stop 101"]
+    assert sim.show("vz", "101")["state"] == "off"
 
 
 def test_vz_no_forced_stop(sim, clock_node):
