@@ -13,6 +13,7 @@
                wait for `installed`; force stop `zoneadm -z <z> halt`; once installed,
                `zoneadm -z <z> detach`, and `zonecfg -z <z> delete -F` with delete_on_stop
     runmethod  zlogin -S <z>
+    sync       files_to_sync: the configuration export
 
 A zone's ip addresses are the host's (`plumbs_ips`): the service's ip resources plumb them on the
 global zone. The reference also starts, between `ready` and `boot`, the ips tagged with the zone
@@ -77,6 +78,10 @@ class Zone(Container):
     @property
     def cfg_path(self):
         return self.ctx.node.svc_var(self.ctx.svcname) / "zonecfg" / f"{self.name}.cfg"
+
+    def files_to_sync(self):
+        """The configuration export: replicated so another node can configure the zone (delete_on_stop)."""
+        return [str(self.cfg_path)]
 
     # --- commands --------------------------------------------------------------------------------
     def zoneadm(self, *args, check=True):

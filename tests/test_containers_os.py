@@ -132,6 +132,7 @@ def test_zone_stop_exports_config_halts_through_init_and_detaches(sim, conf_node
     assert commands(events) == [f"zonecfg -z z1 export -f {cfg}", "zlogin z1 /sbin/init 0",
                                 "zoneadm -z z1 detach"]
     assert "set zonepath=/pool/zones/z1\n" in cfg.read_text()
+    assert drv.files_to_sync() == [str(cfg)]
     assert "wait for container down status" in log.messages("INFO")
     assert zone_state(sim, "z1") == "configured"
     assert sim.show("zone", "z1")["state"] == "off"
