@@ -109,7 +109,11 @@ def target_state(kind, state, value):
     """The stable state of a `kind` machine left in transient `state`, given the probed status value."""
     seen_up, seen_down = value in ("up", "stdby up"), value in ("down", "stdby down")
     if kind == "hb":
-        return "ha-enabled" if seen_up else "ha-disabled" if seen_down else "ha-failed"
+        # An hb reports HA not enabled as `warn` (hb.ovm, as the 1.x agent): anything but up means HA is
+        # not on. A disable is done then; an enable is not, and ends as an enable failure would.
+        if seen_up:
+            return "ha-enabled"
+        return "ha-disabled" if seen_down or state == "ha-disabling" else "ha-failed"
     if seen_up:
         return "up"
     if seen_down:

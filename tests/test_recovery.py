@@ -52,7 +52,8 @@ def starts(root, action_id):
     ("container", "wait-ping", "up", "up"), ("container", "force-stopping", "warn", "stop-failed"),
     ("container", "wait-down", "down", "down"),
     ("hb", "ha-enabling", "up", "ha-enabled"), ("hb", "ha-disabling", "down", "ha-disabled"),
-    ("hb", "ha-enabling", "undef", "ha-failed"),
+    ("hb", "ha-enabling", "undef", "ha-failed"), ("hb", "ha-enabling", "warn", "ha-failed"),
+    ("hb", "ha-disabling", "warn", "ha-disabled"),
 ])
 def test_target_state_follows_the_probe(kind, state, seen, dest):
     assert recovery.target_state(kind, state, seen) == dest
@@ -135,6 +136,7 @@ def test_recovery_journal_of_a_start_killed_mid_resource(osvc_root, svc):
     assert end["recovered"] == {"app#2": ["starting", "down", "down"], "": ["starting", "start-failed", None]}
     assert "WARNING WEB         action 'start' (" in r.stdout
     assert "app#2: starting -> down (probed down)" in r.stdout
+    assert osvc(osvc_root, "-s", "web", "recover").stdout == "web: no interrupted action\n"
     r = osvc(osvc_root, "journal", "audit", "-s", "web", "--kind", "recovery")
     assert r.returncode == 0 and action_id[:8] in r.stdout
 
