@@ -294,7 +294,7 @@ def all_images():
 def image_status(image, now=None) -> str:
     now = time.time() if now is None else now
     if now < image.get("ready", 0) or image.get("fail") == "hang":
-        return "queued" if now - image["created"] < 0.05 else "saving"
+        return "saving"
     return "killed" if image.get("fail") == "fail" else "active"
 
 

@@ -13,7 +13,7 @@ from tests.helpers.cli import journal_rows
 from tests.helpers.container_scenarios import (RID, SCENARIOS, START_PHASES, SVC, Tech,  # noqa: F401
                                                running_elsewhere, vm_pool, write_service)
 from tests.helpers.drivers import make_driver
-from tests.helpers.sim import SIM_BIN, sim, sim_node_conf, vm_netns  # noqa: F401 (fixtures)
+from tests.helpers.sim import SIM_BIN, FakeClock, sim, sim_node_conf, vm_netns  # noqa: F401 (fixtures)
 
 
 def hexid():
@@ -274,6 +274,18 @@ def test_openstack_failed_save_stops_the_force_stop(sim, simnode):
         drv.force_stop()
     assert not any("server delete" in m for m in log.messages())
     assert sim.show("openstack", "web1")["state"] == "running"
+
+
+def test_openstack_save_that_never_ends_times_out_after_240_s(sim, node):
+    sim_node_conf(node.root, sim, poll=60)
+    sim.vmsim("define", "openstack", "web1", "--running")
+    sim.vmsim("fail", "openstack", "web1", "save=hang")
+    clock = FakeClock()
+    drv, log, _ = os_driver(node, extra={"clock": clock, "sleep": clock.sleep})
+    with pytest.raises(Exception, match=r"^save failed, image status saving$"):
+        drv.force_stop()
+    assert clock.slept == [60.0] * 4
+    assert not any("server delete" in m for m in log.messages())
 
 
 def test_openstack_without_credentials_is_a_warning_with_the_client_message(sim, simnode, monkeypatch):
