@@ -15,6 +15,7 @@ import json
 import os
 import secrets
 import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,8 +53,10 @@ def sim(tmp_path, monkeypatch):
     state, root = tmp_path / "simstate", tmp_path / "simroot"
     state.mkdir()
     root.mkdir()
-    env = {"OSVC_SIM_STATE": str(state), "OSVC_SIM_BOOT": "0.3", "OSVC_SIM_SHUTDOWN": "0.2",
-           "PATH": f"{SIM_BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
+    # The simulators' `#!/usr/bin/env python3` must find this interpreter first: a version manager's
+    # shim (pyenv) costs ~0.5 s a call, and a VM test makes dozens of simulated calls.
+    path = os.pathsep.join([str(SIM_BIN), os.path.dirname(sys.executable), os.environ.get("PATH", "")])
+    env = {"OSVC_SIM_STATE": str(state), "OSVC_SIM_BOOT": "0.3", "OSVC_SIM_SHUTDOWN": "0.2", "PATH": path}
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     return Sim(state, root, env)
