@@ -254,7 +254,10 @@ class ScsiReserv(Driver):
         self.key
         disks = self.disks()
         state = self.capable(disks)
-        if state and all(self.is_ours(k) for _, k in state):
+        if not state:
+            self.ctx.log.info("no disk to reserve")
+            return
+        if all(self.is_ours(k) for _, k in state):
             self.ctx.log.info("already started")
             return
         self.reserve_disks([d for d, _ in state], state=dict(state))

@@ -258,8 +258,12 @@ def test_without_sg_persist_status_is_na_and_actions_do_nothing(sim, node, luns,
     assert events == [] and lun("/dev/sdb")["registrations"] == {}
 
 
-def test_label_forms(sim, node):
-    assert pr_driver(node, [])[0].label() == "preserv 0 scsi disk"
+def test_label_forms_and_a_vm_without_disks(sim, node):
+    drv, log, events = pr_driver(node, [])
+    assert drv.label() == "preserv 0 scsi disk"
+    assert drv.status() == ("n/a", ["no disk to reserve"])
+    drv.start()
+    assert log.messages() == ["no disk to reserve"] and events == [] and not drv.can_rollback
     many = [f"/dev/mapper/36005076801810523100000000000{i:04d}" for i in range(12)]
     label = pr_driver(node, many)[0].label()
     assert label == "preserv " + ", ".join(many)[:248] + " ..."
