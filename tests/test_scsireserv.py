@@ -519,3 +519,24 @@ def test_diskupdate_refreshes_disk_list_and_reservations(pool, sim):
     assert console(res) == ["INFO    SVC1.CONTAINER#1 disk removed: /dev/sdd",
                             "INFO    SVC1.CONTAINER#1PR the reservation is not held on this node: nothing to refresh"]
     assert san.show("/dev/sdd")["reservation"]["node"] == "node1"
+
+
+def test_diskupdate_on_the_vm_cookbook_seed(sim, node, luns):
+    """The seed verbatim: hpvm guest vm188, its `[vmdg]` lists the guest's disks (hpvmstatus -d)."""
+    seed = (Path(__file__).parent / "data" / "seeds" / "vm188.env").read_text()
+    root = node.root
+    (root / "etc" / "vm188.env").write_text(seed)
+    sim_node_conf(root, sim)
+    sim.vmsim("define", "hpvm", "vm188", "--disk", "/dev/rdisk/disk12", "--disk", "/dev/rdisk/disk13")
+    res = osvc(root, "-s", "vm188", "diskupdate", node="node109")
+    assert res.returncode == 0, res.stderr
+    assert console(res) == ["INFO    VM188.VMDG    disk list recorded: /dev/rdisk/disk12, /dev/rdisk/disk13"]
+    sim.vmsim("define", "hpvm", "vm188", "--disk", "/dev/rdisk/disk12", "--disk", "/dev/rdisk/disk14")
+    res = osvc(root, "-s", "vm188", "diskupdate", node="node109")
+    assert console(res) == ["INFO    VM188.VMDG    disk added: /dev/rdisk/disk14",
+                            "INFO    VM188.VMDG    disk removed: /dev/rdisk/disk13"]   # scsireserv = false
+    last = [r for r in journal_rows(root, svc="vm188", kind="observation") if r["event"] == "diskupdate"][-1]
+    assert last["node"] == "node109"
+    assert last["payload"]["disks"] == {"vmdg": {"before": ["/dev/rdisk/disk12", "/dev/rdisk/disk13"],
+                                                 "after": ["/dev/rdisk/disk12", "/dev/rdisk/disk14"]}}
+    assert last["payload"]["reserved"] == {} and last["payload"]["released"] == {}

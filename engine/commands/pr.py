@@ -100,11 +100,13 @@ def write_disks(node, svc, table):
 
 
 def disk_holders(spec) -> list:
-    """Resources with a VM disk list: vmdg resources, containers, and any scsireserv peer."""
+    """Resources with a VM disk list: vmdg resources, any scsireserv peer, and containers no vmdg speaks
+    for (a vmdg lists its container's disks: one list per VM)."""
     peers = {r.conf.get("peer") for r in _pr_resources(spec)}
+    grouped = {r.conf.get("container_id") for r in spec.resources if r.type == "vmdg"}
     return [r for r in spec.resources
             if not r.encap and not r.disabled and r.type != "scsireserv"
-            and (r.type == "vmdg" or r.family == "container" or r.rid in peers)]
+            and (r.type == "vmdg" or r.rid in peers or (r.family == "container" and r.rid not in grouped))]
 
 
 def diskupdate(node, svc, opts):
