@@ -91,9 +91,11 @@ def _vm_disks() -> set:
         if path.parent.name == "san":
             continue
         try:
-            disks.update(json.loads(path.read_text()).get("disks") or ())
+            record = json.loads(path.read_text())
         except (OSError, ValueError):
             continue
+        if isinstance(record, dict) and isinstance(record.get("disks"), list):
+            disks.update(str(d) for d in record["disks"])
     return disks
 
 
