@@ -24,11 +24,10 @@ Timeouts: the `start_timeout` / `stop_timeout` keywords, whose defaults per type
 (engine.keywords.TIMEOUTS).
 """
 
-import ipaddress
-import socket
 import time
 
 from drivers.base import Driver, DriverError, StopTimeout
+from drivers.ip import resolve  # noqa: F401 (also the containers' import point)
 from engine.keywords import TIMEOUTS
 
 UP_POLL = 2.0        # seconds between up / ping / operational probes (reference: 2 s)
@@ -60,18 +59,6 @@ PATHS = {
 
 def setting_path(node, key: str) -> str:
     return str(node.setting("paths", key, PATHS[key]))
-
-
-def resolve(hostname: str) -> str:
-    """The address of `hostname` (an address is returned as is)."""
-    try:
-        return str(ipaddress.ip_address(hostname))
-    except ValueError:
-        pass
-    try:
-        return socket.getaddrinfo(hostname, None)[0][4][0]
-    except (socket.gaierror, IndexError, UnicodeError) as exc:
-        raise DriverError(f"could not resolve name {hostname}: {exc}") from None
 
 
 class Container(Driver):

@@ -45,7 +45,7 @@ def resolve(ipname: str) -> str:
         pass
     try:
         return socket.getaddrinfo(ipname, None)[0][4][0]
-    except (socket.gaierror, IndexError) as exc:
+    except (socket.gaierror, IndexError, UnicodeError) as exc:
         raise DriverError(f"could not resolve name {ipname}: {exc}") from None
 
 
