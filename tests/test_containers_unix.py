@@ -511,7 +511,7 @@ def test_vm188_seed_starts_and_stops_through_the_cli(sim, vm_netns, tmp_path):
     phases = [(e, s, d) for rid, e, s, d in transitions(root, "vm188") if rid == "container#1"]
     assert phases == START_PHASES
     status = cli("print", "status", "--refresh").stdout
-    assert next(line for line in status.splitlines() if "container#1" in line).split()[3] == "up"
+    assert next(line for line in status.splitlines() if "container#1" in line).split()[4] == "up"
 
     res = cli("stop")
     assert res.returncode == 0, res.stdout + res.stderr
@@ -520,4 +520,4 @@ def test_vm188_seed_starts_and_stops_through_the_cli(sim, vm_netns, tmp_path):
     assert phases == START_PHASES + STOP_PHASES
     assert sim.show("hpvm", "vm188")["state"] == "off"
     status = cli("print", "status", "--refresh").stdout
-    assert next(line for line in status.splitlines() if "container#1" in line).split()[3] == "down"
+    assert next(line for line in status.splitlines() if "container#1" in line).split()[4] == "down"
