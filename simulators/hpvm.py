@@ -98,7 +98,8 @@ def _backing(dev: str) -> str:
 
 def device_lines(vm) -> list:
     lines = [f"disk:avio_stor:0,{i},0:{_backing(dev)}:{dev}" for i, dev in enumerate(vm.get("disks", []))]
-    lines.append(f"network:avio_lan:0,{len(lines)},0x{zlib.crc32(vm['name'].encode()) & 0xffffff:06X}:vswitch:vsw1:portid:1")
+    mac = zlib.crc32(vm["name"].encode()) & 0xffffff      # stable across calls (hash() is salted)
+    lines.append(f"network:avio_lan:0,{len(lines)},0x{mac:06X}:vswitch:vsw1:portid:1")
     return lines
 
 
