@@ -35,6 +35,8 @@ SYNC_ACTIONS = ("sync_nodes", "sync_drp", "sync_all")
 # (a start of something already running logs "already started"); from any other state the executor
 # probes first and journals what it sees when it differs from the belief.
 SOURCE_STATES = {"start": ("down", "ha-disabled"), "stop": ("up", "ha-enabled")}
+# Where a start or a stop leaves a resource: a resumed action (recover --resume) skips what is there.
+DONE_STATES = {"start": ("up", "ha-enabled"), "stop": ("down", "ha-disabled")}
 
 
 def boot_id():
@@ -188,6 +190,10 @@ class Executor:
         if model.state not in SOURCE_STATES[step.direction]:
             # the belief is not the usual starting point (already up for a start, failed...): look first
             self.observe(step.rid, res, drv, model)
+        if getattr(self.opts, "resumes", None) and model.state in DONE_STATES[step.direction]:
+            # `recover --resume`: the interrupted action already got it there (the probe above agrees)
+            rlog.info(f"already {model.state}: done by the interrupted action, skip")
+            return
         t0 = time.monotonic()
         phase_t0 = t0
 

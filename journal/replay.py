@@ -27,7 +27,7 @@ from datetime import datetime, timezone
 
 import msgpack
 
-from journal.store import decode as _decode_row  # noqa: F401  (re-exported for callers)
+from machines.defs import INDEX, MACHINES
 
 _unpack = msgpack.unpackb
 
@@ -171,14 +171,12 @@ class ServiceView:
 
 # --- the fold --------------------------------------------------------------------------------------
 
-def _transition(view, row):
-    from machines.defs import MACHINES, dest_of
-
+def _transition(view, row, MACHINES=MACHINES, INDEX=INDEX):
     rid, kind, trigger, src, dst, seq = row[RID], row[MACHINE], row[EVENT], row[SRC], row[DST], row[SEQ]
     if kind not in MACHINES:
         _anomaly(view, seq, rid, f"unknown machine kind {kind!r} ({trigger} {src} -> {dst}): not applied")
         return
-    if dest_of(kind, trigger, src) != dst:
+    if INDEX[kind].get(trigger, {}).get(src) != dst:        # machines.defs.dest_of, inlined (hot path)
         _anomaly(view, seq, rid, f"{kind} {trigger} {src} -> {dst} does not follow the machine table: not applied")
         return
     if view.kinds.get(rid, kind) != kind:

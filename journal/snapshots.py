@@ -60,16 +60,16 @@ def write(journal, view):
 
 
 def candidates(journal, svc, max_seq=None):
-    """(seq, hash, state blob, digest) of svc's snapshots, newest first, seq <= max_seq."""
+    """(seq, hash, state blob, digest) of svc's snapshots, newest first, seq <= max_seq (an iterator)."""
     conn = journal.connection
     if not _exists(conn):
-        return []
+        return iter(())
     sql = "SELECT seq, hash, state, digest FROM snapshots WHERE svc = ?"
     args = [svc]
     if max_seq is not None:
         sql += " AND seq <= ?"
         args.append(int(max_seq))
-    return conn.execute(sql + " ORDER BY seq DESC", args).fetchall()
+    return conn.execute(sql + " ORDER BY seq DESC", args)     # a cursor: the newest is usually enough
 
 
 def problem(journal, svc, row):
@@ -84,10 +84,19 @@ def problem(journal, svc, row):
 
 def load(journal, svc, max_seq=None):
     """(ServiceView or None, warnings): the newest trustworthy snapshot of svc at or before max_seq."""
+    warnings = []
+    rows = candidates(journal, svc, max_seq)
+    try:
+        return _first_sound(journal, svc, rows, warnings), warnings
+    finally:
+        if hasattr(rows, "close"):
+            rows.close()        # an unfinished SELECT would hold a read transaction open
+
+
+def _first_sound(journal, svc, rows, warnings):
     from journal.replay import ServiceView
 
-    warnings = []
-    for row in candidates(journal, svc, max_seq):
+    for row in rows:
         why = problem(journal, svc, row)
         if why is None:
             try:
@@ -96,10 +105,10 @@ def load(journal, svc, max_seq=None):
                 why = f"snapshot of {svc} at seq {row[0]}: unreadable ({exc})"
             else:
                 if view.svc == svc and view.seq == row[0]:
-                    return view, warnings
+                    return view
                 why = f"snapshot of {svc} at seq {row[0]}: holds {view.svc} at seq {view.seq}"
         warnings.append(f"{why}; ignored, replaying from an older snapshot or the start")
-    return None, warnings
+    return None
 
 
 def interval(node) -> int:
