@@ -3,6 +3,7 @@ the env in force, --check, the status records, snapshots (and their tampering)."
 
 import json
 import sqlite3
+import time
 
 import msgpack
 import pytest
@@ -142,12 +143,13 @@ def test_replay_at_a_past_seq_and_time(osvc_root, svc):
     started_doc = json.loads((osvc_root / "var" / "web" / "status.json").read_text())
     with Journal(jpath(osvc_root)) as j:
         mark, mark_ts = j.head()[0], j.read(seq_min=j.last_seq())[0]["ts"]
+    time.sleep(0.01)                        # --at below is 1 ms after the mark (float seconds)
     assert osvc(osvc_root, "-s", "web", "stop").returncode == 0
     assert "overall                   down" in osvc(osvc_root, "journal", "replay", "-s", "web").stdout
 
     r = osvc(osvc_root, "journal", "replay", "-s", "web", "--seq", str(mark))
     assert r.returncode == 0 and r.stdout == started_text
-    r = osvc(osvc_root, "journal", "replay", "-s", "web", "--at", f"@{mark_ts / 1e9:.9f}", "--format", "json")
+    r = osvc(osvc_root, "journal", "replay", "-s", "web", "--at", f"@{mark_ts / 1e9 + 0.001:.6f}", "--format", "json")
     assert without_updated(json.loads(r.stdout)) == without_updated(started_doc)
     # mid-action: the machines as journaled then, the last status observed before
     rows = journal_rows(osvc_root, svc="web", kind="transition")
