@@ -30,6 +30,8 @@ import os
 import signal
 import sys
 
+import msgpack
+
 CRASH_ENV = "OSVC_CRASH_AT_TRANSITION"
 _transitions_seen = 0
 
@@ -243,8 +245,9 @@ def recover_locked(node, svc, journal=None, spec=None, log=None, timeout=0.0):
 
 # --- resume -----------------------------------------------------------------------------------------
 
-LAST_ENDS = ("SELECT action_id, payload FROM events WHERE svc = ? AND rid = '' AND kind = 'action' "
-             "AND event IN ('begin', 'end') ORDER BY seq DESC LIMIT 1")
+# The service's last action record that opens or closes an action (refusals are neither).
+LAST_CLOSE = ("SELECT event, action_id, payload FROM events WHERE svc = ? AND rid = '' AND kind = 'action' "
+              "AND event IN ('begin', 'end') ORDER BY seq DESC LIMIT 1")
 
 
 def interrupted_to_resume(journal, svc):
@@ -253,15 +256,12 @@ def interrupted_to_resume(journal, svc):
     from journal.replay import replay_service
     from journal.store import decode
 
-    row = journal.connection.execute(LAST_ENDS, (svc,)).fetchone()
-    if not row:
+    row = journal.connection.execute(LAST_CLOSE, (svc,)).fetchone()
+    if not row or row[0] != "end":
         return None
-    import msgpack
-
-    end = msgpack.unpackb(row[1], raw=False, strict_map_key=False) if row[1] else {}
-    if end.get("outcome") != "interrupted":
+    event, action_id, payload = row
+    if msgpack.unpackb(payload, raw=False, strict_map_key=False).get("outcome") != "interrupted":
         return None
-    action_id = row[0]
     records = [decode(r) for r in journal.raw(svc=svc, action_id=action_id)]
     begin = next((r["payload"] for r in records if r["kind"] == "action" and r["event"] == "begin"), None)
     if begin is None:

@@ -107,10 +107,6 @@ class ServiceView:
                 setattr(view, f, data[f])
         return view
 
-    def copy(self):
-        return ServiceView.from_state(_unpack(msgpack.packb(self.state(), use_bin_type=True), raw=False,
-                                              strict_map_key=False))
-
     def __eq__(self, other):
         return isinstance(other, ServiceView) and self.state() == other.state()
 
