@@ -52,9 +52,6 @@ class Ovm(Container):
         self.uuid = str(self.conf.get("uuid") or self.name)
         self.status_notes = []
 
-    def label(self):
-        return self.name
-
     # --- the cfg ------------------------------------------------------------------------------
     def configs(self) -> list:
         """Every cfg of this uuid, in the order the repositories are searched."""
