@@ -5,10 +5,12 @@ file) can use the device path.
 """
 
 import os
+import time
 
 from drivers.base import Driver, DriverError
 
 PROBE_TIMEOUT = 10
+DETACH_WAIT = 5.0    # seconds stop waits for the kernel to release a detached device
 
 
 def parse_losetup_j(text: str) -> list[str]:
@@ -56,3 +58,12 @@ class DiskLoop(Driver):
             return
         for dev in devs:
             self.ctx.run(["losetup", "-d", dev], timeout=60)
+        # `losetup -d` of a device still referenced (a mount copied into another mount namespace by a
+        # concurrent `unshare`/`ip netns exec`) only sets autoclear: the detach happens when the last
+        # reference goes. Wait a little for it, then say so rather than report a stop that is not done.
+        deadline = time.monotonic() + DETACH_WAIT
+        while self.devices():
+            if time.monotonic() > deadline:
+                raise DriverError(f"{', '.join(self.devices())} still attached to {self.file} after losetup -d: "
+                                  f"the device is busy (a mount of it in another mount namespace?)")
+            time.sleep(0.1)
