@@ -123,7 +123,7 @@ def _epilog():
     lines += [
         "",
         "other commands:",
-        "  journal           tail, verify, export, stats (osvc-engine journal --help)",
+        "  journal           tail, verify, replay, audit, report, snapshot, export, stats (osvc-engine journal --help)",
         "  machines          print the state machines (osvc-engine machines --help)",
         "",
         "environment: OSVC_ROOT (default /var/lib/osvc-engine as root), OSVC_NODENAME (default the host name)",

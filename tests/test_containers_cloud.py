@@ -2,9 +2,7 @@
 simulators on PATH (`docker`, `openstack`, `vcd`), and the shared scenarios through the real CLI."""
 
 import json
-import os
 import secrets
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,26 +11,11 @@ from tests.helpers.cli import journal_rows
 from tests.helpers.container_scenarios import (RID, SCENARIOS, START_PHASES, SVC, Tech,  # noqa: F401
                                                running_elsewhere, vm_pool, write_service)
 from tests.helpers.drivers import make_driver
-from tests.helpers.sim import SIM_BIN, FakeClock, sim, sim_node_conf, vm_netns  # noqa: F401 (fixtures)
+from tests.helpers.sim import FakeClock, sim, sim_node_conf, simnode, vm_netns  # noqa: F401 (fixtures)
 
 
 def hexid():
     return secrets.token_hex(32)
-
-
-@pytest.fixture(autouse=True)
-def fast_sim_python(sim, monkeypatch):
-    """The simulators' `#!/usr/bin/env python3` finds this interpreter first: a version-manager shim
-    on PATH (pyenv) costs ~0.5 s per simulated command."""
-    path = os.pathsep.join([str(SIM_BIN), os.path.dirname(sys.executable), os.environ["PATH"]])
-    monkeypatch.setenv("PATH", path)
-    sim.env["PATH"] = path
-
-
-@pytest.fixture
-def simnode(sim, node):
-    sim_node_conf(node.root, sim)
-    return node
 
 
 # ==================================================================================================

@@ -5,26 +5,15 @@ assert the exact command lines, log lines and the simulated hosts' state; the sh
 (tests/helpers/container_scenarios.py) run each technology through the real CLI in a netns.
 """
 
-import os
-import sys
 
 import pytest
 
 from drivers.base import DriverError, StopTimeout
 from tests.helpers.container_scenarios import SCENARIOS, Tech, vm_pool  # noqa: F401 (fixture)
 from tests.helpers.drivers import make_driver
-from tests.helpers.sim import SIM_BIN, FakeClock, sim, sim_node_conf, vm_netns  # noqa: F401 (fixtures)
+from tests.helpers.sim import FakeClock, sim, sim_node_conf, vm_netns  # noqa: F401 (fixtures)
 
 ADDR = "127.0.0.1"     # `hostname` of unit-test containers: resolvable, no netns needed
-
-
-@pytest.fixture(autouse=True)
-def fast_sim_python(sim, monkeypatch):
-    """The simulators' `#!/usr/bin/env python3` finds this interpreter first: a version-manager shim
-    on PATH (pyenv) costs ~0.5 s per simulated command, and these tests run hundreds of them."""
-    path = os.pathsep.join([str(SIM_BIN), os.path.dirname(sys.executable), os.environ["PATH"]])
-    monkeypatch.setenv("PATH", path)
-    sim.env["PATH"] = path
 
 
 def commands(events):
@@ -377,7 +366,7 @@ def test_jail_status_is_plain(sim, conf_node):
 
 
 def test_jail_no_forced_stop(sim, clock_node, tmp_path):
-    sim.vmsim("define", "jail", "j1")
+    sim.vmsim("define", "jail", "j1", "--boot", "0")      # running at once: the stop must find it up
     sim.cli("jail", "-c", "name=j1", f"path={tmp_path}", "host.hostname=j1", "command=/bin/sh", "/etc/rc",
             node="node1", check=True)
     sim.vmsim("fail", "jail", "j1", "stop=hang")

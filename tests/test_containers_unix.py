@@ -18,7 +18,7 @@ from tests.helpers.cli import journal_rows, osvc, transitions
 from tests.helpers.container_scenarios import (SCENARIOS, START_PHASES, STOP_PHASES, Tech, running_elsewhere,
                                                vm_pool, write_service)  # noqa: F401 (fixture)
 from tests.helpers.drivers import make_driver
-from tests.helpers.sim import SIM_BIN, FakeClock, sim, sim_node_conf, vm_netns  # noqa: F401 (fixtures)
+from tests.helpers.sim import SIM_BIN, FakeClock, sim, sim_node_conf, simnode, vm_netns  # noqa: F401 (fixtures)
 
 NOWHERE = "192.0.2.10"     # TEST-NET-1: resolves as is, never answers
 SEEDS = Path(__file__).parent / "data" / "seeds"
@@ -27,12 +27,6 @@ SSH = f"{SIM_BIN / 'ssh'} -q -o StrictHostKeyChecking=no -o BatchMode=yes"
 
 def argvs(events):
     return [e["payload"]["argv"] for e in events]
-
-
-@pytest.fixture
-def simnode(node, sim):
-    sim_node_conf(node.root, sim)
-    return node
 
 
 def driver(node, type, conf, clock=None, sim=None):

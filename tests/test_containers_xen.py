@@ -14,7 +14,7 @@ from drivers.runner import Result
 from simulators import hosts
 from tests.helpers.container_scenarios import SCENARIOS, Tech, vm_pool  # noqa: F401 (fixture)
 from tests.helpers.drivers import make_driver
-from tests.helpers.sim import FakeClock, sim, sim_node_conf, vm_netns  # noqa: F401 (fixtures)
+from tests.helpers.sim import FakeClock, sim, sim_node_conf, simnode, vm_netns  # noqa: F401 (fixtures)
 
 UUID = "0004fb0000060000a3e6b1d4c5f7a901"
 NOWHERE = "192.0.2.10"     # TEST-NET-1: resolves as is, never answers
@@ -61,12 +61,6 @@ def write_ovm_cfg(sim, name, layout="ovm2", uuid=UUID, repo="REPO1"):
 
 def argvs(events):
     return [e["payload"]["argv"] for e in events]
-
-
-@pytest.fixture
-def simnode(node, sim):
-    sim_node_conf(node.root, sim)
-    return node
 
 
 def driver(node, type, conf, clock=None):

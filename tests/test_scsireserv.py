@@ -6,9 +6,7 @@ node (initiator) registered which key and who holds the reservation.
 """
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -19,7 +17,7 @@ from engine.model import ResourceSpec, ServiceSpec
 from simulators import sg_persist as san
 from tests.helpers.cli import journal_rows, osvc, transitions
 from tests.helpers.drivers import make_driver
-from tests.helpers.sim import SIM_BIN, FakeClock, sim, sim_node_conf  # noqa: F401 (fixtures)
+from tests.helpers.sim import FakeClock, sim, sim_node_conf  # noqa: F401 (fixtures)
 
 K1, K2 = "0x1a", "0x2b"
 
@@ -57,12 +55,7 @@ def pr_driver(node, disks, key=K1, force=False, cluster=False, conf=None, clock=
 
 
 @pytest.fixture
-def luns(sim, monkeypatch):
-    # the simulators' `#!/usr/bin/env python3` finds this interpreter first (a pyenv shim before it
-    # costs ~0.4 s per simulated command)
-    path = f"{SIM_BIN}{os.pathsep}{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
-    monkeypatch.setenv("PATH", path)
-    sim.env["PATH"] = path
+def luns(sim):
     for dev in ("/dev/sdb", "/dev/sdc"):
         san.define(dev)
     return ["/dev/sdb", "/dev/sdc"]

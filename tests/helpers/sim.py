@@ -62,6 +62,13 @@ def sim(tmp_path, monkeypatch):
     return Sim(state, root, env)
 
 
+@pytest.fixture
+def simnode(node, sim):
+    """The test node (conftest `node`), configured for the simulators (sim_node_conf)."""
+    sim_node_conf(node.root, sim)
+    return node
+
+
 def sim_node_conf(root, sim, poll=0.05, paths=None, sections=None):
     """Write `<root>/etc/node.conf`: technology paths under sim.root (or `paths`), fast polls."""
     from drivers.container import PATHS
