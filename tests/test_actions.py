@@ -10,33 +10,16 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers.cli import journal_rows, osvc, transitions, write_launcher
+from tests.helpers.cli import journal_rows, osvc, transitions
+from tests.helpers.launchers import launcher_service, running
 
-SCRIPT = """\
-f="{state}/{name}"
-case "$1" in
-  start) [ -e "$f.fail" ] && {{ echo "{name} cannot start" >&2; exit 1; }}; touch "$f" ;;
-  stop) rm -f "$f" ;;
-  status) [ -e "$f" ] ;;
-esac
-"""
 
 
 @pytest.fixture
 def svc(osvc_root):
     """Service `web` of three 1.8 launchers app#1..3 (a, b, c), started in that order."""
-    state = osvc_root / "state"
-    state.mkdir()
-    lines = ["[DEFAULT]", "nodes = node1", ""]
-    for i, name in enumerate("abc", 1):
-        write_launcher(osvc_root / "etc" / "web.d" / name, SCRIPT.format(state=state, name=name))
-        lines += [f"[app#{i}]", f"script = {name}", f"start = {i}0", f"stop = {i}0", f"check = {i}0", ""]
-    (osvc_root / "etc" / "web.env").write_text("\n".join(lines))
-    return state
+    return launcher_service(osvc_root)
 
-
-def running(state):
-    return sorted(p.name for p in state.iterdir() if "." not in p.name)
 
 
 def test_start_stop_journal_and_status(osvc_root, svc):

@@ -10,29 +10,15 @@ import pytest
 
 from journal.replay import ServiceView, fold, journal_status, replay_service
 from journal.store import Journal
-from tests.helpers.cli import journal_rows, osvc, write_launcher
+from tests.helpers.cli import journal_rows, osvc
+from tests.helpers.launchers import launcher_service
 
-SCRIPT = """\
-f="{state}/{name}"
-case "$1" in
-  start) [ -e "$f.fail" ] && {{ echo "{name} cannot start" >&2; exit 1; }}; touch "$f" ;;
-  stop) rm -f "$f" ;;
-  status) [ -e "$f" ] ;;
-esac
-"""
 
 
 @pytest.fixture
 def svc(osvc_root):
     """Service `web`: 1.8 launchers app#1..3 (a, b, c) keeping their state in files."""
-    state = osvc_root / "state"
-    state.mkdir()
-    lines = ["[DEFAULT]", "nodes = node1", ""]
-    for i, name in enumerate("abc", 1):
-        write_launcher(osvc_root / "etc" / "web.d" / name, SCRIPT.format(state=state, name=name))
-        lines += [f"[app#{i}]", f"script = {name}", f"start = {i}0", f"stop = {i}0", f"check = {i}0", ""]
-    (osvc_root / "etc" / "web.env").write_text("\n".join(lines))
-    return state
+    return launcher_service(osvc_root)
 
 
 def jpath(root):
