@@ -7,7 +7,6 @@ the durations separately against the records they come from. The real history is
 
 import json
 import re
-import time
 
 import pytest
 
@@ -15,27 +14,8 @@ from engine.errors import UsageError
 from journal import audit
 from journal import format as fmt
 from tests.helpers import journal_scenarios as js
+from tests.helpers.journal_scenarios import history, utc  # noqa: F401 (fixtures)
 from tests.helpers.cli import journal_rows, osvc
-
-@pytest.fixture
-def utc(monkeypatch):
-    monkeypatch.setenv("TZ", "UTC")
-    time.tzset()
-    yield
-    monkeypatch.undo()
-    time.tzset()
-
-
-@pytest.fixture(scope="module")
-def history():
-    """A node root holding the journal of real actions (js.run_history), made once: the tests only read it."""
-    import shutil
-
-    root = js.short_root()
-    js.run_history(root, js.make_web(root))
-    yield root
-    shutil.rmtree(root, ignore_errors=True)
-
 
 def mask(text, root):
     """What changes from run to run: times, durations, pids, action ids, the test's folder, the user."""

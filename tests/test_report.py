@@ -6,13 +6,13 @@ nothing outside itself, and, where chromium is installed, what a real headless b
 import shutil
 import struct
 import subprocess
-import time
 import zlib
 from html.parser import HTMLParser
 
 import pytest
 
 from tests.helpers import journal_scenarios as js
+from tests.helpers.journal_scenarios import history, utc  # noqa: F401 (fixtures)
 from tests.helpers.cli import osvc
 
 VOID = {"meta", "br", "img", "input", "link", "hr", "col", "area", "base", "wbr", "source"}
@@ -65,23 +65,6 @@ class Tree(HTMLParser):
 
     def handle_data(self, data):
         self.cur.text += data
-
-
-@pytest.fixture
-def utc(monkeypatch):
-    monkeypatch.setenv("TZ", "UTC")
-    time.tzset()
-    yield
-    monkeypatch.undo()
-    time.tzset()
-
-
-@pytest.fixture(scope="module")
-def history():
-    root = js.short_root()
-    js.run_history(root, js.make_web(root))
-    yield root
-    shutil.rmtree(root, ignore_errors=True)
 
 
 STATUS_META = {"ip#1": ["ip", "10.0.0.5@eth0", False, False, False, False, []],

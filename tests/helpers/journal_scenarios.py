@@ -4,6 +4,8 @@ audit's and the report's output are exact. The records are those engine/actions.
 kinds, events, machines and payload keys); only the times are chosen.
 """
 
+import pytest
+
 from journal.store import Journal
 from tests.helpers.cli import osvc, write_launcher
 
@@ -190,3 +192,27 @@ def refused(w, t=200_000, aid="f6f6f6f6f6f6f6f6"):
     w.at(t, aid, "action", "refused", action="stop", argv=["osvc-engine", "-s", w.svc, "stop"],
          user="root", pid=6161,
          reason="this service is managed by a clusterware, thus direct service manipulation is disabled (stop).")
+
+
+# --- fixtures (import them by name in a test module) --------------------------------------------------
+@pytest.fixture
+def utc(monkeypatch):
+    """Local time is UTC for the test: formatted journal times are stable."""
+    import time
+
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+@pytest.fixture(scope="module")
+def history():
+    """A node root holding the journal of real actions (run_history), made once: the tests only read it."""
+    import shutil
+
+    root = short_root()
+    run_history(root, make_web(root))
+    yield root
+    shutil.rmtree(root, ignore_errors=True)
