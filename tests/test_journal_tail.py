@@ -1,7 +1,6 @@
 """journal tail / export / stats through the CLI, cursors, the text format, --since."""
 
 import json
-import time
 
 import msgpack
 import pytest
@@ -10,6 +9,7 @@ from engine.errors import JournalError, NotFound, UsageError
 from journal import cli, cursor, format as fmt
 from journal.store import Journal
 from journal.timespec import parse_time_ns
+from tests.helpers.journal_scenarios import utc  # noqa: F401 (fixture)
 
 T0 = 1_714_560_889_123_000_000   # 2024-05-01 10:54:49.123 UTC
 
@@ -49,15 +49,6 @@ EXPECTED_TEXT = [
     "$ osvc-engine -s web1 stop reason: service is frozen",
     "10:54:50.123 node1    web1.ip#1                observed-down  up -> down             probe=\"ping 10.0.0.5\"",
 ]
-
-
-@pytest.fixture
-def utc(monkeypatch):
-    monkeypatch.setenv("TZ", "UTC")
-    time.tzset()
-    yield
-    monkeypatch.undo()
-    time.tzset()
 
 
 @pytest.fixture
