@@ -6,7 +6,7 @@ command runner, which logs and journals every command) and reports through `ctx.
 executor drives those around the driver calls.
 """
 
-from dataclasses import dataclass, field
+from engine.record import Record, factory
 from typing import Any, Callable
 
 from engine.errors import OsvcError
@@ -20,8 +20,7 @@ class StopTimeout(DriverError):
     """A stop phase outlived its timeout: the executor force-stops, then waits again."""
 
 
-@dataclass
-class Context:
+class Context(Record):
     node: Any                     # engine.node.Node
     svcname: str
     log: Any                      # logging.Logger-like: .info/.warning/.error, named SVC.RID
@@ -30,7 +29,7 @@ class Context:
     force: bool = False
     cluster: bool = False
     spec: Any = None              # the ServiceSpec, for drivers that need service-wide keywords (nodes...)
-    extra: dict = field(default_factory=dict)   # settings: technology roots, peer transport, clock...
+    extra: dict = factory(dict)   # settings: technology roots, peer transport, clock...
 
 
 class Driver:

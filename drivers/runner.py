@@ -24,7 +24,7 @@ import os
 import signal
 import threading
 import time
-from dataclasses import dataclass
+from engine.record import Record
 
 from drivers.base import DriverError
 
@@ -49,8 +49,7 @@ class CommandTimeout(DriverError):
         self.result = result
 
 
-@dataclass
-class Result:
+class Result(Record):
     argv: list
     rc: int
     out: str = ""

@@ -15,7 +15,7 @@ written option applies to this node) and engine.references ({refs} and $(arithme
 import hashlib
 import os
 import re
-from dataclasses import dataclass, field
+from engine.record import Record, factory
 from pathlib import Path
 
 from engine import keywords as kwt
@@ -27,8 +27,7 @@ from engine.scoping import NodeSets, pick, split_key
 
 # ---- problems -------------------------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class Problem:
+class Problem(Record, frozen=True):
     file: str
     line: int | None
     section: str
@@ -57,8 +56,7 @@ class _ValueProblem(Exception):
 
 # ---- reading the file --------------------------------------------------------------------------------------
 
-@dataclass
-class Option:
+class Option(Record):
     key: str                  # as written, lower-cased, scope included: ipname@node1
     value: str
     line: int | None
@@ -66,16 +64,14 @@ class Option:
     section: str              # the section it is written in
 
 
-@dataclass
-class Section:
+class Section(Record):
     name: str
     line: int | None
-    options: dict = field(default_factory=dict)   # key -> Option, file order
+    options: dict = factory(dict)   # key -> Option, file order
     virtual: bool = False     # built by the engine (implicit resources), not written in the file
 
 
-@dataclass
-class EnvFile:
+class EnvFile(Record):
     path: str
     text: str
     sections: dict            # name -> Section, file order; DEFAULT always present

@@ -12,18 +12,16 @@ Vocabulary:
 - `alias_of`: an older spelling read as the named keyword (service_type -> env, vgname -> name).
 """
 
-from dataclasses import dataclass, field, replace
+from engine.record import Record, factory, replace
 from typing import Any
 
 
-@dataclass(frozen=True)
-class DefaultFrom:
+class DefaultFrom(Record, frozen=True):
     """Default = the value of another keyword of the same section (evaluated after it)."""
     keyword: str
 
 
-@dataclass(frozen=True)
-class Keyword:
+class Keyword(Record, frozen=True):
     name: str
     type: str = "str"
     required: bool = False
@@ -35,13 +33,12 @@ class Keyword:
     text: str = ""
 
 
-@dataclass(frozen=True)
-class Family:
+class Family(Record, frozen=True):
     """A resource section family: keywords for every type, per type, and for types not listed."""
     types: tuple | None            # allowed `type` values; None = free text (fs: the filesystem type)
     default_type: str | None       # '' = native driver; None = `type` is required
     common: tuple = ()             # keywords of every type of the family (besides RESOURCE_KEYWORDS)
-    per_type: dict = field(default_factory=dict)   # type -> keywords
+    per_type: dict = factory(dict)   # type -> keywords
     other: tuple = ()              # keywords of types absent from per_type (fs: every real fs type)
     open_types: frozenset = frozenset()  # driver types not modelled in detail: unknown keywords accepted
 

@@ -4,19 +4,18 @@ Everything here is plain data. Values in `conf` are already scoped for this node
 resolved and converted to their declared type (bool, int, list of words, str).
 """
 
-from dataclasses import dataclass, field
+from engine.record import Record, factory
 from pathlib import Path
 
 # Resource families, in the order the config builds them (reference §1.2).
 FAMILIES = ("container", "hb", "ip", "disk", "fs", "share", "app", "sync")
 
 
-@dataclass
-class ResourceSpec:
+class ResourceSpec(Record):
     rid: str                      # section name: ip#1, fs#1, vmdg, app, ovm (implicit container of mode = ovm)
     family: str                   # one of FAMILIES
     type: str = ""                # driver type: hpvm, kvm, loop, vg, rsync, ovm, ext4... ('' = native/default)
-    conf: dict = field(default_factory=dict)   # keyword -> value as this node sees it
+    conf: dict = factory(dict)   # keyword -> value as this node sees it
     tags: frozenset = frozenset()
     disabled: bool = False
     optional: bool = False
@@ -25,8 +24,8 @@ class ResourceSpec:
     standby: bool = False         # always_on names this node: status reports stdby up/down
     encap: bool = False           # tagged encap: lives inside the container
     subset: str | None = None
-    requires: dict = field(default_factory=dict)   # action -> [(rid, (states...)), ...]
-    triggers: dict = field(default_factory=dict)   # pre_start, blocking_post_stop... -> command string
+    requires: dict = factory(dict)   # action -> [(rid, (states...)), ...]
+    triggers: dict = factory(dict)   # pre_start, blocking_post_stop... -> command string
     line: int | None = None       # line of the section header in the env file (None for implicit resources)
 
     @property
@@ -36,15 +35,14 @@ class ResourceSpec:
                        (("M", self.monitor), ("D", self.disabled), ("O", self.optional), ("E", self.encap)))
 
 
-@dataclass
-class ServiceSpec:
+class ServiceSpec(Record):
     name: str
     nodename: str                 # the node this spec was evaluated for
     path: Path                    # the env file
     text: str                     # the env file's text
     digest: str                   # sha256 hex of text
     default: dict                 # DEFAULT keywords as this node sees them (nodes, drpnodes, encapnodes: lists)
-    resources: list = field(default_factory=list)   # ResourceSpec, config order, encap ones included
+    resources: list = factory(list)   # ResourceSpec, config order, encap ones included
 
     def resource(self, rid: str) -> ResourceSpec:
         for res in self.resources:

@@ -5,7 +5,7 @@ encap -> hb (HA enabled only once everything is up); stop is the mirror, hb firs
 rid order, fs by mount point, reversed on stop.
 """
 
-from dataclasses import dataclass
+from engine.record import Record
 
 from engine.errors import UsageError
 
@@ -45,8 +45,7 @@ ACTIONS = {
 TYPE_FILTER = {"prstart": "scsireserv", "prstop": "scsireserv"}
 
 
-@dataclass(frozen=True)
-class Step:
+class Step(Record, frozen=True):
     """One resource action of a plan."""
 
     rid: str

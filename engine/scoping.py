@@ -6,11 +6,10 @@ A scopable keyword may be written several times, `key@scope`. On node N the firs
 default. Unscopable keywords are read raw (plain `key` only).
 """
 
-from dataclasses import dataclass
+from engine.record import Record
 
 
-@dataclass(frozen=True)
-class NodeSets:
+class NodeSets(Record, frozen=True):
     """What scoping needs to know about the node reading the file. Sets are tuples (config order)."""
 
     nodename: str

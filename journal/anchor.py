@@ -19,7 +19,7 @@ Slot layout (little endian, 128 bytes):
 import os
 import struct
 import zlib
-from dataclasses import dataclass
+from engine.record import Record
 
 MAGIC = b"OSJH"
 VERSION = 1
@@ -39,8 +39,7 @@ def _read_boot_id() -> bytes:
 BOOT_ID = _read_boot_id()
 
 
-@dataclass(frozen=True)
-class Head:
+class Head(Record, frozen=True):
     seq: int
     hash: bytes
     dseq: int

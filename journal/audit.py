@@ -17,7 +17,7 @@ Pure reading: nothing here writes to the journal. journal.report draws the same 
 """
 
 import json
-from dataclasses import dataclass, field
+from engine.record import Record, factory
 
 from engine.errors import UsageError
 from journal import format as fmt
@@ -46,8 +46,7 @@ ROLLBACK_END = ("rolled_back", "rollback_failed")
 STOP_TRIGGERS = ("stop", "disable")
 
 
-@dataclass
-class Phase:
+class Phase(Record):
     rid: str
     state: str
     t0: int                  # ns, the transition into the state
@@ -63,8 +62,7 @@ class Phase:
         return bool(self.event)
 
 
-@dataclass
-class Command:
+class Command(Record):
     rid: str
     ts: int                  # ns, when it was journaled (its end)
     argv: list
@@ -83,11 +81,10 @@ class Command:
         return self.ts - int((self.duration or 0) * 1e9)
 
 
-@dataclass
-class Entry:
+class Entry(Record):
     svc: str
     action_id: str
-    records: list = field(default_factory=list)
+    records: list = factory(list)
 
     # -- the action's own records ----------------------------------------------------------------
     def _action(self, event):

@@ -7,7 +7,7 @@ a record whose hash changed is an explicit error (never a silent jump to the nea
 """
 
 import re
-from dataclasses import dataclass
+from engine.record import Record
 
 from engine.errors import JournalError, NotFound, UsageError
 
@@ -15,8 +15,7 @@ PREFIX_BYTES = 8
 _RE = re.compile(r"^j=([0-9a-f]{32});s=(\d+);x=([0-9a-f]{16})$")
 
 
-@dataclass(frozen=True)
-class Cursor:
+class Cursor(Record, frozen=True):
     uuid: str
     seq: int
     hash_prefix: str

@@ -6,7 +6,7 @@ renumbered, inserted, modified, spliced, truncated, rewritten. It is a diagnosis
 messages say what the chain shows, and name the first bad seq.
 """
 
-from dataclasses import dataclass, field
+from engine.record import Record, factory
 
 from engine.errors import JournalError
 from journal import anchor as anchormod
@@ -18,12 +18,11 @@ WINDOW_AFTER = 32
 SEQ_SPAN = 16
 
 
-@dataclass
-class Result:
+class Result(Record):
     records: int = 0
     last_seq: int = 0
     last_hash: bytes = b""
-    warnings: list = field(default_factory=list)
+    warnings: list = factory(list)
 
 
 class _Linker:

@@ -17,13 +17,12 @@ Conventions (docs/machines.md is generated from these tables by `osvc-engine mac
   e.g. `recover_up` for a container found running after a crash in `wait-ping`.
 """
 
-from dataclasses import dataclass
+from engine.record import Record
 
 ANY = "*"   # in a row's sources: every state of the machine (the recovery rows)
 
 
-@dataclass(frozen=True)
-class MachineDef:
+class MachineDef(Record, frozen=True):
     kind: str
     doc: str                  # one line: what the machine models
     initial: str
@@ -144,8 +143,7 @@ FAMILY_KIND = {
 }
 
 
-@dataclass(frozen=True)
-class Step:
+class Step(Record, frozen=True):
     """The triggers the executor fires for one start or stop step, in order."""
 
     begin: str

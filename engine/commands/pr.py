@@ -39,7 +39,7 @@ def _drivers(node, spec, opts, runners=None):
 
 # --- prstatus ---------------------------------------------------------------------------------------
 def prstatus(node, svc, opts):
-    import dataclasses
+    from engine.record import replace
     import sys
 
     from engine import evaluate, render
@@ -52,7 +52,7 @@ def prstatus(node, svc, opts):
         print(f"{svc}: no scsireserv resource (set scsireserv = true in a disk or container section)")
         return st.INT[st.NA]
     drivers = _drivers(node, spec, opts)
-    doc = evaluate.evaluate(node, dataclasses.replace(spec, resources=pr), drivers)
+    doc = evaluate.evaluate(node, replace(spec, resources=pr), drivers)
     if opts.format == "json":
         print(json.dumps(doc, indent=2))
     else:
