@@ -12,6 +12,7 @@ Handlers are imported lazily, so `print status` never pays for `sh` or `sqlite_u
 import argparse
 import fnmatch
 import importlib
+import os
 import sys
 
 # action words -> (handler "module:function", needs an existing service, one-line help, example)
@@ -131,10 +132,27 @@ def _epilog():
     return "\n".join(lines)
 
 
+def _columns():
+    """What shutil.get_terminal_size() says, without importing shutil (and bz2, lzma) on every
+    command: argparse builds a formatter for each add_argument, and its default asks shutil."""
+    try:
+        return int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        pass
+    try:
+        return os.get_terminal_size(sys.__stdout__.fileno()).columns
+    except (AttributeError, ValueError, OSError):
+        return 80
+
+
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    def __init__(self, prog, indent_increment=2, max_help_position=24, width=None):
+        super().__init__(prog, indent_increment, max_help_position, width or _columns() - 2)
+
+
 def build_parser():
     p = argparse.ArgumentParser(
-        prog="osvc-engine", description=DESCRIPTION, epilog=_epilog(),
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+        prog="osvc-engine", description=DESCRIPTION, epilog=_epilog(), formatter_class=HelpFormatter)
     p.add_argument("-s", "--service", dest="service", help="service name(s): a,b or a glob (quote it)")
     p.add_argument("words", nargs="+", metavar="ACTION", help="the action, e.g. start, print status")
     sel = p.add_argument_group("resource selection")

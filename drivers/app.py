@@ -12,6 +12,13 @@ Launchers run with stdin on /dev/null and stdout+stderr in a log file
 because a launcher that starts a daemon leaves it holding whatever stdout it inherited, and a pipe
 would keep the runner waiting for its end. The file is logged after the run like any output.
 
+The `C*` checks of a launcher folder run in one batch: a fixed `/bin/sh` script, the launchers as its
+positional arguments (never interpolated into a command line), starts every check in the background
+and prints `<rc> <path>` as each ends. One spawn instead of one per check (lessons A.14: a spawn
+through the runner costs ~5-8 ms, a fork from that shell well under 1 ms), the checks still run
+concurrently, and a check that hangs costs the others nothing: at the timeout the batch's process
+group is killed and the checks that had not answered count as failed.
+
 Instance-availability gate: when the engine passes `ctx.extra['instance_avail']` (the avail of the
 ip/disk/fs/container resources) and it is neither up nor n/a, checks are not run: 1.5 form
 `ip+fs status is <s>, skip check`, 1.8 form `not evaluated (instance not up)`, both n/a.
@@ -26,6 +33,8 @@ from drivers.runner import CommandTimeout
 
 DEFAULT_TIMEOUT = 3600     # the agent waits forever by default; the runner needs a bound
 CHECK_TIMEOUT = 60
+FAILED_CHECK = 255         # the rc of a check that timed out or could not run
+CHECK_BATCH = 'for f; do ( "$f" status </dev/null >/dev/null 2>&1; echo "$? $f" ) & done; wait'
 
 
 def is_launcher(path: Path) -> bool:
@@ -120,7 +129,22 @@ class App(Driver):
             return self.ctx.run([str(script), "status"], timeout=min(self.timeout, CHECK_TIMEOUT),
                                 check=False, quiet=True).rc
         except DriverError:   # timeout, not executable: a failed check
-            return 255
+            return FAILED_CHECK
+
+    def _probe_batch(self, scripts: list[Path]) -> dict[str, int]:
+        """`<script> status` for every script at once (see the module docstring): name -> rc."""
+        argv = ["/bin/sh", "-c", CHECK_BATCH, "osvc-checks", *map(str, scripts)]
+        try:
+            out = self.ctx.run(argv, timeout=min(self.timeout, CHECK_TIMEOUT), check=False, quiet=True).out
+        except DriverError as exc:   # timed out: keep the answers that came before the kill
+            result = getattr(exc, "result", None)
+            out = result.out if result is not None else ""
+        rcs = dict.fromkeys((str(s) for s in scripts), FAILED_CHECK)
+        for line in out.splitlines():
+            rc, _, path = line.partition(" ")
+            if path in rcs and rc.isdigit():
+                rcs[path] = int(rc)
+        return {Path(path).name: rc for path, rc in rcs.items()}
 
     def _gate(self):
         avail = self.ctx.extra.get("instance_avail")
@@ -144,11 +168,7 @@ class App(Driver):
         checks = launchers(self.folder, "C")
         if len(checks) <= 1:
             return merge_checks({p.name: self._probe(p) == 0 for p in checks})
-        from concurrent.futures import ThreadPoolExecutor
-
-        with ThreadPoolExecutor(max_workers=min(8, len(checks))) as pool:   # checks mostly wait
-            rcs = list(pool.map(self._probe, checks))
-        return merge_checks({p.name: rc == 0 for p, rc in zip(checks, rcs)})
+        return merge_checks({name: rc == 0 for name, rc in self._probe_batch(checks).items()})
 
     # --- actions ----------------------------------------------------------------------------
     def start(self):

@@ -6,7 +6,6 @@ newer than the env file, `--refresh` and every state-changing action rebuild it.
 
 import json
 import os
-from datetime import datetime, timezone
 from pathlib import Path
 
 CACHE_NAME = "status.json"
@@ -158,6 +157,8 @@ def evaluate(node, spec, drivers, states=None):
             "encap": res.encap, "tags": sorted(res.tags),
             "state": states.get(res.rid) or machine_def(kind_of(res.family)).initial,
         })
+    from datetime import datetime, timezone   # only when evaluating: the cached read never needs it
+
     updated = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     return st.aggregate(rows, None, svcname=spec.name, nodename=node.name,
                         frozen=is_frozen(node, spec.name), updated=updated)

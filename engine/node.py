@@ -1,11 +1,14 @@
-"""Node identity and the files of a node (DESIGN §2)."""
+"""Node identity and the files of a node (DESIGN §2).
 
-import configparser
+Every command imports this module, `print status` included: it stays free of socket and
+configparser (imported when node.conf is read).
+"""
+
 import os
-import socket
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+
+from engine.record import Record
 
 
 def default_root() -> Path:
@@ -18,11 +21,10 @@ def default_root() -> Path:
 
 
 def default_nodename() -> str:
-    return os.environ.get("OSVC_NODENAME") or socket.gethostname()
+    return os.environ.get("OSVC_NODENAME") or os.uname().nodename   # what gethostname() returns
 
 
-@dataclass(frozen=True)
-class Node:
+class Node(Record, frozen=True):
     """Where a node keeps its files, and what it is called."""
 
     root: Path
@@ -100,6 +102,8 @@ class Node:
 @lru_cache(maxsize=8)
 def _read_conf(path: str, mtime: int) -> dict:
     """node.conf as {section: {key: value}}; cached per (path, mtime) so edits are seen at once."""
+    import configparser
+
     cp = configparser.RawConfigParser()
     cp.read(path)
     return {name: dict(cp.items(name)) for name in cp.sections()}

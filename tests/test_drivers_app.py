@@ -63,6 +63,34 @@ def test_launcher_folder_start_stop_status(node, folder, state):
     assert app.status() == ("down", [])
 
 
+def test_checks_run_together_and_a_hung_check_only_fails_itself(node, folder, state):
+    """The C* checks run in one batch, concurrently (each of these two succeeds only when it sees
+    the other running: run one after the other, both would fail); a check that hangs is killed
+    (with its children) at the timeout and counts as failed, the others' answers are kept; a name
+    with spaces and quotes reaches its check untouched."""
+    for me, other in (("a", "b"), ("b", "a")):
+        launcher(folder, f"C10{me}", f"touch {state}/{me}; i=0; while [ $i -lt 100 ]; do "
+                                     f"[ -e {state}/{other} ] && exit 0; sleep 0.1; i=$((i+1)); done; exit 1")
+    app, _, _ = make_driver(node, "app", conf={}, rid="app")
+    assert app.status() == ("up", [])
+
+    for p in folder.iterdir():
+        p.unlink()
+    launcher(folder, "C10up", "exit 0")
+    launcher(folder, "C20hang", f"sleep 300 & echo $! > {state}/hang.pid; wait")
+    launcher(folder, "C30down", "exit 1")
+    launcher(folder, "C40 it's \"odd\"", "exit 0")
+    app, _, _ = make_driver(node, "app", conf={"timeout": "1"}, rid="app")
+    t0 = time.monotonic()
+    assert app.status() == ("warn", ["C20hang, C30down returned errors"])
+    assert time.monotonic() - t0 < 60, "the batch was not killed at its 1 s timeout"
+    pid = int((state / "hang.pid").read_text())
+    deadline = time.monotonic() + 5
+    while alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not alive(pid), "the hung check's child outlived the batch"
+
+
 def test_no_checkup_scripts(node, folder):
     launcher(folder, "S10x", "exit 0")
     app, _, _ = make_driver(node, "app", conf={}, rid="app")
