@@ -87,9 +87,10 @@ class ServiceLock:
                     raise LockTimeout(timeout_message(self.path, self.intent, self.timeout, self.delay,
                                                       holder(self.path))) from None
                 time.sleep(min(self.delay, remaining))
+        # Who holds it, for the next waiter's message. No fsync: the flock dies with the holder, and
+        # after a crash the text only names a process that is gone (~2 ms saved on every action).
         os.ftruncate(fd, 0)
         os.pwrite(fd, json.dumps({"pid": os.getpid(), "intent": self.intent}).encode(), 0)
-        os.fsync(fd)
         _HELD[key] = [fd, 1]
         self._keys.append(key)
         return self
