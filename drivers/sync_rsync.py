@@ -2,7 +2,9 @@
 
 Keywords: src (globbed words), dst, target (`nodes`, `drpnodes`), options (extra rsync options,
 appended to the defaults), sync_max_delay (minutes, default 1440), internal (the `sync#i0` the
-config layer adds: the service's env file and launcher folder to every peer's etc/).
+config layer adds: the service's env file and launcher folder to every peer's etc/, then every
+container's `files_to_sync()` -- vm.cfg, the libvirt XML, the zone export... -- to the same path on
+the peer, so the VM can start wherever the service fails over).
 
 The transport is the driver's `transport` (`ctx.extra['transport']`, else the node's `[transport]`
 setting). After each successful copy the time is stamped in `var/<svc>/sync/<rid>/<peer>`, and the stamp is copied to the peer under the
@@ -73,6 +75,23 @@ class SyncRsync(Driver):
                 raise DriverError(f"{pattern}: no such file (src of {self.res.rid})")
             found += matches
         return found
+
+    def container_files(self) -> list[str]:
+        """What the service's containers need on a peer to run there: their files_to_sync()."""
+        if not self.internal or self.ctx.spec is None:
+            return []
+        known = self.ctx.extra.get("drivers") or {}
+        found = []
+        for res in self.ctx.spec.resources:
+            if res.family != "container" or res.disabled or res.encap:
+                continue
+            drv = known.get(res.rid)
+            if drv is None:
+                from engine.runtime import driver_for
+
+                drv = driver_for(res, self.ctx)
+            found += [str(f) for f in (drv.files_to_sync() if drv is not None else ()) if os.path.exists(f)]
+        return list(dict.fromkeys(found))
 
     def destination(self) -> str:
         if self.internal:
@@ -160,11 +179,14 @@ class SyncRsync(Driver):
         if not sources:
             self.ctx.log.info("nothing to sync")
             return
+        files = self.container_files()
+        timeout = int(self.ctx.extra.get("sync_timeout", SYNC_TIMEOUT))
         failed = []
         for peer in peers:
             try:
-                self.transport.rsync(self.ctx.run, peer, sources, dst, self.options(),
-                                     timeout=int(self.ctx.extra.get("sync_timeout", SYNC_TIMEOUT)))
+                self.transport.rsync(self.ctx.run, peer, sources, dst, self.options(), timeout=timeout)
+                if files:
+                    self.transport.rsync_same_path(self.ctx.run, peer, files, self.options(), timeout=timeout)
             except DriverError as exc:
                 failed.append(f"{peer}: {exc}")
                 continue

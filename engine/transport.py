@@ -49,6 +49,10 @@ class SshTransport:
     def rsync(self, run, peer, sources, dst, options=(), timeout=3600, **kw):
         return run(self.rsync_argv(peer, sources, dst, options), timeout=timeout, **kw)
 
+    def rsync_same_path(self, run, peer, files, options=(), timeout=3600, **kw):
+        """Each file to the same absolute path on the peer, folders created (rsync -R, reference §5.12)."""
+        return run(self.rsync_argv(peer, files, "/", ["-R", *options]), timeout=timeout, **kw)
+
 
 class LocalTransport:
     def __init__(self, roots: dict, engine=None):
@@ -98,6 +102,16 @@ class LocalTransport:
         parent = Path(argv[-1]) if argv[-1].endswith("/") else Path(argv[-1]).parent
         parent.mkdir(parents=True, exist_ok=True)
         return run(argv, timeout=timeout, **kw)
+
+    def rsync_same_path(self, run, peer, files, options=(), timeout=3600, **kw):
+        """Each file to where the peer keeps that path (map_path): one rsync per file, since
+        nodes here are folders and "the same path" differs per node. Stops at the first failure."""
+        res = None
+        for path in files:
+            res = self.rsync(run, peer, [path], str(path), options, timeout=timeout, **kw)
+            if res.rc != 0:
+                break
+        return res
 
 
 def node_transport(node):

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.model import ServiceSpec
+from engine.model import ResourceSpec, ServiceSpec
 from engine.node import Node
 from engine.transport import LocalTransport, SshTransport
 from tests.helpers.drivers import make_driver
@@ -111,6 +111,35 @@ def test_internal_config_sync(cluster):
     assert sync.status() == ("up", [])
 
 
+def test_internal_sync_carries_the_containers_files_to_the_same_path(cluster):
+    """sync#i0 also copies each container's files_to_sync() (here the libvirt XML of a kvm VM) to
+    where the peer keeps that path; a disabled container, or one whose file is absent, adds nothing."""
+    node, spec, transport, roots = cluster
+    for name in ("node1", "node2"):
+        (roots[name] / "etc" / "node.conf").write_text(
+            f"[paths]\nlibvirt = {roots[name]}/etc/libvirt/qemu\n")
+    qemu = roots["node1"] / "etc" / "libvirt" / "qemu"
+    qemu.mkdir(parents=True)
+    (qemu / "vm1.xml").write_text("<domain><name>vm1</name></domain>")
+    (qemu / "vm3.xml").write_text("<domain><name>vm3</name></domain>")
+    (roots["node1"] / "etc" / "svc1.env").write_text("[DEFAULT]\nnodes = node1 node2\n")
+    spec.resources = [
+        ResourceSpec(rid="container#1", family="container", type="kvm", conf={"name": "vm1"}),
+        ResourceSpec(rid="container#2", family="container", type="kvm", conf={"name": "vm2"}),   # no XML
+        ResourceSpec(rid="container#3", family="container", type="kvm", conf={"name": "vm3"}, disabled=True),
+    ]
+    sync, _, events = make_driver(node, "sync", "rsync", {"internal": True}, rid="sync#i0", spec=spec,
+                                  extra={"transport": transport})
+    sync.sync_nodes()
+    peer_qemu = roots["node2"] / "etc" / "libvirt" / "qemu"
+    assert sorted(p.name for p in peer_qemu.iterdir()) == ["vm1.xml"]
+    assert (peer_qemu / "vm1.xml").read_text() == "<domain><name>vm1</name></domain>"
+    assert [e["payload"]["argv"][-2:] for e in events if e["payload"]["argv"][0] == "rsync"][:2] == [
+        [str(roots["node1"] / "etc" / "svc1.env"), f"{roots['node2'] / 'etc'}/"],
+        [str(qemu / "vm1.xml"), str(peer_qemu / "vm1.xml")]]
+    assert (roots["node2"] / "etc" / "svc1.env").exists()
+
+
 def test_missing_source_is_named(cluster, tmp_path):
     node, spec, transport, _ = cluster
     sync, _, _ = make_driver(node, "sync", "rsync", {"src": str(tmp_path / "nope*"), "dst": "/x",
@@ -141,3 +170,7 @@ def test_ssh_transport_commands():
     assert t.rsync_argv("node2", ["/a", "/b"], "/dst/", ["-a"]) == [
         "rsync", "-a", "-e", "ssh -q -o StrictHostKeyChecking=no -o ForwardX11=no -o BatchMode=yes "
         "-o ConnectTimeout=10", "/a", "/b", "node2:/dst/"]
+    calls = []
+    t.rsync_same_path(lambda argv, **kw: calls.append(argv), "node2", ["/etc/xen/vm1.cfg"], ["-a"])
+    assert calls == [["rsync", "-R", "-a", "-e", "ssh -q -o StrictHostKeyChecking=no -o ForwardX11=no "
+                      "-o BatchMode=yes -o ConnectTimeout=10", "/etc/xen/vm1.cfg", "node2:/"]]
