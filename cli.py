@@ -81,6 +81,10 @@ for _words, _text, _example in (
     ("sync_nodes", "copy the sync resources' data to the other nodes", "osvc-engine -s web1 sync_nodes"),
     ("sync_drp", "copy the sync resources' data to the drp nodes", "osvc-engine -s web1 sync_drp"),
     ("sync_all", "sync_nodes then sync_drp", "osvc-engine -s web1 sync_all"),
+    ("presync", "prepare what a sync sends (srp: export the SRP definition); sync actions run it first",
+     "osvc-engine -s srp1 presync"),
+    ("postsync", "install what a sync brought (srp: import the SRP); the syncing node runs it here",
+     "osvc-engine -s srp1 postsync --waitlock 3600"),
     ("prstart", "take the SCSI-3 persistent reservations", "osvc-engine -s web1 prstart"),
     ("prstop", "release the SCSI-3 persistent reservations", "osvc-engine -s web1 prstop"),
 ):

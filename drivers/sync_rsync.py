@@ -156,29 +156,30 @@ class SyncRsync(Driver):
         """Nothing to stop."""
 
     def sync_nodes(self):
-        self._sync("nodes")
+        return self._sync("nodes")
 
     def sync_drp(self):
-        self._sync("drpnodes")
+        return self._sync("drpnodes")
 
     def sync_all(self):
-        self._sync(None)
+        return self._sync(None)
 
-    def _sync(self, target):
+    def _sync(self, target) -> list[str]:
+        """Copy to the peers of `target` (None: every target); returns the peers reached."""
         if target and target not in self.targets:
-            return
+            return []
         avail = self.ctx.extra.get("svc_avail")
         if avail not in (None, "up") and not self.ctx.force:
             self.ctx.log.info("won't sync this resource for a service not up")
-            return
+            return []
         peers = self.peers(target)
         if not peers:
             self.ctx.log.info("no destination nodes")
-            return
+            return []
         sources, dst = self.sources(), self.destination()
         if not sources:
             self.ctx.log.info("nothing to sync")
-            return
+            return []
         files = self.container_files()
         timeout = int(self.ctx.extra.get("sync_timeout", SYNC_TIMEOUT))
         failed = []
@@ -193,3 +194,4 @@ class SyncRsync(Driver):
             self._stamp(peer)
         if failed:
             raise DriverError("rsync failed to " + "; ".join(failed))
+        return peers

@@ -30,6 +30,12 @@ COMPOSITE = {"restart": ("stop", "start")}
 # Sync actions: the sync drivers' method of the same name, under the `<svc>.sync` lock (reference
 # §5.7), allowed on frozen and hb-driven services (§5.8), journaled like any action.
 SYNC_ACTIONS = ("sync_nodes", "sync_drp", "sync_all")
+SYNC_TARGETS = {"sync_nodes": "nodes", "sync_drp": "drpnodes", "sync_all": None}
+# Driver hooks around a sync (reference §5.12): `presync` prepares what a sync sends (the srp
+# export), before the sync here; `postsync` installs it (the srp import) on each node the sync
+# reached, run there as `osvc-engine -s SVC postsync --waitlock 3600` like the agent does.
+SYNC_HOOKS = ("presync", "postsync")
+POSTSYNC_WAITLOCK = 3600
 
 # The states a start or a stop usually begins from. From these, the driver's own idempotence is enough
 # (a start of something already running logs "already started"); from any other state the executor
@@ -107,7 +113,7 @@ class Executor:
         from engine.evaluate import is_frozen
 
         opts = self.opts
-        if action in SYNC_ACTIONS:
+        if action in SYNC_ACTIONS or action in SYNC_HOOKS:
             return None
         if is_frozen(self.node, self.svc) and not opts.force:
             return f"Abort action '{action}' for frozen service. Use --force to override."
@@ -265,9 +271,11 @@ class Executor:
         if action == "shutdown":
             self.opts.force = True
         if action in SYNC_ACTIONS:
-            steps = {action: [planner.Step(r.rid, r.family, action) for r in planner.select(
-                self.spec.resources, self.opts.rid, self.opts.tags, self.opts.subsets)
-                if r.family == "sync" and not r.disabled and not r.encap]}
+            steps = {"presync": self.hook_steps("presync"), action: [
+                planner.Step(r.rid, r.family, action) for r in self.selected() if r.family == "sync"]}
+            steps = {sub: st for sub, st in steps.items() if st or sub == action}
+        elif action in SYNC_HOOKS:
+            steps = {action: self.hook_steps(action)}
         else:
             steps = {a: planner.plan("stop" if a == "shutdown" else a, self.spec.resources,
                                      rid=self.opts.rid, tags=self.opts.tags, subsets=self.opts.subsets,
@@ -283,11 +291,23 @@ class Executor:
             timeout = self.opts.waitlock
             if timeout is None:
                 timeout = float(self.spec.default.get("lock_timeout") or 60)
-            lock_name = self.svc + (".sync" if action in SYNC_ACTIONS else "")
+            lock_name = self.svc + (".sync" if action in SYNC_ACTIONS else "")   # hooks: the service lock
             with ServiceLock(self.node.lock_path(lock_name), action, timeout):
                 return self.run_locked(action, steps)
         finally:
             self.journal.close()
+
+    def selected(self):
+        """The resources --rid/--tags/--subsets select that this node acts on (not disabled, not encap)."""
+        return [r for r in planner.select(self.spec.resources, self.opts.rid, self.opts.tags, self.opts.subsets)
+                if not r.disabled and not r.encap]
+
+    def hook_steps(self, hook):
+        """A step per selected resource whose driver has the sync hook `hook`."""
+        from drivers import driver_class
+
+        return [planner.Step(r.rid, r.family, hook) for r in self.selected()
+                if hasattr(driver_class(r.family, r.type) or object, hook)]
 
     def journal_config(self):
         """Journal the env file's text when it changed since the last action (replay needs it)."""
@@ -327,6 +347,9 @@ class Executor:
             for sub in steps:
                 self.current = sub
                 if sub in SYNC_ACTIONS:
+                    reached = self.run_sync(sub, steps[sub], drivers)
+                    self.remote_postsync(reached, drivers[steps[sub][0].rid].transport if steps[sub] else None)
+                elif sub in SYNC_HOOKS:
                     self.run_sync(sub, steps[sub], drivers)
                 else:
                     self.run_sub(sub, steps[sub], drivers)
@@ -367,16 +390,37 @@ class Executor:
         self.fire("", svc_ok)
 
     def run_sync(self, action, steps, drivers):
-        """Each selected sync resource's `action` method; every failure is reported, none stops the rest."""
-        failed = []
+        """Each step's driver method `action` (a sync or a sync hook); every failure is reported,
+        none stops the rest. Returns the peers the syncs reached, in order."""
+        failed, reached = [], []
         for step in steps:
             try:
-                getattr(drivers[step.rid], action)()
+                reached += getattr(drivers[step.rid], action)() or []
             except OsvcError as exc:
                 self.loggers(step.rid).error(str(exc))
                 failed.append(step.rid)
         if failed:
             raise ActionFailed(f"{action} failed on {', '.join(failed)}")
+        return list(dict.fromkeys(reached))
+
+    def remote_postsync(self, peers, transport):
+        """`postsync` on each peer a sync reached, when a resource here has that hook. The local
+        lock is `<svc>.sync`, the peer's postsync takes the peer's `<svc>` lock: no deadlock."""
+        if not peers or not self.hook_steps("postsync"):
+            return
+        from drivers.runner import Runner
+
+        runner = Runner(log=self.log, sink=self._command_sink(""))
+        argv = ["osvc-engine", "-s", self.svc, "postsync", "--waitlock", str(POSTSYNC_WAITLOCK)]
+        failed = []
+        for peer in peers:
+            try:
+                transport.run(runner.run, peer, argv, timeout=POSTSYNC_WAITLOCK + 600, log=self.log)
+            except OsvcError as exc:
+                self.log.error(f"postsync on {peer}: {exc}")
+                failed.append(peer)
+        if failed:
+            raise ActionFailed(f"postsync failed on {', '.join(failed)}")
 
     def rollback(self, action, drivers):
         opts, default = self.opts, self.spec.default

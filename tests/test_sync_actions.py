@@ -6,6 +6,7 @@ import shutil
 import pytest
 
 from tests.helpers.cli import journal_rows, osvc, write_launcher
+from tests.helpers.sim import sim, sim_node_conf  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.skipif(not shutil.which("rsync"), reason="rsync missing (apt-get install rsync)")
 
@@ -70,3 +71,47 @@ def test_sync_takes_its_own_lock_and_dry_run_changes_nothing(pool):
     osvc(pool["node1"], "-s", "db", "sync_nodes", "--force")
     assert (pool["node1"] / "var" / "lock" / "db.sync").exists()
     assert not (pool["node1"] / "var" / "lock" / "db").exists()
+
+
+def test_sync_runs_presync_here_and_postsync_on_each_peer_reached(sim, tmp_path):
+    """srp (reference §5.12, §6.1): the sync exports the SRP here (presync), sends the export with the
+    config (sync#i0, same path on the peer), then runs `postsync` on the peer, which imports it."""
+    roots = {n: tmp_path / n for n in ("node1", "node2")}
+    for root in roots.values():
+        for sub in ("etc", "var", "log"):
+            (root / sub).mkdir(parents=True)
+        sim_node_conf(root, sim, sections={"transport": {"kind": "local"},
+                                           "roots": {n: str(r) for n, r in roots.items()}})
+    sim.vmsim("define", "srp", "s1", "--set", "rootpath=/var/hpsrp/s1", "--set", "ip=10.1.2.3")
+    (roots["node1"] / "etc" / "srp1.env").write_text(
+        "[DEFAULT]\nnodes = node1 node2\n\n[container#1]\ntype = srp\nname = s1\n")
+    res = osvc(roots["node1"], "-s", "srp1", "sync_all", "--force")
+    assert res.returncode == 0, res.stdout + res.stderr
+
+    export, imported = roots["node1"] / "var" / "s1.xml", roots["node2"] / "var" / "s1.xml"
+    here = [(r["rid"], r["payload"]["argv"]) for r in journal_rows(roots["node1"], svc="srp1", kind="command")]
+    assert here[0] == ("container#1", ["srp", "-batch", "-export", "s1", "-xfile", str(export)])
+    assert ("sync#i0", ["rsync", "-HpogDtrlx", "--numeric-ids", "--exclude=*.core", str(export), str(imported)]) in here
+    postsync = here[-1]
+    assert postsync[0] == "" and postsync[1][-5:] == ["-s", "srp1", "postsync", "--waitlock", "3600"]
+    assert imported.read_text() == export.read_text()
+    assert (roots["node2"] / "etc" / "srp1.env").exists()
+
+    there = journal_rows(roots["node2"], svc="srp1")
+    assert [r["payload"]["action"] for r in there if r["kind"] == "action" and r["event"] == "begin"] == ["postsync"]
+    assert [r["payload"]["argv"] for r in there if r["kind"] == "command"] == [
+        ["srp", "-batch", "-import", "-xfile", str(imported), "allow_sw_mismatch=yes", "autostart=no"]]
+    assert sim.show("srp", "s1")["extra"]["ip"] == "10.1.2.3"
+
+
+def test_a_sync_that_reaches_no_peer_runs_no_postsync(sim, tmp_path):
+    root = tmp_path / "node1"
+    for sub in ("etc", "var", "log"):
+        (root / sub).mkdir(parents=True)
+    sim_node_conf(root, sim)
+    sim.vmsim("define", "srp", "s1")
+    (root / "etc" / "srp1.env").write_text("[DEFAULT]\nnodes = node1\n\n[container#1]\ntype = srp\nname = s1\n")
+    res = osvc(root, "-s", "srp1", "sync_all", "--force")
+    assert res.returncode == 0, res.stdout + res.stderr
+    argvs = [r["payload"]["argv"] for r in journal_rows(root, svc="srp1", kind="command")]
+    assert argvs == [["srp", "-batch", "-export", "s1", "-xfile", str(root / "var" / "s1.xml")]]
