@@ -6,7 +6,7 @@ import shutil
 import pytest
 
 from tests.helpers.cli import journal_rows, osvc, write_launcher
-from tests.helpers.sim import sim, sim_node_conf  # noqa: F401 (fixture)
+from tests.helpers.sim import sim, sim_node_conf, sim_pool_roots  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.skipif(not shutil.which("rsync"), reason="rsync missing (apt-get install rsync)")
 
@@ -76,12 +76,7 @@ def test_sync_takes_its_own_lock_and_dry_run_changes_nothing(pool):
 def test_sync_runs_presync_here_and_postsync_on_each_peer_reached(sim, tmp_path):
     """srp (reference §5.12, §6.1): the sync exports the SRP here (presync), sends the export with the
     config (sync#i0, same path on the peer), then runs `postsync` on the peer, which imports it."""
-    roots = {n: tmp_path / n for n in ("node1", "node2")}
-    for root in roots.values():
-        for sub in ("etc", "var", "log"):
-            (root / sub).mkdir(parents=True)
-        sim_node_conf(root, sim, sections={"transport": {"kind": "local"},
-                                           "roots": {n: str(r) for n, r in roots.items()}})
+    roots = sim_pool_roots(tmp_path, sim)
     sim.vmsim("define", "srp", "s1", "--set", "rootpath=/var/hpsrp/s1", "--set", "ip=10.1.2.3")
     (roots["node1"] / "etc" / "srp1.env").write_text(
         "[DEFAULT]\nnodes = node1 node2\n\n[container#1]\ntype = srp\nname = s1\n")

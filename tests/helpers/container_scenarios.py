@@ -34,7 +34,7 @@ from typing import Callable
 import pytest
 
 from tests.helpers.cli import journal_rows, osvc, transitions
-from tests.helpers.sim import sim_node_conf
+from tests.helpers.sim import sim_pool_roots
 
 SVC = "vmsvc"
 RID = "container#1"
@@ -86,13 +86,7 @@ def vm_pool(sim, vm_netns, tmp_path):
     vmname = f"vm{secrets.token_hex(3)}"
     addr = f"10.{secrets.randbelow(200) + 20}.{secrets.randbelow(250) + 1}.{secrets.randbelow(250) + 2}"
     add_host(vmname, addr)
-    roots = {n: tmp_path / n for n in ("node1", "node2")}
-    for root in roots.values():
-        for sub in ("etc", "var", "log"):
-            (root / sub).mkdir(parents=True)
-        sim_node_conf(root, sim, sections={"transport": {"kind": "local"},
-                                           "roots": {n: str(r) for n, r in roots.items()}})
-    return Pool(sim, roots, ns, addr, vmname)
+    return Pool(sim, sim_pool_roots(tmp_path, sim), ns, addr, vmname)
 
 
 def write_service(pool, tech, extra=""):

@@ -87,6 +87,18 @@ def sim_node_conf(root, sim, poll=0.05, paths=None, sections=None):
     return path
 
 
+def sim_pool_roots(base, sim, names=("node1", "node2")):
+    """{name: root}: node roots under `base` (etc, var, log), each with a simulator node.conf and a
+    local transport reaching the others (several simulated nodes on this machine)."""
+    roots = {n: Path(base) / n for n in names}
+    for root in roots.values():
+        for sub in ("etc", "var", "log"):
+            (root / sub).mkdir(parents=True)
+        sim_node_conf(root, sim, sections={"transport": {"kind": "local"},
+                                           "roots": {n: str(r) for n, r in roots.items()}})
+    return roots
+
+
 class FakeClock:
     """clock() and sleep() for the container sequence: sleeping moves time, nothing waits."""
 
