@@ -15,6 +15,7 @@ import os
 import sqlite3
 import time
 import uuid as uuidlib
+from operator import itemgetter
 from pathlib import Path
 
 import msgpack
@@ -29,13 +30,20 @@ INSERT = f"INSERT INTO {TABLE} ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * l
 HEAD = f"SELECT seq, hash, hlc FROM {TABLE} ORDER BY seq DESC LIMIT 1"
 RECORD_KEYS = frozenset(chain.TEXT_KEYS) | {"payload"}
 
-# (name, columns): one index per selective read filter, seq last so each filter reads in order.
+# (name, columns): one index per selective read filter. No seq column: every SQLite index ends with
+# the rowid (= seq), so `svc = ? ORDER BY seq` and `svc = ? AND seq > ?` read in seq order already,
+# and a narrower entry means fewer leaf pages to split and rewrite. The service index is on svc only:
+# a service's rows come in seq order without a sort (replay, `tail -s`), and its rid filter is
+# applied to those few rows. Group commit cost (100k rows, 100/txn, each row another service) is
+# dominated by this index: each transaction dirties one leaf page per service it touches.
+# Journals created before keep their (svc, rid, seq), (kind, seq), (action_id, seq) indexes: the
+# queries are the same and both are served.
 # No index on node: a node's journal holds (almost) only its own node, an index there selects
 # nothing and costs every append (~10% of group-commit throughput with 100k rows, measured).
 INDEXES = (
-    ("events_svc_rid", ("svc", "rid", "seq")),
-    ("events_kind", ("kind", "seq")),
-    ("events_action", ("action_id", "seq")),
+    ("events_svc", ("svc",)),
+    ("events_kind", ("kind",)),
+    ("events_action", ("action_id",)),
     ("events_ts", ("ts",)),
 )
 
@@ -48,6 +56,11 @@ FILTERS = {
 
 DEFAULT_BUSY_TIMEOUT = 10.0
 WAL_SIZE_LIMIT = 64 << 20
+# Per-connection settings, applied by every Journal (and by the bench's raw baseline, "same settings").
+# wal_autocheckpoint: a checkpoint copies each page changed since the last one once, however often
+# it changed; the default (1000 pages) checkpoints every few group commits and rewrites the same
+# index leaves each time. 10000 pages (40 MB of WAL at most) measured best (see README).
+PRAGMAS = (("journal_size_limit", WAL_SIZE_LIMIT), ("wal_autocheckpoint", 10000))
 
 # sqlite error name prefix -> what the operator reads (the path and the call are filled in).
 _ERRORS = (
@@ -92,7 +105,8 @@ class Journal:
         try:
             self._conn = sqlite3.connect(str(self.path), timeout=busy_timeout, isolation_level=None)
             self.uuid = self._load_uuid() or self._create_schema()
-            self._conn.execute(f"PRAGMA journal_size_limit={WAL_SIZE_LIMIT}")
+            for name, value in PRAGMAS:
+                self._conn.execute(f"PRAGMA {name}={value}")
         except sqlite3.Error as exc:
             self.close()
             raise self._error(exc, "opened") from None
@@ -193,23 +207,36 @@ class Journal:
 
     # -- writing -----------------------------------------------------------------------------------
 
-    def _encode(self, record, _keys=chain.TEXT_KEYS, _blank=("",) * len(chain.TEXT_KEYS)):
+    def _encode(self, record, _get=itemgetter(*chain.TEXT_KEYS, "payload"), _n=len(RECORD_KEYS)):
         """The stored values of one record, minus seq/ts/hlc/hash (filled in under the lock).
-        Hot path: the common case (a dict of str values) costs a few C calls."""
-        if type(record) is not dict or not RECORD_KEYS.issuperset(record):
-            self._refuse(record)
-        texts = tuple(map(record.get, _keys, _blank))
+        Hot path: a dict with every key (the common case) costs a few C calls; a record with
+        missing keys takes the slower path, which also refuses unknown keys."""
+        values = None
+        if type(record) is dict and len(record) == _n:
+            try:
+                values = _get(record)   # every known key present and len == _n: no unknown key
+            except KeyError:
+                pass
+        if values is None:
+            values = self._complete(record)
+        texts = values[:-1]
         try:
             "".join(texts)  # raises unless every value is a str
         except TypeError:
             texts = tuple("" if v is None else str(v) for v in texts)
-        payload = record.get("payload")
+        payload = values[-1]
         try:
             blob = self._pack(payload if payload else {})
         except (TypeError, ValueError, OverflowError) as exc:
             raise UsageError(f"journal record payload cannot be encoded ({exc}): use str, int, float, "
                              f"bool, None, bytes, lists and dicts with str keys") from None
         return (*texts, blob)
+
+    def _complete(self, record, _keys=chain.TEXT_KEYS, _blank=("",) * len(chain.TEXT_KEYS)):
+        """A record with missing keys: '' for a missing text, {} for a missing payload."""
+        if type(record) is not dict or not RECORD_KEYS.issuperset(record):
+            self._refuse(record)
+        return (*map(record.get, _keys, _blank), record.get("payload"))
 
     @staticmethod
     def _refuse(record):

@@ -6,16 +6,27 @@ renumbered, inserted, modified, spliced, truncated, rewritten. It is a diagnosis
 messages say what the chain shows, and name the first bad seq.
 """
 
+import gc
+import os
+import select
+import signal
+import sqlite3
+import struct
+
 from engine.record import Record, factory
 
 from engine.errors import JournalError
 from journal import anchor as anchormod
 from journal import chain
-from journal.store import decode
+from journal.store import SELECT, decode
 
 WINDOW_BEFORE = 16
 WINDOW_AFTER = 32
 SEQ_SPAN = 16
+CHUNK = 5000
+PARALLEL_MIN = 50_000    # rows; below, the fork and the helper's own scan cost more than they save
+HELPER_STALL = 120.0     # s without a word from a live helper: give up rather than hang
+_MSG = struct.Struct("<QI32sqB")   # after, count, prev hash, fingerprint, ok
 
 
 class Result(Record):
@@ -37,23 +48,195 @@ class _Linker:
         return chain._sha256(prev + self.salt + self.pack(values)).digest() == row[14]
 
 
-def iter_verified(journal, decoded=True, start=None, progress=None, chunk=5000):
+def iter_verified(journal, decoded=True, start=None, progress=None, chunk=CHUNK):
     """Yield rows (dicts when decoded, else tuples) in seq order, each only after its link in the
     chain is checked; raise JournalError naming the first bad seq. `start`: a trusted (seq, hash)
-    to resume from (incremental verification)."""
-    seq0, prev = _start(journal, start)
-    expected = seq0 + 1
-    salt = journal.salt
-    pack = chain.make_canonical()
-    sha = chain._sha256
-    for row in journal.scan(chunk=chunk, seq_after=seq0):
-        if row[0] != expected or sha(prev + salt + pack(row[:14])).digest() != row[14]:
-            raise JournalError(diagnose(journal, expected - 1, prev, row[0]))
+    to resume from (incremental verification).
+
+    Long journals are checked by a forked helper process while this one reads and decodes (the
+    links are independent: each row stores its own hash, so link i needs only row i-1's stored
+    hash). The contract does not change: a chunk is yielded only once its links are confirmed,
+    and the diagnosis of a bad row runs here."""
+    after, prev = _start(journal, start)
+    if journal.last_seq() - after >= PARALLEL_MIN and _can_fork(journal):
+        yield from _parallel(journal, after, prev, decoded, progress, chunk)
+    else:
+        yield from _serial(journal, after, prev, decoded, progress, chunk)
+
+
+def _first_bad(rows, seq, prev, salt, pack, sha=chain._sha256):
+    """Index of the first row of `rows` that does not chain from `prev` as seq+1, seq+2...
+    (len(rows) when they all do). The hot loop of verification: nothing else in it."""
+    for i, row in enumerate(rows):
+        seq += 1
+        if row[0] != seq or sha(prev + salt + pack(row[:14])).digest() != row[14]:
+            return i
         prev = row[14]
-        expected += 1
-        if progress and not expected & 0xFFFF:
-            progress(expected - 1)
-        yield decode(row) if decoded else row
+    return len(rows)
+
+
+def _serial(journal, after, prev, decoded, progress, chunk):
+    """The single-process walk: check a chunk, yield its good rows, raise at the first bad one."""
+    salt, pack = journal.salt, chain.make_canonical()
+    while True:
+        rows = journal.raw(limit=chunk, seq_after=after)
+        bad = _first_bad(rows, after, prev, salt, pack)
+        yield from _emit(journal, rows, bad, after, prev, decoded)
+        if len(rows) < chunk:
+            return
+        after, prev = _advance(rows, after, progress)
+
+
+def _emit(journal, rows, bad, after, prev, decoded):
+    """Yield rows[:bad] (their links are checked), then raise naming rows[bad] if there is one."""
+    good = rows if bad == len(rows) else rows[:bad]
+    yield from map(decode, good) if decoded else good
+    if bad < len(rows):
+        prev = rows[bad - 1][14] if bad else prev
+        raise JournalError(diagnose(journal, after + bad, prev, rows[bad][0]))
+
+
+def _advance(rows, after, progress):
+    last = rows[-1][0]
+    if progress and last >> 16 != after >> 16:
+        progress(last)
+    return last, rows[-1][14]
+
+
+# -- the helper process -------------------------------------------------------------------------
+#
+# The parent forks one helper that walks the chain on its own connection, chunk by chunk, ahead of
+# the parent, and reports each chunk on a pipe: (seq it starts after, row count, the hash it chained
+# from, a fingerprint of the rows, ok). The parent reads the same chunk on its own connection; it
+# trusts the helper's "ok" only when everything matches its own rows, fingerprint included (both
+# processes share the hash secret across fork, so equal fingerprints mean the same rows even if the
+# file changed between the two reads). Any other case (the helper found a bad link, read different
+# rows, or has finished) and the parent checks the chunk itself with the same loop as _serial, so
+# what is yielded and what is raised are exactly those of the single-process walk.
+# Why fork and not spawn: a new interpreter costs ~30-50 ms of start-up and imports; fork costs a
+# few ms. SQLite forbids using a connection across fork: the helper never touches the parent's
+# connection, opens its own, and leaves with os._exit (no finalizer runs on inherited objects).
+
+def _can_fork(journal):
+    """fork() is safe only from a single-threaded process (another thread could hold a lock the
+    child would wait on forever) and with no transaction open on the parent's connection."""
+    import threading
+
+    return hasattr(os, "fork") and threading.active_count() == 1 and not journal.connection.in_transaction
+
+
+def _fingerprint(rows):
+    return hash(tuple(rows))
+
+
+def _helper(path, after, prev, salt, chunk, fd):
+    """The child: walk the chain from (after, prev), one message per chunk, stop at the end or at
+    the first chunk holding a bad link. Never returns."""
+    code = 1
+    try:
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        gc.disable()  # no cycles are made here; the collector would only walk the parent's heap
+        conn = sqlite3.connect(str(path), timeout=10, isolation_level=None)
+        sql = f"{SELECT} WHERE seq > ? ORDER BY seq LIMIT ?"
+        pack = chain.make_canonical()
+        while True:
+            rows = conn.execute(sql, (after, chunk)).fetchall()
+            ok = _first_bad(rows, after, prev, salt, pack) == len(rows)
+            os.write(fd, _MSG.pack(after, len(rows), prev, _fingerprint(rows), ok))
+            if not ok or len(rows) < chunk:
+                break
+            after, prev = rows[-1][0], rows[-1][14]
+        code = 0
+    except BaseException:
+        pass
+    finally:
+        os._exit(code)
+
+
+class _Helper:
+    """The parent's side: fork, read messages, reap."""
+
+    def __init__(self, journal, after, prev, chunk):
+        rfd, wfd = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            os.close(rfd)
+            _helper(journal.path, after, prev, journal.salt, chunk, wfd)
+        os.close(wfd)
+        self.pid, self.fd, self.buf = pid, rfd, bytearray()
+        self.done = False       # the helper sent its last message (end of chain, or a bad chunk)
+        self.status = None
+
+    def next(self):
+        """The next chunk's message, or None when the helper has nothing more to say."""
+        if self.done:
+            return None
+        while len(self.buf) < _MSG.size:
+            if not select.select([self.fd], [], [], HELPER_STALL)[0]:
+                self.kill()
+                raise JournalError(f"journal verify: the chain-checking helper process (pid {self.pid}) "
+                                   f"sent nothing for {HELPER_STALL:g}s; stopped it. Run the command again")
+            data = os.read(self.fd, 1 << 16)
+            if not data:
+                self.reap()
+                raise JournalError(f"journal verify: the chain-checking helper process (pid {self.pid}) "
+                                   f"{self._how()} before it confirmed the next chunk; nothing past "
+                                   f"the last confirmed record was yielded. Run the command again")
+            self.buf += data
+        msg = _MSG.unpack_from(self.buf)
+        del self.buf[:_MSG.size]
+        return msg
+
+    def _how(self):
+        if self.status is None:
+            return "stopped"
+        if os.WIFSIGNALED(self.status):
+            return f"was killed by signal {os.WTERMSIG(self.status)}"
+        return f"exited with status {os.waitstatus_to_exitcode(self.status)}"
+
+    def reap(self):
+        if self.status is None:
+            self.status = os.waitpid(self.pid, 0)[1]
+
+    def kill(self):
+        if self.status is None:
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self.reap()
+
+    def close(self):
+        self.kill()
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+
+def _parallel(journal, after, prev, decoded, progress, chunk):
+    helper = _Helper(journal, after, prev, chunk)
+    salt, pack = journal.salt, chain.make_canonical()
+    try:
+        while True:
+            rows = journal.raw(limit=chunk, seq_after=after)
+            msg = helper.next()
+            if msg is not None:
+                m_after, count, m_prev, fp, ok = msg
+                if not ok or count < chunk:
+                    helper.done = True
+                if m_after != after:     # the two walks no longer cut the same chunks: go alone
+                    helper.done, msg = True, None
+            if (msg is not None and ok and count == len(rows) and m_prev == prev
+                    and fp == _fingerprint(rows)):
+                bad = len(rows)
+            else:
+                bad = _first_bad(rows, after, prev, salt, pack)
+            yield from _emit(journal, rows, bad, after, prev, decoded)
+            if len(rows) < chunk:
+                return
+            after, prev = _advance(rows, after, progress)
+    finally:
+        helper.close()
 
 
 def _start(journal, start):

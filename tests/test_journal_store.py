@@ -54,10 +54,36 @@ def test_files_are_private_and_schema_is_what_the_docs_say(jpath):
     assert cols == ["seq", "ts", "hlc", "node", "svc", "rid", "kind", "machine", "event", "src", "dst",
                     "action_id", "payload", "durable", "hash"]
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    indexes = {r[1] for r in conn.execute("PRAGMA index_list(events)")}
-    assert {"events_svc_rid", "events_kind", "events_action", "events_ts"} <= indexes
+    indexes = {r[1]: [c[2] for c in conn.execute(f"PRAGMA index_info({r[1]})")]
+               for r in conn.execute("PRAGMA index_list(events)")}
+    assert indexes == {"events_svc": ["svc"], "events_kind": ["kind"], "events_action": ["action_id"],
+                       "events_ts": ["ts"]}
+    # every filter reads in seq order from its index (the rowid ends each entry): no sort step
+    for where in ("svc = ?", "svc = ? AND rid = ?", "kind = ?", "action_id = ?", "svc = ? AND seq > ?"):
+        plan = " ".join(r[3] for r in conn.execute(
+            f"EXPLAIN QUERY PLAN SELECT * FROM events WHERE {where} ORDER BY seq", ("x",) * where.count("?")))
+        assert "USING INDEX" in plan and "TEMP B-TREE" not in plan, (where, plan)
+    assert conn.execute("PRAGMA page_size").fetchone()[0] == 4096
     uuid = conn.execute("SELECT value FROM meta WHERE key='uuid'").fetchone()[0]
     assert uuid == Journal(jpath).uuid and len(uuid) == 32
+
+
+def test_a_journal_with_the_first_indexes_still_serves_every_filter(jpath):
+    """Journals created before the narrower indexes keep (svc, rid, seq), (kind, seq), (action_id, seq):
+    they open, append, answer the same queries and verify."""
+    Journal(jpath).close()
+    conn = sqlite3.connect(jpath, isolation_level=None)
+    for name in ("events_svc", "events_kind", "events_action"):
+        conn.execute(f"DROP INDEX {name}")
+    conn.execute("CREATE INDEX events_svc_rid ON events (svc, rid, seq)")
+    conn.execute("CREATE INDEX events_kind ON events (kind, seq)")
+    conn.execute("CREATE INDEX events_action ON events (action_id, seq)")
+    conn.close()
+    with Journal(jpath) as j:
+        j.append([rec(i) for i in range(30)])
+        assert [r["seq"] for r in j.read(svc="svc1", rid="ip#0")] == [5, 11, 17, 23, 29]
+        assert [r["seq"] for r in j.read(action_id="act2")] == list(range(21, 31))
+        assert verify(j).records == 30
 
 
 def test_read_filters_and_last(jpath):
