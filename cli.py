@@ -90,6 +90,15 @@ for _words, _text, _example in (
 ):
     ACTIONS[_words] = (_RUN, True, _text, _example)
 
+# Cluster actions moving a service to another node (reference §5.10): engine/migrate.py.
+for _words, _text, _example in (
+    ("switch", "stop here, then start on the --to node (its own journaled start there)",
+     "osvc-engine -s web1 switch --to node2"),
+    ("migrate", "live-migrate the VM to the --to node (ovm, hpvm): startfs there, migrate, stopfs here",
+     "osvc-engine -s ovmguest1 migrate --to ovmnode2 --cluster"),
+):
+    ACTIONS[_words] = ("engine.migrate:run_relocation", True, _text, _example)
+
 # SCSI-3 reservations (reference §6.3): prstatus and the 1.x aliases, and the seed's diskupdate.
 for _words, _func, _text, _example in (
     ("prstatus", "prstatus", "status of the SCSI-3 reservations only; exit code is their status",

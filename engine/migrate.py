@@ -1,0 +1,275 @@
+"""`switch --to NODE` and `migrate --to NODE`: the cluster actions that move a service (reference §5.10).
+
+    switch   local stop (every resource, hb first)  ->  remote `start` on the destination
+    migrate  [prstop]  ->  remote `startfs --master`  ->  container `migrate` (up -> migrating),
+             driver.migrate(dest)  ->  `stopped` (migrating -> down)  ->  local `stopfs`
+             ->  [remote `prstart --master`]  ->  remote `status --refresh`
+             ([...]: only when the service has scsireserv companions)
+
+One journaled action on the source node. The service machine goes `switching` / `migrating` and
+ends like a stop here (the service no longer runs on this node) or, when it still does after a
+failure, like a start. The destination journals its own actions (start, startfs, status). Remote
+commands go through the node transport (`exec '...' on node X`) and are journaled here as command
+records with their rc. Every refusal happens before the first effect and is journaled.
+"""
+
+import getpass
+import os
+import time
+
+from engine import plan as planner
+from engine.actions import ActionFailed, Executor, Refused, boot_id
+from engine.errors import OsvcError, UsageError
+
+# A remote action may boot a VM (start_timeout up to 600 s) behind the peer's lock (lock_timeout).
+REMOTE_TIMEOUT = 3600
+PR_DROPPED = ("scsi reservations were dropped. you have to acquire them now using the 'prstart' action "
+              "either on source node or destination node, depending on your problem analysis.")
+
+
+class Relocation(Executor):
+    """The executor of switch and migrate: same journal, lock, machines and drivers as any action."""
+
+    # --- checks before any effect ---------------------------------------------------------------
+    def pool(self) -> list:
+        d = self.spec.default
+        return list(dict.fromkeys([*(d.get("nodes") or []), *(d.get("drpnodes") or []),
+                                   *(d.get("drpnode") or [])]))
+
+    def destination_problem(self):
+        """(exception class, message) when --to is not a usable destination, else None."""
+        dest = self.opts.to
+        if not dest:
+            return UsageError, "a destination node must be provided this action"
+        if dest == self.node.name:
+            return Refused, "the destination is the source node"
+        pool = self.pool()
+        if dest not in pool:
+            return Refused, (f"the destination node {dest} is not in the service's nodes or drpnodes "
+                                   f"({', '.join(pool) or 'none'})")
+        return None
+
+    def containers(self) -> list:
+        return [r for r in self.spec.resources if r.family == "container" and not r.encap and not r.disabled]
+
+    def migrate_problem(self):
+        """Why this service cannot be live-migrated (only drivers with `migrate(dest)` can), or None."""
+        from drivers import driver_class
+
+        containers = self.containers()
+        if not containers:
+            return "live migration needs a container and this service has none: use switch"
+        for res in containers:
+            if not hasattr(driver_class(res.family, res.type) or object, "migrate"):
+                return f"live migration is not supported for container type {res.type}: use switch"
+        return None
+
+    def refuse_with(self, action, cls, reason):
+        self.log.error(reason)
+        self.record("action", "refused", payload={"action": action, "reason": reason, "argv": self.opts.argv,
+                                                  "user": getpass.getuser(), "pid": os.getpid(),
+                                                  "to": self.opts.to or ""})
+        raise cls(reason)
+
+    # --- the action -------------------------------------------------------------------------------
+    def run(self):
+        from engine.lock import ServiceLock
+        from engine.log import resource_logger, service_logger
+        from journal.store import Journal
+
+        action = self.opts.action
+        self.log = service_logger(self.node, self.svc)
+        self.loggers = lambda rid: resource_logger(self.svc, rid)
+        if self.opts.dry_run:
+            return self.dry_run_plan(action)
+        self.journal = Journal(self.node.journal_path)
+        try:
+            problem = self.destination_problem()
+            if problem and problem[0] is UsageError:      # a bad command line comes first
+                self.refuse_with(action, *problem)
+            reason = self.guards(action)
+            if reason:
+                self.refuse(action, reason)
+            if problem:
+                self.refuse_with(action, *problem)
+            if action == "migrate":
+                reason = self.migrate_problem()
+                if reason:
+                    self.refuse_with(action, Refused, reason)
+            timeout = self.opts.waitlock
+            if timeout is None:
+                timeout = float(self.spec.default.get("lock_timeout") or 60)
+            with ServiceLock(self.node.lock_path(self.svc), action, timeout):
+                return self.run_relocation(action)
+        finally:
+            self.journal.close()
+
+    def dry_run_plan(self, action):
+        problem = self.destination_problem()
+        if problem:
+            raise problem[0](problem[1])
+        print(f"{self.svc}: {action} to {self.opts.to}")
+        for line in self.sequence(action):
+            print(f"  {line}")
+        return 0
+
+    def sequence(self, action) -> list:
+        """The plan in words (dry run, and the begin record)."""
+        dest = self.opts.to
+        if action == "switch":
+            return ["stop here", f"start on {dest}"]
+        pr = bool(planner.plan("prstop", self.spec.resources))
+        return ([*(["prstop here"] if pr else []), f"startfs --master on {dest}",
+                 *(f"migrate {r.rid} to {dest}" for r in self.containers()), "stopfs here",
+                 *([f"prstart --master on {dest}"] if pr else []), f"status --refresh on {dest}"])
+
+    def run_relocation(self, action):
+        from drivers.runner import Runner
+        from engine.recovery import recover
+        from engine.runtime import build_drivers
+
+        t0 = time.monotonic()
+        recover(self.node, self.svc, self.journal, self.spec, self.log)   # an interrupted action first
+        self.journal_config()
+        dest = self.opts.to
+        self.record("action", "begin", payload={
+            "action": action, "to": dest, "argv": self.opts.argv, "user": getpass.getuser(), "pid": os.getpid(),
+            "boot_id": boot_id(), "node": self.node.name, "digest": self.spec.digest,
+            "sequence": self.sequence(action)})
+        self.models = self._models()
+        drivers = build_drivers(
+            self.node, self.spec, loggers=self.loggers, opts=self.opts, extra=dict(self.extra),
+            runners=lambda rid: Runner(log=self.loggers(rid), sink=self._command_sink(rid)))
+        self.remote_runner = Runner(log=self.log, sink=self._command_sink(""))
+        rc, error = 0, None
+        try:
+            if action == "switch":
+                self.switch(dest, drivers)
+            else:
+                self.migrate(dest, drivers)
+        except Exception as exc:  # every failure ends the action cleanly
+            rc, error = 1, exc
+            if not isinstance(exc, OsvcError):
+                self.log.error(f"unexpected error: {exc!r}")
+        finally:
+            self.save_states()
+            end = {"action": action, "to": dest, "outcome": "ok" if rc == 0 else "failed", "rc": rc,
+                   "duration": round(time.monotonic() - t0, 6)}
+            if error is not None:
+                end["error"] = str(error)
+            self.record("action", "end", payload=end)
+            self.refresh(drivers)
+        if error is not None:
+            if isinstance(error, OsvcError):
+                raise error
+            raise ActionFailed(str(error)) from error
+        return rc
+
+    # --- remote actions -------------------------------------------------------------------------------
+    def remote(self, dest, *words, cluster=True):
+        """`osvc-engine -s SVC <words>` on `dest` (with --cluster when this action had it); the Result."""
+        from engine.transport import node_transport
+
+        argv = ["osvc-engine", "-s", self.svc, *words, *(["--cluster"] if cluster and self.opts.cluster else [])]
+        return node_transport(self.node).run(self.remote_runner.run, dest, argv, timeout=REMOTE_TIMEOUT,
+                                             check=False, log=self.log)
+
+    def remote_ok(self, dest, *words, hint):
+        res = self.remote(dest, *words)
+        if res.rc != 0:
+            raise ActionFailed(f"{' '.join(words)} on node {dest} failed (rc {res.rc}): {hint}")
+        return res
+
+    # --- switch -------------------------------------------------------------------------------------
+    def run_steps(self, sub, drivers):
+        """Every step of the sub-action `sub` (stop, stopfs, prstop) here, each transition journaled."""
+        self.current = sub
+        for step in planner.plan(sub, self.spec.resources):
+            self.run_step(step, drivers)
+
+    def switch(self, dest, drivers):
+        self.fire("", "switch", action="switch", to=dest)
+        try:
+            self.run_steps("stop", drivers)
+        except Exception as exc:
+            self.fire("", "stop_failed", reason=str(exc))
+            self.log.error(f"{exc}")
+            raise ActionFailed(f"stop here failed, the service was not started on node {dest}: {exc}") from exc
+        self.fire("", "stopped")          # not running here any more, whatever the destination does
+        self.remote_ok(dest, "start", hint=(
+            f"the service is stopped on {self.node.name}; read node {dest}'s log (osvc-engine journal "
+            f"audit -s {self.svc} there), then start it on {dest} or here"))
+
+    # --- migrate ------------------------------------------------------------------------------------
+    def migrate(self, dest, drivers):
+        from drivers.base import DriverError
+
+        pr = bool(planner.plan("prstop", self.spec.resources))
+        containers = self.containers()
+        for res in containers:       # nothing to move when it does not run here: refuse before any effect
+            if not self.seen_up(res, drivers[res.rid]):
+                raise ActionFailed(f"container {drivers[res.rid].label()} is not running on {self.node.name}: "
+                                   f"nothing to migrate (start it, or use switch)")
+        self.fire("", "migrate", action="migrate", to=dest)
+        moved, pr_dropped = False, False
+        try:
+            if pr:
+                pr_dropped = True
+                self.run_steps("prstop", drivers)
+            self.remote_ok(dest, "startfs", "--master",
+                           hint=f"the service still runs on {self.node.name}; fix node {dest}'s disks and retry")
+            for res in containers:
+                self.migrate_container(res, drivers[res.rid], dest, DriverError)
+            moved = True
+            self.run_steps("stopfs", drivers)
+            if pr:
+                self.remote_ok(dest, "prstart", "--master", hint="take them with 'prstart' there")
+                pr_dropped = False
+            # the destination's cache and journal show the container up there
+            self.remote(dest, "status", "--refresh", cluster=False)
+        except Exception as exc:
+            if pr_dropped:
+                self.log.error(PR_DROPPED)
+            up_here = not moved and all(self.seen_up(r, drivers[r.rid]) for r in containers)
+            self.fire("", "stop_failed" if moved else "started" if up_here else "start_failed", reason=str(exc))
+            raise
+        self.fire("", "stopped")
+
+    def seen_up(self, res, drv) -> bool:
+        """Probe the container; journal and apply what is seen when it differs from the belief."""
+        from machines.core import can
+
+        model = self.models[res.rid]
+        up = drv.is_up()
+        believed_up = model.state == "up"
+        if up != believed_up:
+            self.record("observation", "status", rid=res.rid, durable=False,
+                        payload={"status": "up" if up else "down", "believed": model.state})
+            trigger = "observed_up" if up else "observed_down"
+            if can(model, trigger):
+                self.fire(res.rid, trigger, status="up" if up else "down")
+        return up
+
+    def migrate_container(self, res, drv, dest, DriverError):
+        rlog = self.loggers(res.rid)
+        t0 = time.monotonic()
+        self.fire(res.rid, "migrate", to=dest)              # up -> migrating, journaled before the command
+        try:
+            drv.migrate(dest)
+        except DriverError as exc:
+            duration = round(time.monotonic() - t0, 6)
+            # never a lie: the machine ends where the probe says the container is
+            up = drv.is_up()
+            self.record("observation", "status", rid=res.rid, durable=False,
+                        payload={"status": "up" if up else "down", "believed": "migrating"})
+            self.fire(res.rid, "started" if up else "start_failed", reason=str(exc), duration=duration)
+            rlog.error(str(exc))
+            where = f"still running on {self.node.name}" if up else f"not running on {self.node.name}"
+            raise ActionFailed(f"live migration of {drv.label()} to node {dest} failed, the container is {where}: "
+                               f"{exc}") from exc
+        self.fire(res.rid, "stopped", duration=round(time.monotonic() - t0, 6))   # migrating -> down here
+
+
+def run_relocation(node, svc, opts):
+    """cli handler of `switch` and `migrate`."""
+    return Relocation(node, svc, opts).run()
