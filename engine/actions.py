@@ -30,7 +30,6 @@ COMPOSITE = {"restart": ("stop", "start")}
 # Sync actions: the sync drivers' method of the same name, under the `<svc>.sync` lock (reference
 # §5.7), allowed on frozen and hb-driven services (§5.8), journaled like any action.
 SYNC_ACTIONS = ("sync_nodes", "sync_drp", "sync_all")
-SYNC_TARGETS = {"sync_nodes": "nodes", "sync_drp": "drpnodes", "sync_all": None}
 # Driver hooks around a sync (reference §5.12): `presync` prepares what a sync sends (the srp
 # export), before the sync here; `postsync` installs it (the srp import) on each node the sync
 # reached, run there as `osvc-engine -s SVC postsync --waitlock 3600` like the agent does.
