@@ -3,7 +3,8 @@
 #  1. a service made of a loop-device ext4 filesystem, an ip address in a network namespace and two
 #     app launchers: start / print status / stop, then its journal (real resources);
 #  2. the OVM walkthrough of the seed (tests/data/seeds/ovmguest1.env, verbatim) on two simulated OVM
-#     nodes: start --cluster, print status, stop --cluster, then the journal of what happened;
+#     nodes: start --cluster, print status, migrate --to the peer, switch back, stop --cluster, then
+#     the journal of what happened;
 #  3. the VM cookbook's service (tests/data/seeds/vm188.env, [container#1] type = hpvm): print
 #     status, stop, start.
 # Runs on a fresh machine; as root it uses real loop devices, mounts and network namespaces. The
@@ -162,6 +163,12 @@ run cat "$OSVC_ROOT/etc/ovmguest1.env"
 refused osvc-engine -s ovmguest1 start
 run $in_ns osvc-engine -s ovmguest1 start --cluster
 run osvc-engine -s ovmguest1 sync_all        # the env file to the peer node (sync#i0)
+run $in_ns osvc-engine -s ovmguest1 print status --refresh
+# live migration to the peer (xm migrate -l), then a switch back (stop there, start here)
+run $in_ns osvc-engine -s ovmguest1 migrate --to ovmnode2 --cluster
+run $in_ns osvc-engine -s ovmguest1 print status --refresh
+run $in_ns env OSVC_ROOT="$demo_root/nodes/ovmnode2" OSVC_NODENAME=ovmnode2 osvc-engine -s ovmguest1 print status
+run $in_ns env OSVC_ROOT="$demo_root/nodes/ovmnode2" OSVC_NODENAME=ovmnode2 osvc-engine -s ovmguest1 switch --to ovmnode1 --cluster
 run $in_ns osvc-engine -s ovmguest1 print status --refresh
 run $in_ns osvc-engine -s ovmguest1 stop --cluster
 run $in_ns osvc-engine -s ovmguest1 print status --refresh
