@@ -135,7 +135,8 @@ def ovm_cfg():
 def ovm_pool(sim, vm_netns, tmp_path):
     """A minimal ovm service (no hb: no --cluster needed) on node1/node2, the guest's name resolving."""
     ns, add_host = vm_netns
-    add_host("ovmguest1", f"10.{secrets.randbelow(200) + 20}.{secrets.randbelow(250) + 1}.{secrets.randbelow(250) + 2}")
+    octets = (secrets.randbelow(200) + 20, secrets.randbelow(250) + 1, secrets.randbelow(250) + 2)
+    add_host("ovmguest1", "10.{}.{}.{}".format(*octets))
     roots = sim_pool_roots(tmp_path / "nodes", sim)
     for root in roots.values():
         (root / "etc" / "ovmguest1.env").write_text(
@@ -225,3 +226,65 @@ def test_migrate_refused_for_kvm(sim, tmp_path):
     rows = journal_rows(roots["node1"], svc="kvm1")
     assert [(r["kind"], r["event"]) for r in rows] == [("action", "refused")]
     assert rows[0]["payload"]["reason"] == message
+
+
+def test_migrate_of_an_hb_driven_service_needs_cluster(sim, tmp_path):
+    roots = sim_pool_roots(tmp_path / "nodes", sim, names=("ovmnode1", "ovmnode2"))
+    shutil.copy(SEEDS / "ovmguest1.env", roots["ovmnode1"] / "etc" / "ovmguest1.env")
+    res = osvc(roots["ovmnode1"], "-s", "ovmguest1", "migrate", "--to", "ovmnode2", node="ovmnode1")
+    assert res.returncode == 1
+    assert ("this service is managed by a clusterware, thus direct service manipulation is disabled (migrate). "
+            "the --cluster option circumvent this safety net.") in res.stderr
+    assert [(r["kind"], r["event"]) for r in journal_rows(roots["ovmnode1"], svc="ovmguest1")] == [
+        ("action", "refused")]
+
+
+# --- migrate with SCSI-3 reservation companions ----------------------------------------------------------------
+@pytest.fixture
+def hpvm_pr_pool(sim, tmp_path):
+    """vm188 (hpvm, scsireserv = true) running on node1, its LUN /dev/sdb reserved by node1 (key 0x1a)."""
+    from simulators import sg_persist as san
+
+    roots = sim_pool_roots(tmp_path / "nodes", sim)
+    for (name, root), key in zip(roots.items(), ("0x1a", "0x2b")):
+        with open(root / "etc" / "node.conf", "a") as fh:
+            fh.write(f"\n[node]\nprkey = {key}\n")
+        (root / "etc" / "vm188.env").write_text(
+            "[DEFAULT]\nnodes = node1 node2\n\n[container#1]\ntype = hpvm\nname = vm188\nscsireserv = true\n")
+    san.define("/dev/sdb")
+    sim.vmsim("define", "hpvm", "vm188", "--running", "--node", "node1", "--disk", "/dev/sdb")
+    ok(osvc(roots["node1"], "-s", "vm188", "prstart"))
+    assert san.show("/dev/sdb")["registrations"] == {"node1": 0x1a}
+    return roots, san
+
+
+def test_migrate_with_companions_moves_the_reservations(hpvm_pr_pool, sim):
+    roots, san = hpvm_pr_pool
+    res = ok(osvc(roots["node1"], "-s", "vm188", "migrate", "--to", "node2"))
+    records = last_action(roots["node1"], "vm188", "migrate")
+    moves = [(r["rid"], r["event"]) for r in records if r["kind"] == "transition"]
+    # the probe saw the VM the engine never started (journaled first); prstop; the move; stopfs here
+    # (the vmdg, and the already released companion again: stopfs includes the disks, reference §5.11)
+    assert moves == [("container#1", "observed_up"), ("", "migrate"),
+                     ("container#1pr", "stop"), ("container#1pr", "stopped"),
+                     ("container#1", "migrate"), ("container#1", "stopped"),
+                     ("vmdg#container#1", "stop"), ("vmdg#container#1", "stopped"),
+                     ("container#1pr", "stop"), ("container#1pr", "stopped"), ("", "stopped")]
+    remote = [r["payload"]["argv"][3:] for r in records
+              if r["kind"] == "command" and r["payload"]["argv"][0].endswith("osvc-engine")]
+    assert remote == [["startfs", "--master"], ["prstart", "--master"], ["status", "--refresh"]]
+    assert san.show("/dev/sdb")["registrations"] == {"node2": 0x2b}
+    assert sim.show("hpvm", "vm188")["node"] == "node2"
+    assert "scsi reservations were dropped" not in res.stdout
+
+
+def test_failed_migrate_after_prstop_says_the_reservations_were_dropped(hpvm_pr_pool, sim):
+    roots, san = hpvm_pr_pool
+    (roots["node2"] / "etc" / "vm188.env").unlink()       # the destination does not know the service
+    res = osvc(roots["node1"], "-s", "vm188", "migrate", "--to", "node2")
+    assert res.returncode == 1
+    assert ("scsi reservations were dropped. you have to acquire them now using the 'prstart' action either on "
+            "source node or destination node, depending on your problem analysis.") in res.stdout
+    assert "startfs --master on node node2 failed (rc 4)" in res.stderr
+    assert san.show("/dev/sdb")["registrations"] == {}
+    assert sim.show("hpvm", "vm188")["node"] == "node1"
