@@ -108,6 +108,9 @@ class Relocation(Executor):
         problem = self.destination_problem()
         if problem:
             raise problem[0](problem[1])
+        reason = self.migrate_problem() if action == "migrate" else None
+        if reason:
+            raise Refused(reason)
         print(f"{self.svc}: {action} to {self.opts.to}")
         for line in self.sequence(action):
             print(f"  {line}")
