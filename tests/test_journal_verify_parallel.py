@@ -173,6 +173,12 @@ def test_no_fork_from_a_threaded_process(j, helpers):
     assert helpers == []
 
 
+def test_no_helper_with_a_single_cpu(j, helpers, monkeypatch):
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0})
+    assert walk(j) == (list(range(1, N + 1)), None)
+    assert helpers == []
+
+
 def test_incremental_verification_from_a_trusted_point(j, helpers):
     h = sqlite3.connect(j.path).execute("SELECT hash FROM events WHERE seq = 9").fetchone()[0]
     assert [r[0] for r in verify.iter_verified(j, decoded=False, start=(9, h), chunk=CHUNK)] == list(range(10, N + 1))
