@@ -207,36 +207,33 @@ class Journal:
 
     # -- writing -----------------------------------------------------------------------------------
 
-    def _encode(self, record, _get=itemgetter(*chain.TEXT_KEYS, "payload"), _n=len(RECORD_KEYS)):
+    def _encode(self, record, _texts=itemgetter(*chain.TEXT_KEYS), _n=len(RECORD_KEYS), _empty=b"\x80"):
         """The stored values of one record, minus seq/ts/hlc/hash (filled in under the lock).
         Hot path: a dict with every key (the common case) costs a few C calls; a record with
         missing keys takes the slower path, which also refuses unknown keys."""
-        values = None
-        if type(record) is dict and len(record) == _n:
-            try:
-                values = _get(record)   # every known key present and len == _n: no unknown key
-            except KeyError:
-                pass
-        if values is None:
-            values = self._complete(record)
-        texts = values[:-1]
+        try:
+            if type(record) is not dict or len(record) != _n:
+                raise KeyError
+            texts = _texts(record)          # every known key present and len == _n: no unknown key
+            payload = record["payload"]
+        except KeyError:
+            texts, payload = self._complete(record)
         try:
             "".join(texts)  # raises unless every value is a str
         except TypeError:
             texts = tuple("" if v is None else str(v) for v in texts)
-        payload = values[-1]
         try:
-            blob = self._pack(payload if payload else {})
+            blob = self._pack(payload) if payload else _empty   # b"\x80": msgpack of {}
         except (TypeError, ValueError, OverflowError) as exc:
             raise UsageError(f"journal record payload cannot be encoded ({exc}): use str, int, float, "
                              f"bool, None, bytes, lists and dicts with str keys") from None
-        return (*texts, blob)
+        return texts + (blob,)
 
     def _complete(self, record, _keys=chain.TEXT_KEYS, _blank=("",) * len(chain.TEXT_KEYS)):
         """A record with missing keys: '' for a missing text, {} for a missing payload."""
         if type(record) is not dict or not RECORD_KEYS.issuperset(record):
             self._refuse(record)
-        return (*map(record.get, _keys, _blank), record.get("payload"))
+        return tuple(map(record.get, _keys, _blank)), record.get("payload")
 
     @staticmethod
     def _refuse(record):
@@ -256,7 +253,8 @@ class Journal:
     def append(self, records, durable=True):
         """Append records in one transaction; returns their seqs. All or nothing: on failure
         JournalError is raised and none of them is in the journal."""
-        encoded = [self._encode(r) for r in records]
+        encode = self._encode
+        encoded = [encode(r) for r in records]
         if not encoded:
             return []
         conn = self._conn
