@@ -12,6 +12,7 @@ import select
 import signal
 import sqlite3
 import struct
+import time
 
 from engine.record import Record, factory
 
@@ -58,10 +59,28 @@ def iter_verified(journal, decoded=True, start=None, progress=None, chunk=CHUNK)
     hash). The contract does not change: a chunk is yielded only once its links are confirmed,
     and the diagnosis of a bad row runs here."""
     after, prev = _start(journal, start)
+    helper = None
     if journal.last_seq() - after >= PARALLEL_MIN and _can_fork(journal):
-        yield from _parallel(journal, after, prev, decoded, progress, chunk)
-    else:
-        yield from _serial(journal, after, prev, decoded, progress, chunk)
+        helper = _Helper(journal, after, prev, chunk)
+    salt, pack = journal.salt, chain.make_canonical()
+    try:
+        while True:
+            rows = journal.raw(limit=chunk, seq_after=after)
+            if helper is not None and helper.confirms(after, prev, rows, chunk):
+                bad = len(rows)
+            else:
+                bad = _first_bad(rows, after, prev, salt, pack)
+            good = rows if bad == len(rows) else rows[:bad]
+            yield from map(decode, good) if decoded else good
+            if bad < len(rows):
+                prev = rows[bad - 1][14] if bad else prev
+                raise JournalError(diagnose(journal, after + bad, prev, rows[bad][0]))
+            if len(rows) < chunk:
+                return
+            after, prev = _advance(rows, after, progress)
+    finally:
+        if helper is not None:
+            helper.close()
 
 
 def _first_bad(rows, seq, prev, salt, pack, sha=chain._sha256):
@@ -73,27 +92,6 @@ def _first_bad(rows, seq, prev, salt, pack, sha=chain._sha256):
             return i
         prev = row[14]
     return len(rows)
-
-
-def _serial(journal, after, prev, decoded, progress, chunk):
-    """The single-process walk: check a chunk, yield its good rows, raise at the first bad one."""
-    salt, pack = journal.salt, chain.make_canonical()
-    while True:
-        rows = journal.raw(limit=chunk, seq_after=after)
-        bad = _first_bad(rows, after, prev, salt, pack)
-        yield from _emit(journal, rows, bad, after, prev, decoded)
-        if len(rows) < chunk:
-            return
-        after, prev = _advance(rows, after, progress)
-
-
-def _emit(journal, rows, bad, after, prev, decoded):
-    """Yield rows[:bad] (their links are checked), then raise naming rows[bad] if there is one."""
-    good = rows if bad == len(rows) else rows[:bad]
-    yield from map(decode, good) if decoded else good
-    if bad < len(rows):
-        prev = rows[bad - 1][14] if bad else prev
-        raise JournalError(diagnose(journal, after + bad, prev, rows[bad][0]))
 
 
 def _advance(rows, after, progress):
@@ -111,7 +109,7 @@ def _advance(rows, after, progress):
 # trusts the helper's "ok" only when everything matches its own rows, fingerprint included (both
 # processes share the hash secret across fork, so equal fingerprints mean the same rows even if the
 # file changed between the two reads). Any other case (the helper found a bad link, read different
-# rows, or has finished) and the parent checks the chunk itself with the same loop as _serial, so
+# rows, or has finished) and the parent checks the chunk itself with the same loop (_first_bad), so
 # what is yielded and what is raised are exactly those of the single-process walk.
 # Why fork and not spawn: a new interpreter costs ~30-50 ms of start-up and imports; fork costs a
 # few ms. SQLite forbids using a connection across fork: the helper never touches the parent's
@@ -169,6 +167,22 @@ class _Helper:
         self.done = False       # the helper sent its last message (end of chain, or a bad chunk)
         self.status = None
 
+    def confirms(self, after, prev, rows, chunk):
+        """Did the helper check exactly these rows, chained from `prev`, and find every link good?
+        Anything else (a bad link, other rows, other chunk bounds, no more messages): False, and
+        the caller checks the chunk itself."""
+        msg = self.next()
+        if msg is None:
+            return False
+        m_after, count, m_prev, fp, ok = msg
+        if not ok or count < chunk:
+            self.done = True        # its last message
+        if m_after != after:        # the two walks no longer cut the same chunks: go alone
+            self.done = True
+            self.kill()
+            return False
+        return ok and count == len(rows) and m_prev == prev and fp == _fingerprint(rows)
+
     def next(self):
         """The next chunk's message, or None when the helper has nothing more to say."""
         if self.done:
@@ -209,36 +223,19 @@ class _Helper:
             self.reap()
 
     def close(self):
+        """Reap the helper: one that sent its last message is exiting (give it a moment); one that
+        has more to say (the caller stopped early, or failed) is killed."""
+        deadline = time.monotonic() + 1.0
+        while self.done and self.status is None and time.monotonic() < deadline:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            if pid:
+                self.status = status
+            else:
+                time.sleep(0.001)
         self.kill()
         if self.fd is not None:
             os.close(self.fd)
             self.fd = None
-
-
-def _parallel(journal, after, prev, decoded, progress, chunk):
-    helper = _Helper(journal, after, prev, chunk)
-    salt, pack = journal.salt, chain.make_canonical()
-    try:
-        while True:
-            rows = journal.raw(limit=chunk, seq_after=after)
-            msg = helper.next()
-            if msg is not None:
-                m_after, count, m_prev, fp, ok = msg
-                if not ok or count < chunk:
-                    helper.done = True
-                if m_after != after:     # the two walks no longer cut the same chunks: go alone
-                    helper.done, msg = True, None
-            if (msg is not None and ok and count == len(rows) and m_prev == prev
-                    and fp == _fingerprint(rows)):
-                bad = len(rows)
-            else:
-                bad = _first_bad(rows, after, prev, salt, pack)
-            yield from _emit(journal, rows, bad, after, prev, decoded)
-            if len(rows) < chunk:
-                return
-            after, prev = _advance(rows, after, progress)
-    finally:
-        helper.close()
 
 
 def _start(journal, start):
