@@ -228,9 +228,10 @@ def main(argv):
         o, r = case_appends(workdir, "dsingle", n, 1, True, reps)
         rows.append(("durable appends, 1/txn (rec/s)", o, r, ""))
         n = 20000 if q else 100000
-        o, r = case_appends(workdir, "dgroup", n, 100, True, reps)
+        greps = 1 if q else 5   # the disk's throughput varies run to run by +-15%: more samples
+        o, r = case_appends(workdir, "dgroup", n, 100, True, greps)
         rows.append(("durable group commit, 100/txn (rec/s)", o, r, ">= 0.8x and >= 40,000/s"))
-        o, r = case_appends(workdir, "dgroup1", n, 100, True, reps, per_service=100)
+        o, r = case_appends(workdir, "dgroup1", n, 100, True, greps, per_service=100)
         rows.append(("  same, 1 service per txn (rec/s)", o, r, "(realistic: one action)"))
         n = 3000 if q else 20000
         o, r = case_appends(workdir, "relaxed", n, 1, False, reps)
