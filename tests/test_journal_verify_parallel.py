@@ -121,6 +121,8 @@ def test_a_deleted_row_in_the_last_chunk_is_named(j, helpers):
 def test_rows_the_helper_read_differently_are_checked_here(j, helpers, monkeypatch):
     """A chunk whose rows differ between the two reads (the file changed in between) is never taken
     on the helper's word: this process checks it itself, with the same result."""
+    versions = iter(range(10**6))
+    monkeypatch.setattr(j, "data_version", lambda: next(versions))   # another connection commits all the time
     parent = os.getpid()
     real = verify._fingerprint
     monkeypatch.setattr(verify, "_fingerprint", lambda rows: real(rows) + (os.getpid() != parent))
@@ -128,6 +130,19 @@ def test_rows_the_helper_read_differently_are_checked_here(j, helpers, monkeypat
     sql(j, "UPDATE events SET payload = ? WHERE seq = 12", (msgpack.packb({"i": 0}),))
     assert walk(j) == (list(range(1, 12)), "seq 12: modified: its content no longer matches its hash "
                                            "(or seq 11 was rewritten with a recomputed hash)")
+
+
+def test_records_appended_during_the_walk(j, tmp_path, helpers):
+    """A live journal: another writer appends while the walk runs; every record is yielded once."""
+    other = Journal(j.path)
+    seen = []
+    for rec in verify.iter_verified(j, chunk=CHUNK):
+        seen.append(rec["seq"])
+        if rec["seq"] == 3:
+            other.append([{"svc": "late", "payload": {"k": k}} for k in range(7)])
+    other.close()
+    assert seen == list(range(1, N + 8))
+    assert reaped(helpers[0])
 
 
 def _confirm_first_chunk_then_die(path, after, prev, salt, chunk, fd):
