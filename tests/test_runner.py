@@ -1,6 +1,8 @@
 """The command runner: logging, masking, events, errors, timeouts that kill the process group."""
 
 import os
+import subprocess
+import sys
 import time
 
 import pytest
@@ -124,3 +126,17 @@ def test_bad_arguments_are_refused(runner):
         runner.run(["true"], timeout=0)
     with pytest.raises(DriverError, match="empty command line"):
         runner.run([])
+
+
+def test_sh_imports_without_importlib_metadata_and_leaves_the_real_one_usable():
+    """A fresh process (as every CLI command is): sh gets its version from the stand-in, the real
+    importlib.metadata was never loaded for it, and loads normally afterwards."""
+    code = ("import sys\n"
+            "from drivers.runner import Runner\n"
+            "assert Runner().run(['true'], timeout=10).rc == 0\n"
+            "loaded = 'importlib.metadata' in sys.modules or 'email.message' in sys.modules\n"
+            "import sh, importlib.metadata as m\n"
+            "print(loaded, sh.__version__ == m.version('sh'), type(m).__name__, m.PackageNotFoundError.__module__)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__)))).stdout
+    assert out.split() == ["False", "True", "module", "importlib.metadata"]
