@@ -11,7 +11,6 @@ the driver acts (write-ahead). Commands are journaled by the runner's sink.
 import getpass
 import os
 import time
-import uuid
 
 from engine import plan as planner
 from engine.errors import OsvcError
@@ -73,7 +72,7 @@ class Executor:
 
         self.node, self.svc, self.opts = node, svc, opts
         self.spec = load_service(node, svc)
-        self.action_id = action_id or os.environ.get("OSVC_ACTION_ID") or uuid.uuid4().hex[:16]
+        self.action_id = action_id or os.environ.get("OSVC_ACTION_ID") or os.urandom(8).hex()
         self.extra = extra or {}
         self.journal = None
         self.changed = []          # rids this action changed, in the order it changed them

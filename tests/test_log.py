@@ -6,7 +6,8 @@ import time
 
 import pytest
 
-from engine.log import (close_service_logger, console_formatter, fixed_clock, resource_logger, service_logger)
+from engine.log import (RotatingFile, close_service_logger, console_formatter, fixed_clock, resource_logger,
+                        service_logger)
 
 
 def ours(logger):
@@ -78,8 +79,28 @@ def test_log_file(console, node):
     assert text == ("2000-01-01 10:54:49,{ms} - WEB1.IP#1 - INFO - ip addr add 10.0.0.5/24 dev eth0\n"
                     "2000-01-01 10:54:49,{ms2} - WEB1 - ERROR - boom\n").format(
         ms=text[20:23], ms2=text.splitlines()[1][20:23])
-    handler = next(h for h in logging.getLogger("WEB1").handlers if isinstance(h, logging.handlers.RotatingFileHandler))
-    assert (handler.maxBytes, handler.backupCount) == (5 * 1024 * 1024, 5)
+    handler = next(h for h in logging.getLogger("WEB1").handlers if isinstance(h, RotatingFile))
+    assert (handler.max_bytes, handler.backups) == (5 * 1024 * 1024, 5)
+
+
+def test_log_file_rotates_keeping_five(tmp_path):
+    """Rotated before a record would pass the size; .1 is the newest; five old files at most."""
+    path = tmp_path / "svc.log"
+    log = logging.getLogger("ROTATION.TEST")
+    log.propagate = False
+    handler = RotatingFile(path, max_bytes=100)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    log.addHandler(handler)
+    try:
+        for i in range(8):
+            log.warning(f"{i}" * 60)          # 61 bytes a line: one line per file
+    finally:
+        log.removeHandler(handler)
+        handler.close()
+    assert path.read_text() == "7" * 60 + "\n"
+    assert [(tmp_path / f"svc.log.{n}").read_text() for n in range(1, 6)] == [
+        f"{i}" * 60 + "\n" for i in (6, 5, 4, 3, 2)]
+    assert not (tmp_path / "svc.log.6").exists()
 
 
 def test_file_follows_a_new_root(tmp_path, console):
