@@ -213,15 +213,21 @@ class _Helper:
         return msg
 
     def _how(self):
-        if self.status is None:
-            return "stopped"
+        if self.status is None or self.status < 0:
+            return "ended"
         if os.WIFSIGNALED(self.status):
             return f"was killed by signal {os.WTERMSIG(self.status)}"
         return f"exited with status {os.waitstatus_to_exitcode(self.status)}"
 
-    def reap(self):
+    def reap(self, flags=0):
+        """Collect the helper's exit status (-1: someone else reaped it, e.g. SIGCHLD ignored)."""
         if self.status is None:
-            self.status = os.waitpid(self.pid, 0)[1]
+            try:
+                pid, status = os.waitpid(self.pid, flags)
+            except ChildProcessError:
+                pid, status = self.pid, -1
+            if pid:
+                self.status = status
 
     def kill(self):
         if self.status is None:
@@ -236,10 +242,8 @@ class _Helper:
         has more to say (the caller stopped early, or failed) is killed."""
         deadline = time.monotonic() + 1.0
         while self.done and self.status is None and time.monotonic() < deadline:
-            pid, status = os.waitpid(self.pid, os.WNOHANG)
-            if pid:
-                self.status = status
-            else:
+            self.reap(os.WNOHANG)
+            if self.status is None:
                 time.sleep(0.001)
         self.kill()
         if self.fd is not None:

@@ -188,6 +188,16 @@ def test_no_fork_from_a_threaded_process(j, helpers):
     assert helpers == []
 
 
+def test_a_process_that_ignores_sigchld(j, helpers):
+    """Children reaped by the kernel (SIGCHLD ignored): the walk neither fails nor waits."""
+    before = signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+    try:
+        assert walk(j) == (list(range(1, N + 1)), None)
+    finally:
+        signal.signal(signal.SIGCHLD, before)
+    assert helpers[0].status is not None
+
+
 def test_no_helper_with_a_single_cpu(j, helpers, monkeypatch):
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0})
     assert walk(j) == (list(range(1, N + 1)), None)
