@@ -340,7 +340,7 @@ class Executor:
         drivers = build_drivers(
             self.node, self.spec, loggers=self.loggers, opts=self.opts, extra=extra,
             runners=lambda rid: Runner(log=self.loggers(rid), sink=self._command_sink(rid)))
-        rc, error = 0, None
+        error = None
         try:
             for sub in steps:
                 self.current = sub
@@ -352,22 +352,31 @@ class Executor:
                 else:
                     self.run_sub(sub, steps[sub], drivers)
         except (OsvcError, Exception) as exc:  # noqa: B014 - every failure ends the action cleanly
-            rc, error = 1, exc
+            error = exc
             if not isinstance(exc, OsvcError):
                 self.log.error(f"unexpected error: {exc!r}")
         finally:
-            outcome = "ok" if rc == 0 else "failed"
-            self.save_states()
-            end = {"action": action, "outcome": outcome, "rc": rc, "duration": round(time.monotonic() - t0, 6)}
-            if error is not None:
-                end["error"] = str(error)
-            self.record("action", "end", payload=end)
-            self.refresh(drivers)
+            self.end_action(action, t0, error, drivers)
+        return self.outcome(error)
+
+    def end_action(self, action, t0, error, drivers, **extra):
+        """Save the states, journal the action's end (`extra` joins its payload), refresh the status."""
+        self.save_states()
+        end = {"action": action, **extra, "outcome": "ok" if error is None else "failed",
+               "rc": 0 if error is None else 1, "duration": round(time.monotonic() - t0, 6)}
         if error is not None:
-            if isinstance(error, OsvcError):
-                raise error
-            raise ActionFailed(str(error)) from error
-        return rc
+            end["error"] = str(error)
+        self.record("action", "end", payload=end)
+        self.refresh(drivers)
+
+    @staticmethod
+    def outcome(error):
+        """The action's rc, or its failure raised as the CLI reports it."""
+        if error is None:
+            return 0
+        if isinstance(error, OsvcError):
+            raise error
+        raise ActionFailed(str(error)) from error
 
     def run_sub(self, action, steps, drivers):
         from machines.defs import STEPS

@@ -144,29 +144,19 @@ class Relocation(Executor):
             self.node, self.spec, loggers=self.loggers, opts=self.opts, extra=dict(self.extra),
             runners=lambda rid: Runner(log=self.loggers(rid), sink=self._command_sink(rid)))
         self.remote_runner = Runner(log=self.log, sink=self._command_sink(""))
-        rc, error = 0, None
+        error = None
         try:
             if action == "switch":
                 self.switch(dest, drivers)
             else:
                 self.migrate(dest, drivers)
         except Exception as exc:  # every failure ends the action cleanly
-            rc, error = 1, exc
+            error = exc
             if not isinstance(exc, OsvcError):
                 self.log.error(f"unexpected error: {exc!r}")
         finally:
-            self.save_states()
-            end = {"action": action, "to": dest, "outcome": "ok" if rc == 0 else "failed", "rc": rc,
-                   "duration": round(time.monotonic() - t0, 6)}
-            if error is not None:
-                end["error"] = str(error)
-            self.record("action", "end", payload=end)
-            self.refresh(drivers)
-        if error is not None:
-            if isinstance(error, OsvcError):
-                raise error
-            raise ActionFailed(str(error)) from error
-        return rc
+            self.end_action(action, t0, error, drivers, to=dest)
+        return self.outcome(error)
 
     # --- remote actions -------------------------------------------------------------------------------
     def remote(self, dest, *words, cluster=True):
