@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from tests.helpers.cli import journal_rows, osvc, transitions, write_launcher
+from tests.helpers.cli import journal_rows, osvc, real_service_env, transitions, write_launcher
 from tests.helpers.loop import attached, loop_image  # noqa: F401 - fixture
 from tests.helpers.netns import netns, ns_ip  # noqa: F401 - fixture
 
@@ -23,24 +23,7 @@ def real_svc(osvc_root, netns, loop_image):  # noqa: F811 - fixtures
     write_launcher(launchers / "S10app", f'touch "{state}/app" && test -d "{mnt}/lost+found"')
     write_launcher(launchers / "K10app", f'rm -f "{state}/app"')
     write_launcher(launchers / "C10app", f'test -e "{state}/app"')
-    (osvc_root / "etc" / "real.env").write_text(f"""\
-[DEFAULT]
-nodes = node1
-
-[ip#1]
-ipname = {ADDR}
-ipdev = eth0
-netmask = 24
-
-[disk#1]
-type = loop
-file = {loop_image}
-
-[fs#1]
-type = ext4
-dev = {{disk#1.file}}
-mnt = {mnt}
-""")
+    (osvc_root / "etc" / "real.env").write_text(real_service_env(ADDR, loop_image, mnt))
     return {"ns": netns, "image": loop_image, "mnt": mnt, "state": state}
 
 

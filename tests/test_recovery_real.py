@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from tests.helpers.cli import osvc, write_launcher
+from tests.helpers.cli import osvc, real_service_env, write_launcher
 from tests.helpers.crash import actions, commands_of, crash_cycle
 from tests.helpers.loop import attached, loop_image  # noqa: F401 - fixture
 from tests.helpers.netns import netns, ns_ip  # noqa: F401 - fixture
@@ -63,23 +63,7 @@ def real(osvc_root, netns, loop_image, mount_ns):  # noqa: F811 - fixtures
     state.mkdir()
     for name in ("a", "b"):
         write_launcher(osvc_root / "etc" / "real.d" / name, SCRIPT.format(state=state, name=name, mnt=mnt))
-    (osvc_root / "etc" / "real.env").write_text(f"""\
-[DEFAULT]
-nodes = node1
-
-[ip#1]
-ipname = {ADDR}
-ipdev = eth0
-netmask = 24
-
-[disk#1]
-type = loop
-file = {loop_image}
-
-[fs#1]
-type = ext4
-dev = {{disk#1.file}}
-mnt = {mnt}
+    (osvc_root / "etc" / "real.env").write_text(real_service_env(ADDR, loop_image, mnt) + """\
 
 [app#1]
 script = a

@@ -23,6 +23,29 @@ def write_launcher(path: Path, body: str):
     path.chmod(0o755)
 
 
+def real_service_env(addr, loop_image, mnt) -> str:
+    """The env text of a service of real resources on node1: an ip on eth0 (in the test's netns),
+    a loop device on `loop_image` and its ext4 mounted on `mnt`. Sections may be appended."""
+    return f"""\
+[DEFAULT]
+nodes = node1
+
+[ip#1]
+ipname = {addr}
+ipdev = eth0
+netmask = 24
+
+[disk#1]
+type = loop
+file = {loop_image}
+
+[fs#1]
+type = ext4
+dev = {{disk#1.file}}
+mnt = {mnt}
+"""
+
+
 def journal_rows(root, **filters):
     """Every journal row (dicts, payload decoded) of the node root, oldest first."""
     from journal.store import Journal
