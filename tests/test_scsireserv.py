@@ -311,9 +311,11 @@ VDISK|name=cdrom|vol=iso@primary-vds0|timeout=|dev=disk@2|server=primary|mpgroup
 
 
 def test_ldm_parsing_intersects_services_and_domain_disks():
-    from drivers.disk_vmdg import ldm_disks
+    from drivers.container_ldom import parse_services, parse_vdisks
 
-    assert ldm_disks(LDM_SERVICES, LDM_DOMAIN) == ["/dev/rdsk/c0t1d0s2", "/dev/rdsk/c0t2d0s2"]
+    volumes = parse_services(LDM_SERVICES)
+    disks = [volumes[vol] for vol in parse_vdisks(LDM_DOMAIN) if vol in volumes]
+    assert disks == ["/dev/rdsk/c0t1d0s2", "/dev/rdsk/c0t2d0s2"]
 
 
 def vmdg_driver(node, spec, extra=None):
