@@ -127,17 +127,20 @@ def status_of(vm) -> str:
     return "ACTIVE"
 
 
-def find_server(key):
-    servers = core.all_vms(TECH)
-    for vm in servers:
-        if vm["id"] == key:
-            return vm
-    named = [vm for vm in servers if vm["name"] == key]
-    if len(named) > 1:
-        raise OsError(f"More than one server exists with the name '{key}'.")
-    if not named:
-        raise OsError(f"No server with a name or ID of '{key}' exists.")
+def find_one(items, key, many, none):
+    """The item whose id is `key`, else the only one named `key` (the openstack client's lookup)."""
+    for item in items:
+        if item["id"] == key:
+            return item
+    named = [item for item in items if item["name"] == key]
+    if len(named) != 1:
+        raise OsError(many if named else none)
     return named[0]
+
+
+def find_server(key):
+    return find_one(core.all_vms(TECH), key, f"More than one server exists with the name '{key}'.",
+                    f"No server with a name or ID of '{key}' exists.")
 
 
 def server_fields(vm) -> dict:
@@ -299,16 +302,8 @@ def image_status(image, now=None) -> str:
 
 
 def find_image(key):
-    images = all_images()
-    for image in images:
-        if image["id"] == key:
-            return image
-    named = [i for i in images if i["name"] == key]
-    if len(named) > 1:
-        raise OsError(f"More than one Image exists with the name '{key}'.")
-    if not named:
-        raise OsError(f"No Image found for {key}")
-    return named[0]
+    return find_one(all_images(), key, f"More than one Image exists with the name '{key}'.",
+                    f"No Image found for {key}")
 
 
 def image_fields(image) -> dict:
