@@ -30,7 +30,6 @@ import os
 import signal
 import sys
 
-import msgpack
 
 CRASH_ENV = "OSVC_CRASH_AT_TRANSITION"
 _transitions_seen = 0
@@ -39,8 +38,8 @@ UP_LIKE = ("up", "ha-enabled")
 DOWN_LIKE = ("down", "ha-disabled")
 STOP_TRANSIENT = ("stopping", "wait-down", "force-stopping", "ha-disabling")
 
-LAST_BEGIN_END = ("SELECT event, action_id FROM events WHERE svc = ? AND rid = '' AND kind = 'action' "
-                  "AND event IN ('begin', 'end') ORDER BY seq DESC LIMIT 1")
+# The service's last action record that opens or closes an action (refusals are neither).
+LAST_BEGIN_END = {"rid": "", "kind": "action", "event": ("begin", "end")}
 
 
 def crash_point():
@@ -96,8 +95,8 @@ def process_gone(begin_payload, begin_ts_ns):
 def open_action(journal, svc):
     """The service's replayed view when its last action began and never ended, else None (one
     indexed query in the common case: no fold unless an action is open)."""
-    row = journal.connection.execute(LAST_BEGIN_END, (svc,)).fetchone()
-    if not row or row[0] != "begin":
+    last = journal.newest(svc=svc, **LAST_BEGIN_END)
+    if not last or last["event"] != "begin":
         return None
     from journal.replay import replay_service
 
@@ -245,24 +244,16 @@ def recover_locked(node, svc, journal=None, spec=None, log=None, timeout=0.0):
 
 # --- resume -----------------------------------------------------------------------------------------
 
-# The service's last action record that opens or closes an action (refusals are neither).
-LAST_CLOSE = ("SELECT event, action_id, payload FROM events WHERE svc = ? AND rid = '' AND kind = 'action' "
-              "AND event IN ('begin', 'end') ORDER BY seq DESC LIMIT 1")
-
-
 def interrupted_to_resume(journal, svc):
     """(action_id, begin payload, rids it started that are still up) of the service's last action
     when it ended as interrupted, else None."""
     from journal.replay import replay_service
-    from journal.store import decode
 
-    row = journal.connection.execute(LAST_CLOSE, (svc,)).fetchone()
-    if not row or row[0] != "end":
+    last = journal.newest(svc=svc, **LAST_BEGIN_END)
+    if not last or last["event"] != "end" or last["payload"].get("outcome") != "interrupted":
         return None
-    event, action_id, payload = row
-    if msgpack.unpackb(payload, raw=False, strict_map_key=False).get("outcome") != "interrupted":
-        return None
-    records = [decode(r) for r in journal.raw(svc=svc, action_id=action_id)]
+    action_id = last["action_id"]
+    records = journal.read(svc=svc, action_id=action_id)
     begin = next((r["payload"] for r in records if r["kind"] == "action" and r["event"] == "begin"), None)
     if begin is None:
         return None

@@ -17,7 +17,8 @@ EXAMPLES = {
   osvc-engine journal tail -f --cursor 'j=...;s=42;x=...'   resume after that record""",
     "verify": """examples:
   osvc-engine journal verify         exit 0 when whole; else exit 6 naming the first bad seq
-  osvc-engine journal verify --reanchor   accept the current head (after a known repair)""",
+  osvc-engine journal verify --reanchor   accept the current head (after a known repair)
+  osvc-engine journal verify --reindex    rebuild the service index from the records""",
     "export": """examples:
   osvc-engine journal export -o /tmp/journal.jsonl
   osvc-engine journal export --format msgpack -s web1 -o web1.msgpack""",
@@ -76,6 +77,8 @@ def build_parser():
     v = mk("verify", "check the hash chain and the head anchor")
     v.add_argument("--reanchor", action="store_true",
                    help="after checking the chain, record its current head in the anchor")
+    v.add_argument("--reindex", action="store_true",
+                   help="rebuild the service index from the records, then verify")
     e = mk("export", "write every record as JSON lines or a msgpack stream")
     e.add_argument("--format", choices=("jsonl", "msgpack"), default="jsonl")
     e.add_argument("-o", "--output", metavar="FILE", help="write to FILE (mode 0600) instead of stdout")
@@ -138,6 +141,8 @@ def cmd_verify(opts):
             res = v.reanchor(j)
             print(f"journal {j.path}: chain intact up to seq {res.last_seq}; head anchor rewritten")
             return 0
+        if opts.reindex:
+            print(f"journal {j.path}: service index rebuilt ({j.reindex()} entries)")
         total = j.last_seq()
         progress = None
         if sys.stderr.isatty() and total > 200_000:

@@ -311,8 +311,7 @@ def status_payload(doc) -> dict:
 
 _COMPARED = ("resources", "overall", "avail", "mh")
 
-LAST_STATUS = ("SELECT payload FROM events WHERE svc = ? AND rid = '' AND kind = 'observation' "
-               "AND event = 'status' ORDER BY seq DESC LIMIT 1")
+LAST_STATUS = {"rid": "", "kind": "observation", "event": "status"}
 
 
 def journal_status(journal, node, svc, doc, action_id=""):
@@ -320,8 +319,8 @@ def journal_status(journal, node, svc, doc, action_id=""):
     The metadata rides along only when its hash changed, so a routine record is a few dozen bytes.
     Returns the seq, or None when nothing changed."""
     new = status_payload(doc)
-    row = journal.connection.execute(LAST_STATUS, (svc,)).fetchone()
-    last = _payload(row[0]) if row else {}
+    found = journal.newest(svc=svc, **LAST_STATUS)
+    last = found["payload"] if found else {}
     if all(last.get(k) == new[k] for k in _COMPARED):
         return None
     if last.get("mh") == new["mh"]:

@@ -25,33 +25,56 @@ from journal import anchor, chain
 
 TABLE = "events"
 COLUMNS = chain.COLUMNS
-SELECT = f"SELECT {', '.join(COLUMNS)} FROM {TABLE}"
+COLUMN_LIST = ", ".join(COLUMNS)
+SELECT = f"SELECT {COLUMN_LIST} FROM {TABLE}"
 INSERT = f"INSERT INTO {TABLE} ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
 HEAD = f"SELECT seq, hash, hlc FROM {TABLE} ORDER BY seq DESC LIMIT 1"
 RECORD_KEYS = frozenset(chain.TEXT_KEYS) | {"payload"}
 
-# (name, columns): one index per selective read filter. No seq column: every SQLite index ends with
-# the rowid (= seq), so `svc = ? ORDER BY seq` and `svc = ? AND seq > ?` read in seq order already,
-# and a narrower entry means fewer leaf pages to split and rewrite. The service index is on svc only:
-# a service's rows come in seq order without a sort (replay, `tail -s`), and its rid filter is
-# applied to those few rows. Group commit cost (100k rows, 100/txn, each row another service) is
-# dominated by this index: each transaction dirties one leaf page per service it touches.
-# Journals created before keep their (svc, rid, seq), (kind, seq), (action_id, seq) indexes: the
-# queries are the same and both are served.
+# (name, columns): the indexes of the events table, each on an append-local key (kind, action id and
+# ts grow with seq), so a commit dirties one leaf page per index. No seq column: every SQLite index
+# ends with the rowid (= seq), so `kind = ? ORDER BY seq` reads in seq order without a sort.
 # No index on node: a node's journal holds (almost) only its own node, an index there selects
 # nothing and costs every append (~10% of group-commit throughput with 100k rows, measured).
 INDEXES = (
-    ("events_svc", ("svc",)),
     ("events_kind", ("kind",)),
     ("events_action", ("action_id",)),
     ("events_ts", ("ts",)),
 )
 
-# Read filters: keyword -> SQL condition (data, not branches).
+# The service index is a side table, filled in batches. An index on events(svc) put each new row's
+# entry after the same service's previous entry: a transaction touching 100 services dirtied ~100
+# scattered leaf pages (~400 KB of WAL per commit), which capped group commit. The side table gets
+# the rows up to each multiple of SVC_EVERY in the transaction that crosses it, sorted by service:
+# each leaf page is written once per merge instead of once per commit. So every row with
+# seq <= head // SVC_EVERY * SVC_EVERY is in it, and a service's rows are its indexed rows followed
+# by the matching rows of the unmerged tail (fewer than SVC_EVERY, a short rowid range scan).
+# SVC_EVERY is recorded in each journal's meta (a later default never changes an existing file).
+# Journals made before it have an events(svc) index (or (svc, rid, seq)) and no meta key: their
+# service reads use that index, as they always did.
+SVC_TABLE = "svc_index"
+SVC_EVERY = 4096
+SVC_SCHEMA = (f"CREATE TABLE IF NOT EXISTS {SVC_TABLE} (svc TEXT NOT NULL, seq INTEGER NOT NULL, "
+              f"PRIMARY KEY (svc, seq)) WITHOUT ROWID")
+SVC_MERGE = (f"INSERT INTO {SVC_TABLE} (svc, seq) SELECT svc, seq FROM {TABLE} WHERE seq > ? AND seq <= ? "
+             f"ORDER BY svc, seq")
+
+
+def service_rows(every):
+    """FROM clause of one service's rows (parameters: svc, svc): the indexed part, read through the
+    side table's (svc, seq) key (CROSS JOIN keeps that order: no sort), then the unmerged tail. Both
+    halves are in seq order and SQLite merges them, so ORDER BY seq needs no sort either."""
+    cols = ", ".join(f"s.seq AS seq" if c == "seq" else f"e.{c} AS {c}" for c in COLUMNS)
+    return (f"(SELECT {cols} FROM {SVC_TABLE} s CROSS JOIN {TABLE} e ON e.seq = s.seq WHERE s.svc = ? "
+            f"UNION ALL {SELECT} WHERE seq > (SELECT max(seq) FROM {TABLE}) / {int(every)} * {int(every)} "
+            f"AND svc = ?)")
+
+
+# Read filters: keyword -> (column, operator) (data, not branches). A tuple value means any of them.
 FILTERS = {
-    "svc": "svc = ?", "rid": "rid = ?", "node": "node = ?", "kind": "kind = ?",
-    "action_id": "action_id = ?", "seq_min": "seq >= ?", "seq_max": "seq <= ?",
-    "since_ns": "ts >= ?", "until_ns": "ts < ?", "seq_after": "seq > ?",
+    "svc": ("svc", "="), "rid": ("rid", "="), "node": ("node", "="), "kind": ("kind", "="),
+    "event": ("event", "="), "action_id": ("action_id", "="), "seq_min": ("seq", ">="),
+    "seq_max": ("seq", "<="), "since_ns": ("ts", ">="), "until_ns": ("ts", "<"), "seq_after": ("seq", ">"),
 }
 
 DEFAULT_BUSY_TIMEOUT = 10.0
@@ -104,7 +127,11 @@ class Journal:
             self._create_file()
         try:
             self._conn = sqlite3.connect(str(self.path), timeout=busy_timeout, isolation_level=None)
-            self.uuid = self._load_uuid() or self._create_schema()
+            meta = self._load_meta() or self._create_schema()
+            self.uuid = meta["uuid"]
+            every = int(meta.get("svc_index_every", 0))
+            self._svc_every = every
+            self._svc_rows = service_rows(every) if every else None
             for name, value in PRAGMAS:
                 self._conn.execute(f"PRAGMA {name}={value}")
         except sqlite3.Error as exc:
@@ -136,14 +163,15 @@ class Journal:
         os.fchmod(fd, 0o600)  # umask may have narrowed it, never widened: make it exact
         os.close(fd)
 
-    def _load_uuid(self):
+    def _load_meta(self):
+        """The meta table as a dict, or None before the schema exists."""
         try:
-            row = self._conn.execute("SELECT value FROM meta WHERE key = 'uuid'").fetchone()
+            meta = dict(self._conn.execute("SELECT key, value FROM meta"))
         except sqlite3.OperationalError as exc:
             if "no such table" in str(exc):
                 return None
             raise
-        return row[0] if row else None
+        return meta if "uuid" in meta else None
 
     def _create_schema(self):
         import sqlite_utils  # only here: ~80 ms of imports the append path never pays
@@ -152,7 +180,7 @@ class Journal:
         db.enable_wal()  # persistent: set once, at creation, outside any transaction
         self._conn.execute("BEGIN IMMEDIATE")  # two creators racing: the second waits, then sees it
         try:
-            found = self._load_uuid()
+            found = self._load_meta()
             if found:
                 self._conn.execute("ROLLBACK")
                 return found
@@ -164,9 +192,11 @@ class Journal:
             }, pk="seq", not_null={"ts", "hlc", "hash"}, if_not_exists=True)
             for name, cols in INDEXES:
                 db[TABLE].create_index(list(cols), index_name=name, if_not_exists=True)
+            self._conn.execute(SVC_SCHEMA)   # WITHOUT ROWID: sqlite-utils cannot say it
             new = uuidlib.uuid4().hex
-            db["meta"].insert_all([{"key": "uuid", "value": new}, {"key": "format", "value": "1"},
-                                   {"key": "created_ns", "value": str(time.time_ns())}])
+            meta = {"uuid": new, "format": "1", "created_ns": str(time.time_ns()),
+                    "svc_index_every": str(SVC_EVERY)}
+            db["meta"].insert_all([{"key": k, "value": v} for k, v in meta.items()])
             self._conn.execute("COMMIT")
         except BaseException:
             if self._conn.in_transaction:
@@ -174,7 +204,7 @@ class Journal:
             raise
         anchor.create(anchor.path_for(self.path),
                       self._head(0, chain.genesis(new), 0, chain.genesis(new), True, new))
-        return new
+        return meta
 
     def _head(self, seq, h, dseq, dh, last_durable, uid=None):
         return anchor.Head(seq, h, dseq, dh, uid or self.uuid, anchor.BOOT_ID, last_durable)
@@ -280,10 +310,14 @@ class Journal:
             for enc in encoded:
                 seq += 1
                 hlc = wall if wall > hlc else hlc + 1
-                values = (seq, now, hlc, *enc, d)
-                prev = sha(prev + salt + canon(values)).digest()
-                rows.append((*values, prev))
+                row = [seq, now, hlc, *enc, d]      # a list: the hash is appended, not copied in
+                prev = sha(prev + salt + canon(row)).digest()
+                row.append(prev)
+                rows.append(row)
             conn.executemany(INSERT, rows)
+            every = self._svc_every
+            if every and seq // every != (first - 1) // every:
+                conn.execute(SVC_MERGE, ((first - 1) // every * every, seq // every * every))
             conn.execute("COMMIT")
         except BaseException as exc:
             if conn.in_transaction:
@@ -321,25 +355,36 @@ class Journal:
 
     # -- reading -----------------------------------------------------------------------------------
 
-    def _where(self, filters):
-        conds, args = [], []
+    def _select(self, filters):
+        """(SELECT ... WHERE ..., args) for the filters; a service filter reads from the side table
+        when the journal has one (its two parameters come first: they are in the FROM clause)."""
+        source, conds, args = TABLE, [], []
         for key, value in filters.items():
             if value is None:
                 continue
             if key not in FILTERS:
                 raise UsageError(f"unknown journal filter {key!r}: use {', '.join(FILTERS)}")
-            conds.append(FILTERS[key])
-            args.append(value)
-        return (" WHERE " + " AND ".join(conds) if conds else ""), args
+            column, op = FILTERS[key]
+            if key == "svc" and self._svc_rows:
+                source = self._svc_rows
+                args[:0] = (value, value)
+            elif type(value) is tuple:
+                conds.append(f"{column} IN ({', '.join('?' * len(value))})")
+                args.extend(value)
+            else:
+                conds.append(f"{column} {op} ?")
+                args.append(value)
+        where = " WHERE " + " AND ".join(conds) if conds else ""
+        return f"SELECT {COLUMN_LIST} FROM {source}{where}", args
 
     def raw(self, last=None, limit=None, **filters):
         """Stored row tuples (COLUMNS order), ascending seq. One short read transaction."""
-        where, args = self._where(filters)
+        select, args = self._select(filters)
         try:
             if last is not None:
-                sql = f"SELECT * FROM ({SELECT}{where} ORDER BY seq DESC LIMIT ?) ORDER BY seq"
+                sql = f"SELECT * FROM ({select} ORDER BY seq DESC LIMIT ?) ORDER BY seq"
                 return self._conn.execute(sql, (*args, int(last))).fetchall()
-            sql = f"{SELECT}{where} ORDER BY seq" + (f" LIMIT {int(limit)}" if limit else "")
+            sql = f"{select} ORDER BY seq" + (f" LIMIT {int(limit)}" if limit else "")
             return self._conn.execute(sql, args).fetchall()
         except sqlite3.Error as exc:
             raise self._error(exc, "read") from None
@@ -354,11 +399,14 @@ class Journal:
                 return
             seq_after = rows[-1][0]
 
-    def read(self, svc=None, rid=None, node=None, kind=None, action_id=None, seq_min=None,
-             seq_max=None, since_ns=None, until_ns=None, last=None):
-        rows = self.raw(last=last, svc=svc, rid=rid, node=node, kind=kind, action_id=action_id,
-                        seq_min=seq_min, seq_max=seq_max, since_ns=since_ns, until_ns=until_ns)
-        return [decode(r) for r in rows]
+    def read(self, last=None, **filters):
+        """Decoded records (dicts) matching the filters (FILTERS), ascending seq; `last`: the newest N."""
+        return [decode(r) for r in self.raw(last=last, **filters)]
+
+    def newest(self, **filters):
+        """The newest record matching the filters, decoded, or None."""
+        rows = self.raw(last=1, **filters)
+        return decode(rows[0]) if rows else None
 
     def last_seq(self):
         return self.head()[0]
@@ -370,6 +418,46 @@ class Journal:
         except sqlite3.Error as exc:
             raise self._error(exc, "read") from None
         return (row[0], row[1]) if row else (0, self.genesis)
+
+    def svc_index_problem(self):
+        """None when the service side table holds exactly (svc, seq) of every row up to the merge
+        point, else what is wrong. One pass over the table (`journal verify` runs it): the table is
+        derived data outside the hash chain, so it is checked against the chained rows."""
+        if not self._svc_every:
+            return None
+        merged = self.last_seq() // self._svc_every * self._svc_every
+        try:
+            count, wrong = self._conn.execute(
+                f"SELECT count(*), total(e.seq IS NULL OR e.svc IS NOT s.svc OR s.seq > ?) "
+                f"FROM {SVC_TABLE} s LEFT JOIN {TABLE} e ON e.seq = s.seq", (merged,)).fetchone()
+        except sqlite3.Error as exc:
+            raise self._error(exc, "read") from None
+        if count == merged and not wrong:
+            return None
+        return (f"journal {self.path}: the service index does not match the records (it holds {count} "
+                f"entries for the {merged} records merged so far, {int(wrong)} of them naming another "
+                f"service or no record): reads by service may miss or add records. The records and their "
+                f"chain are not affected: rebuild the index with `osvc-engine journal verify --reindex`")
+
+    def reindex(self):
+        """Rebuild the service side table from the records (one write transaction). Returns the
+        number of entries."""
+        if not self._svc_every:
+            return 0
+        conn = self._conn
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                merged = self.last_seq() // self._svc_every * self._svc_every
+                conn.execute(f"DELETE FROM {SVC_TABLE}")
+                conn.execute(SVC_MERGE, (0, merged))
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as exc:
+            raise self._error(exc, "changed") from None
+        return merged
 
     def hash_at(self, seq):
         if seq == 0:

@@ -56,34 +56,59 @@ def test_files_are_private_and_schema_is_what_the_docs_say(jpath):
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     indexes = {r[1]: [c[2] for c in conn.execute(f"PRAGMA index_info({r[1]})")]
                for r in conn.execute("PRAGMA index_list(events)")}
-    assert indexes == {"events_svc": ["svc"], "events_kind": ["kind"], "events_action": ["action_id"],
-                       "events_ts": ["ts"]}
+    assert indexes == {"events_kind": ["kind"], "events_action": ["action_id"], "events_ts": ["ts"]}
+    # the service index is a side table keyed (svc, seq), its merge interval recorded in the file
+    assert [r[1] for r in conn.execute("PRAGMA table_info(svc_index)")] == ["svc", "seq"]
+    assert "WITHOUT ROWID" in conn.execute("SELECT sql FROM sqlite_master WHERE name = 'svc_index'").fetchone()[0]
+    assert conn.execute("SELECT value FROM meta WHERE key = 'svc_index_every'").fetchone()[0] == "4096"
     # every filter reads in seq order from its index (the rowid ends each entry): no sort step
-    for where in ("svc = ?", "svc = ? AND rid = ?", "kind = ?", "action_id = ?", "svc = ? AND seq > ?"):
-        plan = " ".join(r[3] for r in conn.execute(
-            f"EXPLAIN QUERY PLAN SELECT * FROM events WHERE {where} ORDER BY seq", ("x",) * where.count("?")))
-        assert "USING INDEX" in plan and "TEMP B-TREE" not in plan, (where, plan)
+    for filters in ({"svc": "x"}, {"svc": "x", "rid": "y"}, {"kind": "x"}, {"action_id": "x"},
+                    {"svc": "x", "seq_after": 5}, {"kind": "x", "seq_after": 5}):
+        select, args = j._select(filters)
+        plan = " ".join(r[3] for r in conn.execute(f"EXPLAIN QUERY PLAN {select} ORDER BY seq", args))
+        assert "USING" in plan and "TEMP B-TREE" not in plan and "SCAN" not in plan, (filters, plan)
     assert conn.execute("PRAGMA page_size").fetchone()[0] == 4096
     uuid = conn.execute("SELECT value FROM meta WHERE key='uuid'").fetchone()[0]
     assert uuid == Journal(jpath).uuid and len(uuid) == 32
 
 
-def test_a_journal_with_the_first_indexes_still_serves_every_filter(jpath):
-    """Journals created before the narrower indexes keep (svc, rid, seq), (kind, seq), (action_id, seq):
-    they open, append, answer the same queries and verify."""
+# The index sets of journals made by earlier versions (they have no side table): (svc) until the
+# side table, and the first (svc, rid, seq), (kind, seq), (action_id, seq).
+EARLIER_INDEXES = {
+    "service index": {"events_svc": "svc", "events_kind": "kind", "events_action": "action_id", "events_ts": "ts"},
+    "first indexes": {"events_svc_rid": "svc, rid, seq", "events_kind": "kind, seq",
+                      "events_action": "action_id, seq"},
+}
+
+
+def make_earlier_journal(jpath, indexes):
     Journal(jpath).close()
     conn = sqlite3.connect(jpath, isolation_level=None)
-    for name in ("events_svc", "events_kind", "events_action"):
+    for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'events' "
+                                "AND sql IS NOT NULL").fetchall():
         conn.execute(f"DROP INDEX {name}")
-    conn.execute("CREATE INDEX events_svc_rid ON events (svc, rid, seq)")
-    conn.execute("CREATE INDEX events_kind ON events (kind, seq)")
-    conn.execute("CREATE INDEX events_action ON events (action_id, seq)")
+    conn.execute("DROP TABLE svc_index")
+    conn.execute("DELETE FROM meta WHERE key = 'svc_index_every'")
+    for name, cols in indexes.items():
+        conn.execute(f"CREATE INDEX {name} ON events ({cols})")
     conn.close()
+
+
+@pytest.mark.parametrize("indexes", EARLIER_INDEXES.values(), ids=EARLIER_INDEXES.keys())
+def test_a_journal_with_earlier_indexes_still_serves_every_filter(jpath, indexes):
+    """Journals created before keep their indexes and have no side table: they open, append, answer the
+    same queries (through their own service index) and verify."""
+    make_earlier_journal(jpath, indexes)
     with Journal(jpath) as j:
-        j.append([rec(i) for i in range(30)])
-        assert [r["seq"] for r in j.read(svc="svc1", rid="ip#0")] == [5, 11, 17, 23, 29]
+        j.append([rec(i) for i in range(5000)])
+        assert sqlite3.connect(jpath).execute("SELECT name FROM sqlite_master WHERE name = 'svc_index'").fetchall() == []
+        assert [r["seq"] for r in j.read(svc="svc1", rid="ip#0", seq_max=30)] == [5, 11, 17, 23, 29]
         assert [r["seq"] for r in j.read(action_id="act2")] == list(range(21, 31))
-        assert verify(j).records == 30
+        assert j.newest(svc="svc2", kind="transition")["seq"] == 5000 - 5000 % 3
+        select, args = j._select({"svc": "svc1"})
+        plan = " ".join(r[3] for r in j.connection.execute(f"EXPLAIN QUERY PLAN {select} ORDER BY seq", args))
+        assert "USING INDEX events_svc" in plan, plan
+        assert verify(j).records == 5000
 
 
 def test_read_filters_and_last(jpath):
