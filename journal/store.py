@@ -237,27 +237,33 @@ class Journal:
 
     # -- writing -----------------------------------------------------------------------------------
 
-    def _encode(self, record, _texts=itemgetter(*chain.TEXT_KEYS), _n=len(RECORD_KEYS), _empty=b"\x80"):
-        """The stored values of one record, minus seq/ts/hlc/hash (filled in under the lock).
-        Hot path: a dict with every key (the common case) costs a few C calls; a record with
+    def _rows(self, records, durable, _texts=itemgetter(*chain.TEXT_KEYS), _n=len(RECORD_KEYS),
+              _empty=b"\x80"):
+        """The stored rows of the records, seq/ts/hlc left 0 and the hash missing (filled in under the
+        lock). Hot path: a dict with every key (the common case) costs a few C calls; a record with
         missing keys takes the slower path, which also refuses unknown keys."""
-        try:
-            if type(record) is not dict or len(record) != _n:
-                raise KeyError
-            texts = _texts(record)          # every known key present and len == _n: no unknown key
-            payload = record["payload"]
-        except KeyError:
-            texts, payload = self._complete(record)
-        try:
-            "".join(texts)  # raises unless every value is a str
-        except TypeError:
-            texts = tuple("" if v is None else str(v) for v in texts)
-        try:
-            blob = self._pack(payload) if payload else _empty   # b"\x80": msgpack of {}
-        except (TypeError, ValueError, OverflowError) as exc:
-            raise UsageError(f"journal record payload cannot be encoded ({exc}): use str, int, float, "
-                             f"bool, None, bytes, lists and dicts with str keys") from None
-        return texts + (blob,)
+        pack = self._pack
+        d = 1 if durable else 0
+        rows = []
+        for record in records:
+            try:
+                if type(record) is not dict or len(record) != _n:
+                    raise KeyError
+                texts = _texts(record)          # every known key present and len == _n: no unknown key
+                payload = record["payload"]
+            except KeyError:
+                texts, payload = self._complete(record)
+            try:
+                "".join(texts)  # raises unless every value is a str
+            except TypeError:
+                texts = tuple("" if v is None else str(v) for v in texts)
+            try:
+                blob = pack(payload) if payload else _empty   # b"\x80": msgpack of {}
+            except (TypeError, ValueError, OverflowError) as exc:
+                raise UsageError(f"journal record payload cannot be encoded ({exc}): use str, int, float, "
+                                 f"bool, None, bytes, lists and dicts with str keys") from None
+            rows.append([0, 0, 0, *texts, blob, d])
+        return rows
 
     def _complete(self, record, _keys=chain.TEXT_KEYS, _blank=("",) * len(chain.TEXT_KEYS)):
         """A record with missing keys: '' for a missing text, {} for a missing payload."""
@@ -283,14 +289,12 @@ class Journal:
     def append(self, records, durable=True):
         """Append records in one transaction; returns their seqs. All or nothing: on failure
         JournalError is raised and none of them is in the journal."""
-        encode = self._encode
-        encoded = [encode(r) for r in records]
-        if not encoded:
+        rows = self._rows(records, durable)
+        if not rows:
             return []
         conn = self._conn
         if conn is None:
             raise JournalError(f"journal {self.path} is closed")
-        d = 1 if durable else 0
         canon = self._canon
         sha = chain._sha256
         salt = self.salt
@@ -306,14 +310,14 @@ class Journal:
             now = self._clock()
             hlc = max(hlc, self._hlc_floor)
             wall = (now // 1_000_000) << 16
-            rows = []
-            for enc in encoded:
+            for row in rows:
                 seq += 1
                 hlc = wall if wall > hlc else hlc + 1
-                row = [seq, now, hlc, *enc, d]      # a list: the hash is appended, not copied in
+                row[0] = seq
+                row[1] = now
+                row[2] = hlc
                 prev = sha(prev + salt + canon(row)).digest()
                 row.append(prev)
-                rows.append(row)
             conn.executemany(INSERT, rows)
             every = self._svc_every
             if every and seq // every != (first - 1) // every:
