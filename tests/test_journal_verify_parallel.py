@@ -1,9 +1,14 @@
 """Verification with a forked helper process (long journals): same contract as the single-process walk.
 
-The helper checks the links of chunk k while this process reads and decodes it; a chunk is yielded only
-once it is confirmed, the first bad seq is named exactly, and a helper that dies is a clear JournalError.
-Small chunks (5 rows) and PARALLEL_MIN = 0 make the helper run on a 23-row journal.
+The helper reads and checks chunks and ships the rows it checked; this process yields exactly those
+(and, every PARENT_SHARE-th chunk, reads and checks one itself). A row is yielded only once its link is
+confirmed, the first bad seq is named exactly, and a helper that dies is a clear JournalError.
+Small chunks (5 rows) and PARALLEL_MIN = 0 make the helper run on a 23-row journal: chunks 1-5, 6-10,
+11-15, 16-20, 21-23. Every test runs twice: the helper checks every chunk (share 0), and this process
+checks every 3rd chunk itself (share 3: seqs 11-15 are its own).
 """
+
+import marshal
 
 import os
 import signal
@@ -11,6 +16,7 @@ import sqlite3
 import subprocess
 import sys
 import threading
+import time
 
 import msgpack
 import pytest
@@ -33,8 +39,14 @@ def fill(path, n=N, group=1, durable=True):
     return j
 
 
+@pytest.fixture(params=[0, 3], ids=["helper-checks-all", "parent-checks-every-3rd"])
+def share(request, monkeypatch):
+    monkeypatch.setattr(verify, "PARENT_SHARE", request.param)
+    return request.param
+
+
 @pytest.fixture
-def helpers(monkeypatch):
+def helpers(monkeypatch, share):
     """Every helper the walks start (to check they ran, and were reaped)."""
     made = []
 
@@ -118,37 +130,104 @@ def test_a_deleted_row_in_the_last_chunk_is_named(j, helpers):
         verify.verify(j)
 
 
-def test_rows_the_helper_read_differently_are_checked_here(j, helpers, monkeypatch):
-    """A chunk whose rows differ between the two reads (the file changed in between) is never taken
-    on the helper's word: this process checks it itself, with the same result."""
-    versions = iter(range(10**6))
-    monkeypatch.setattr(j, "data_version", lambda: next(versions))   # another connection commits all the time
-    parent = os.getpid()
-    real = verify._fingerprint
-    monkeypatch.setattr(verify, "_fingerprint", lambda rows: real(rows) + (os.getpid() != parent))
+def test_a_modified_row_in_a_chunk_this_process_checks_itself(j, helpers, share):
+    sql(j, "UPDATE events SET svc = 'other' WHERE seq = 13")
+    assert walk(j) == (list(range(1, 13)), "seq 13: modified: its content no longer matches its hash "
+                                           "(or seq 12 was rewritten with a recomputed hash)")
+    assert reaped(helpers[0])
+
+
+def test_a_modified_row_in_the_chunk_after_it_is_named(j, helpers):
+    """Seqs 16-20: the helper resumed from the stored hash of seq 15, after the chunk it skipped."""
+    sql(j, "UPDATE events SET payload = ? WHERE seq = 16", (msgpack.packb({"i": 0}),))
+    seen, why = walk(j, decoded=False)
+    assert seen == list(range(1, 16)) and why.startswith("seq 16: modified")
+
+
+def test_a_deleted_row_in_a_chunk_this_process_checks_itself(j, helpers):
+    sql(j, "DELETE FROM events WHERE seq = 14")
+    assert walk(j) == (list(range(1, 14)), "seq 14: missing: the chain jumps from seq 13 to seq 15 (rows deleted)")
+
+
+def child(fake):
+    """A fake helper body: whatever happens in it, the forked child leaves with os._exit (never
+    returns into pytest)."""
+    def run(*args):
+        try:
+            fake(*args)
+        finally:
+            os._exit(0)
+    return run
+
+
+def _ship(fd, after, prev, rows, bad=-1):
+    data = marshal.dumps(rows)
+    os.write(fd, verify._HEAD.pack(after, prev, bad, len(rows), len(data)) + data)
+
+
+def _chunks(path, after, prev, chunk):
+    """The journal's chunks as the helper cuts them: (after, prev, rows)."""
+    conn = sqlite3.connect(str(path))
+    rows = conn.execute(f"{SELECT} WHERE seq > ? ORDER BY seq", (after,)).fetchall()
+    for k in range(0, len(rows), chunk):
+        part = rows[k:k + chunk]
+        yield after, prev, part
+        after, prev = part[-1][0], part[-1][14]
+
+
+@child
+def _out_of_step(path, after, prev, salt, chunk, fd, share=0):
+    """Ships the first chunk, then the third one in place of the second (as if it had skipped one)."""
+    first, _, third, *_ = _chunks(path, after, prev, chunk)
+    _ship(fd, *first)
+    _ship(fd, *third)
+
+
+@child
+def _wrong_link(path, after, prev, salt, chunk, fd, share=0):
+    """Ships the first chunk, then the second one claiming it chained from another hash."""
+    first, (a, _, rows), *_ = _chunks(path, after, prev, chunk)
+    _ship(fd, *first)
+    _ship(fd, a, b"\x01" * 32, rows)
+
+
+@pytest.mark.parametrize("fake", [_out_of_step, _wrong_link])
+def test_a_helper_chunk_that_does_not_start_where_this_walk_is_is_not_taken(j, helpers, monkeypatch, fake):
+    """A chunk from the helper is taken only when it starts at the seq and hash this walk ended on;
+    otherwise the helper is stopped and this process walks on alone, with the same result."""
+    monkeypatch.setattr(verify, "_helper", fake)
     assert walk(j) == (list(range(1, N + 1)), None)
+    assert reaped(helpers[0])
     sql(j, "UPDATE events SET payload = ? WHERE seq = 12", (msgpack.packb({"i": 0}),))
     assert walk(j) == (list(range(1, 12)), "seq 12: modified: its content no longer matches its hash "
                                            "(or seq 11 was rewritten with a recomputed hash)")
 
 
-def test_records_appended_during_the_walk(j, tmp_path, helpers):
-    """A live journal: another writer appends while the walk runs; every record is yielded once."""
+@pytest.mark.parametrize("n", [N, 13, 15])
+def test_records_appended_during_the_walk(tmp_path, helpers, n):
+    """A live journal: another writer appends while the walk runs; every record is yielded once, and
+    the appended ones are checked too (a row that does not chain is named). n = 13, 15: the last
+    chunk (short, or full) is this process's own with share 3."""
+    j = fill(tmp_path / "journal.db", n=n)
     other = Journal(j.path)
     seen = []
     for rec in verify.iter_verified(j, chunk=CHUNK):
         seen.append(rec["seq"])
         if rec["seq"] == 3:
             other.append([{"svc": "late", "payload": {"k": k}} for k in range(7)])
-    other.close()
-    assert seen == list(range(1, N + 8))
+    assert seen == list(range(1, n + 8))
     assert reaped(helpers[0])
+    sql(j, "UPDATE events SET svc = 'other' WHERE seq = ?", (n + 4,))
+    seen, why = walk(j)
+    assert seen == list(range(1, n + 4)) and why.startswith(f"seq {n + 4}: modified")
+    other.close()
+    j.close()
 
 
-def _confirm_first_chunk_then_die(path, after, prev, salt, chunk, fd):
-    conn = sqlite3.connect(str(path))
-    rows = conn.execute(f"{SELECT} WHERE seq > ? ORDER BY seq LIMIT ?", (after, chunk)).fetchall()
-    os.write(fd, verify._MSG.pack(after, len(rows), prev, verify._fingerprint(rows), True))
+@child
+def _confirm_first_chunk_then_die(path, after, prev, salt, chunk, fd, share=0):
+    (first, *_) = _chunks(path, after, prev, chunk)
+    _ship(fd, *first)
     os.kill(os.getpid(), signal.SIGKILL)
 
 
@@ -156,6 +235,34 @@ def test_a_helper_that_dies_is_a_clear_journal_failure_not_a_hang(j, helpers, mo
     monkeypatch.setattr(verify, "_helper", _confirm_first_chunk_then_die)
     seen, why = walk(j)
     assert seen == [1, 2, 3, 4, 5]
+    assert why == (f"journal verify: the chain-checking helper process (pid {helpers[0].pid}) was killed by "
+                   f"signal 9 before it confirmed the next chunk; nothing past the last confirmed record "
+                   f"was yielded. Run the command again")
+    assert reaped(helpers[0])
+
+
+def test_a_helper_killed_mid_walk_is_a_clear_journal_failure(j, helpers, monkeypatch, share):
+    """The real helper, killed while this process walks: rows it shipped before are yielded, nothing
+    after. It is held before its 3rd message (chunk 3, or chunk 4 with share 3: chunk 3 is ours), so
+    the kill lands while this process yields chunk 2 and its pipe holds nothing more."""
+    real, sent = verify._Writer.send, []
+
+    def send(self, *args):
+        if len(sent) == 2:
+            time.sleep(60)
+        sent.append(1)
+        real(self, *args)
+
+    monkeypatch.setattr(verify._Writer, "send", send)
+    seen, why = [], None
+    try:
+        for rec in verify.iter_verified(j, chunk=CHUNK):
+            seen.append(rec["seq"])
+            if rec["seq"] == 8:
+                os.kill(helpers[0].pid, signal.SIGKILL)
+    except JournalError as exc:
+        why = str(exc)
+    assert seen == list(range(1, 16 if share == 3 else 11))
     assert why == (f"journal verify: the chain-checking helper process (pid {helpers[0].pid}) was killed by "
                    f"signal 9 before it confirmed the next chunk; nothing past the last confirmed record "
                    f"was yielded. Run the command again")
