@@ -328,6 +328,9 @@ def verify(journal, start=None, progress=None):
         res.last_seq, res.last_hash = row[0], row[14]
     check_anchor(journal, res)
     check_snapshots(journal)
+    problem = journal.svc_index_problem()   # derived data, outside the chain
+    if problem:
+        raise JournalError(problem)
     return res
 
 

@@ -10,6 +10,7 @@ import pytest
 from journal import store
 from journal.store import Journal
 from journal.verify import verify
+from tests.helpers.cli import osvc
 
 EVERY = 8
 SERVICES = ("web", "db", "app", "lb", "quiet")
@@ -96,3 +97,30 @@ def test_a_group_rolled_back_merges_nothing(j):
     assert side_table(j.path) == [] and j.last_seq() == 7
     j.append([{"svc": "db"} for _ in range(3)])
     assert side_table(j.path) == [("db", 8)] + [("web", s) for s in range(1, 8)]
+
+
+@pytest.mark.parametrize("damage, says", [
+    ("DELETE FROM svc_index WHERE seq = 3", "15 entries for the 16 records merged so far, 0 of them"),
+    ("UPDATE svc_index SET svc = 'db' WHERE seq = 1", "16 entries for the 16 records merged "
+                                                                       "so far, 1 of them naming another service"),
+    ("INSERT INTO svc_index VALUES ('web', 18)", "17 entries for the 16 records merged so far, 1 of them"),
+])
+def test_verify_names_a_damaged_service_index_and_reindex_rebuilds_it(tmp_path, small_every, damage, says):
+    """The side table is outside the chain: verify compares it with the records, says what is wrong and
+    what to run (exit 6); --reindex rebuilds it from the records and the journal verifies again."""
+    root = tmp_path / "root"
+    with Journal(root / "var" / "journal.db") as j:
+        j.append([{"svc": ("web", "db")[i % 2], "payload": {"i": i}} for i in range(20)])
+        want = side_table(j.path)
+    conn = sqlite3.connect(root / "var" / "journal.db", isolation_level=None)
+    conn.execute(damage)
+    conn.close()
+    out = osvc(root, "journal", "verify")
+    assert out.returncode == 6, out
+    assert "the service index does not match the records (it holds " + says in out.stderr
+    assert "rebuild the index with `osvc-engine journal verify --reindex`" in out.stderr
+    out = osvc(root, "journal", "verify", "--reindex")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith(f"journal {root}/var/journal.db: service index rebuilt (16 entries)\n")
+    assert "20 records, chain intact" in out.stdout
+    assert side_table(root / "var" / "journal.db") == want
