@@ -114,8 +114,8 @@ def _advance(rows, after, progress):
 # The parent forks one helper that reads the chain on its own connection, chunk by chunk, ahead of
 # the parent, checks each chunk's links and ships the rows it checked on a pipe: a header (the seq
 # the chunk starts after, the hash it chained from, the index of its first bad row or -1, its row
-# count, the payload length) then marshal.dumps(rows) (~0.3 us/row to dump, ~0.9 to load: cheaper
-# than a second sqlite read of the chunk, ~2.5-4.5 us/row). The parent yields exactly those rows, so
+# count, the payload length) then marshal.dumps(rows) (~0.4 us/row to dump, ~0.7 to load: cheaper
+# than a second sqlite read of the chunk, ~2.6). The parent yields exactly those rows, so
 # what is yielded is what was checked. It takes a helper's chunk only when it starts where the parent
 # is: same seq, same hash (the stored hash of the last row the parent yielded): the chain is then
 # continuous across chunks whoever checked them. Otherwise (out of step, or the helper's last
@@ -128,9 +128,10 @@ def _advance(rows, after, progress):
 
 _HEAD = struct.Struct("<Q32siII")   # after, prev hash, first bad row (-1: none), row count, payload bytes
 PIPE_SIZE = 1 << 20                 # room for a whole chunk: the helper runs ahead without waiting
-# The helper's chunk costs it ~5.7 us/row (read 3.3, check 2.0, dump 0.5) and the parent ~2.4
-# (load, decode, yield); a chunk the parent checks itself costs it ~7. With every 3rd chunk its
-# own, both take ~3.9 us/row: balanced. 0: the helper checks every chunk.
+# Balance (measured, us/row, quiet box): a helper chunk costs the helper ~4.7 (read 2.6, check 1.7,
+# dump 0.4) and the parent ~2.5 (load 0.7, decode 1.5, yield); a chunk the parent reads and checks
+# itself costs it ~6. The helper alone is the bottleneck; with every 3rd chunk the parent's, both
+# spend ~3.5 per row of the journal (2 vs 3 vs 4 measured: 3 best). 0: the helper checks every chunk.
 PARENT_SHARE = 3
 AHEAD = 4                           # chunks the helper may have checked and not yet written
 
@@ -215,6 +216,19 @@ def _helper(path, after, prev, salt, chunk, fd, share=0):
         os._exit(code)
 
 
+def _loads(data):
+    """marshal.loads with the collector paused: the ~5000 fresh tuples would otherwise set off
+    several young collections while they are built, each walking those built so far (~5% of the
+    parent's time). The tuples hold only atomic values: the next collection untracks them."""
+    if not gc.isenabled():
+        return marshal.loads(data)
+    gc.disable()
+    try:
+        return marshal.loads(data)
+    finally:
+        gc.enable()
+
+
 class _Helper:
     """The parent's side: fork, read messages, reap."""
 
@@ -241,7 +255,7 @@ class _Helper:
         if self.done or (self.share and k % self.share == self.share - 1):
             return None
         m_after, m_prev, bad, count, size = _HEAD.unpack(self.read(_HEAD.size))
-        rows = marshal.loads(self.read(size))
+        rows = _loads(self.read(size))
         if bad >= 0 or count < self.chunk_size:
             self.done = True        # its last message
         if (m_after, m_prev) != (after, prev):
