@@ -58,10 +58,13 @@ def path_for(db_path) -> str:
 
 
 def pack(head: Head) -> bytes:
-    body = _FMT.pack(MAGIC, VERSION, int(head.last_durable), head.seq, head.hash, head.dseq, head.dhash,
-                     bytes.fromhex(head.uuid), head.boot)
-    data = body + _CRC.pack(zlib.crc32(body))
-    return data.ljust(SLOT, b"\0")
+    return pack_values(head.seq, head.hash, head.dseq, head.dhash, bytes.fromhex(head.uuid), head.boot,
+                       head.last_durable)
+
+
+def pack_values(seq, h, dseq, dh, uuid: bytes, boot: bytes, last_durable) -> bytes:
+    body = _FMT.pack(MAGIC, VERSION, int(last_durable), seq, h, dseq, dh, uuid, boot)
+    return (body + _CRC.pack(zlib.crc32(body))).ljust(SLOT, b"\0")
 
 
 def unpack(data: bytes):
@@ -109,10 +112,11 @@ def best(data: bytes):
 
 
 class Writer:
-    """Keeps the anchor file open for one Journal; write() after each commit."""
+    """Keeps the anchor file open for one Journal; put() after each commit."""
 
-    def __init__(self, path):
+    def __init__(self, path, uuid_hex=None):
         self.path = path
+        self.uuid = bytes.fromhex(uuid_hex) if uuid_hex else None
         self.fd = None
 
     def _open(self):
@@ -128,6 +132,10 @@ class Writer:
 
     def write(self, head: Head):
         os.pwrite(self._open(), pack(head), (head.seq % 2) * SLOT)
+
+    def put(self, seq, h, dseq, dh, last_durable):
+        """write() for this writer's journal, without building a Head: the per-commit path."""
+        os.pwrite(self._open(), pack_values(seq, h, dseq, dh, self.uuid, BOOT_ID, last_durable), (seq % 2) * SLOT)
 
     def close(self):
         if self.fd is not None:

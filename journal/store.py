@@ -140,7 +140,7 @@ class Journal:
         self.genesis = chain.genesis(self.uuid)
         self.salt = chain.salt(self.uuid)
         self.anchor_path = anchor.path_for(self.path)
-        self._anchor = anchor.Writer(self.anchor_path)
+        self._anchor = anchor.Writer(self.anchor_path, self.uuid)
         if not os.path.exists(self.anchor_path) and self.last_seq() == 0:
             # A creator killed between the schema commit and the anchor: nothing to protect yet.
             anchor.create(self.anchor_path, self._head(0, self.genesis, 0, self.genesis, True))
@@ -347,7 +347,7 @@ class Journal:
             else:
                 cur = self._anchor.current()
                 dseq, dh = (cur.dseq, cur.dhash) if cur and cur.dseq < seq else (0, self.genesis)
-            self._anchor.write(self._head(seq, h, dseq, dh, durable))
+            self._anchor.put(seq, h, dseq, dh, durable)
         except OSError:
             # The records are committed: failing the append now would make the caller act as if
             # they were not. A stale anchor only weakens truncation detection; verify reports it.
