@@ -126,7 +126,7 @@ def _advance(rows, after, progress):
 # few ms. SQLite forbids using a connection across fork: the helper never touches the parent's
 # connection, opens its own, and leaves with os._exit (no finalizer runs on inherited objects).
 
-_HEAD = struct.Struct("<Q32siII")   # after, prev hash, first bad row (-1: none), row count, payload bytes
+_HEAD = struct.Struct("<Q32siIQ")   # after, prev hash, first bad row (-1: none), row count, payload bytes
 PIPE_SIZE = 1 << 20                 # room for a whole chunk: the helper runs ahead without waiting
 # Balance (measured, us/row, quiet box): a helper chunk costs the helper ~4.7 (read 2.6, check 1.7,
 # dump 0.4) and the parent ~2.5 (load 0.7, decode 1.5, yield); a chunk the parent reads and checks
