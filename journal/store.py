@@ -27,7 +27,7 @@ TABLE = "events"
 COLUMNS = chain.COLUMNS
 COLUMN_LIST = ", ".join(COLUMNS)
 SELECT = f"SELECT {COLUMN_LIST} FROM {TABLE}"
-INSERT = f"INSERT INTO {TABLE} ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
+INSERT = f"INSERT INTO {TABLE} ({COLUMN_LIST}) VALUES ({', '.join('?' * len(COLUMNS))})"
 HEAD = f"SELECT seq, hash, hlc FROM {TABLE} ORDER BY seq DESC LIMIT 1"
 RECORD_KEYS = frozenset(chain.TEXT_KEYS) | {"payload"}
 
@@ -369,7 +369,7 @@ class Journal:
             if key not in FILTERS:
                 raise UsageError(f"unknown journal filter {key!r}: use {', '.join(FILTERS)}")
             column, op = FILTERS[key]
-            if key == "svc" and self._svc_rows:
+            if key == "svc" and self._svc_rows and type(value) is not tuple:
                 source = self._svc_rows
                 args[:0] = (value, value)
             elif type(value) is tuple:

@@ -124,3 +124,9 @@ def test_verify_names_a_damaged_service_index_and_reindex_rebuilds_it(tmp_path, 
     assert out.stdout.startswith(f"journal {root}/var/journal.db: service index rebuilt (16 entries)\n")
     assert "20 records, chain intact" in out.stdout
     assert side_table(root / "var" / "journal.db") == want
+
+
+def test_several_services_at_once(j):
+    """A tuple of services (any of them) reads the records themselves: same answer, no side table."""
+    j.append([{"svc": SERVICES[i % 4], "payload": {"i": i}} for i in range(30)])
+    assert [r["seq"] for r in j.read(svc=("web", "app"))] == [s for s in range(1, 31) if (s - 1) % 4 in (0, 2)]
