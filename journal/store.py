@@ -424,24 +424,30 @@ class Journal:
         return (row[0], row[1]) if row else (0, self.genesis)
 
     def svc_index_problem(self):
-        """None when the service side table holds exactly (svc, seq) of every row up to the merge
-        point, else what is wrong. One pass over the table (`journal verify` runs it): the table is
-        derived data outside the hash chain, so it is checked against the chained rows."""
+        """None when the service side table matches the records up to the merge point, else what is
+        wrong. The table is derived data outside the hash chain, so `journal verify` checks it against
+        the chained rows: per service, the count, sum and sum of squares of its seqs on both sides (two
+        ordered passes, ~4x cheaper than looking each entry up; a missing, extra or misattributed
+        entry changes them)."""
         if not self._svc_every:
             return None
         merged = self.last_seq() // self._svc_every * self._svc_every
+        agg = "SELECT svc, count(*), total(seq), total(seq * seq) FROM {} GROUP BY svc"
         try:
-            count, wrong = self._conn.execute(
-                f"SELECT count(*), total(e.seq IS NULL OR e.svc IS NOT s.svc OR s.seq > ?) "
-                f"FROM {SVC_TABLE} s LEFT JOIN {TABLE} e ON e.seq = s.seq", (merged,)).fetchone()
+            indexed = {r[0]: r[1:] for r in self._conn.execute(agg.format(SVC_TABLE))}
+            records = {r[0]: r[1:] for r in self._conn.execute(agg.format(f"{TABLE} WHERE seq <= ?"),
+                                                                (merged,))}
         except sqlite3.Error as exc:
             raise self._error(exc, "read") from None
-        if count == merged and not wrong:
+        differ = sorted(svc for svc in indexed.keys() | records.keys() if indexed.get(svc) != records.get(svc))
+        if not differ:
             return None
+        count = sum(v[0] for v in indexed.values())
+        more = f" and {len(differ) - 3} more" if len(differ) > 3 else ""
         return (f"journal {self.path}: the service index does not match the records (it holds {count} "
-                f"entries for the {merged} records merged so far, {int(wrong)} of them naming another "
-                f"service or no record): reads by service may miss or add records. The records and their "
-                f"chain are not affected: rebuild the index with `osvc-engine journal verify --reindex`")
+                f"entries for the {merged} records merged so far; it differs for {', '.join(differ[:3])}{more}): "
+                f"reads by service may miss or add records. The records and their chain are not affected: "
+                f"rebuild the index with `osvc-engine journal verify --reindex`")
 
     def reindex(self):
         """Rebuild the service side table from the records (one write transaction). Returns the

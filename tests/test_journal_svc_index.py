@@ -100,10 +100,13 @@ def test_a_group_rolled_back_merges_nothing(j):
 
 
 @pytest.mark.parametrize("damage, says", [
-    ("DELETE FROM svc_index WHERE seq = 3", "15 entries for the 16 records merged so far, 0 of them"),
-    ("UPDATE svc_index SET svc = 'db' WHERE seq = 1", "16 entries for the 16 records merged "
-                                                                       "so far, 1 of them naming another service"),
-    ("INSERT INTO svc_index VALUES ('web', 18)", "17 entries for the 16 records merged so far, 1 of them"),
+    ("DELETE FROM svc_index WHERE seq = 3", "15 entries for the 16 records merged so far; it differs for web)"),
+    ("UPDATE svc_index SET svc = 'db' WHERE seq = 1",
+     "16 entries for the 16 records merged so far; it differs for db, web)"),
+    ("INSERT INTO svc_index VALUES ('web', 18)", "17 entries for the 16 records merged so far; it differs for web)"),
+    ("UPDATE svc_index SET seq = 17 WHERE seq = 15",
+     "16 entries for the 16 records merged so far; it differs for web)"),
+    ("INSERT INTO svc_index VALUES ('lb', 2)", "17 entries for the 16 records merged so far; it differs for lb)"),
 ])
 def test_verify_names_a_damaged_service_index_and_reindex_rebuilds_it(tmp_path, small_every, damage, says):
     """The side table is outside the chain: verify compares it with the records, says what is wrong and
