@@ -52,6 +52,11 @@ def rid_status(text, rid):
     return words[words.index(rid) + 2]
 
 
+def transitions_of(records):
+    """(rid, event, src, dst) of each transition among the records, in journal order."""
+    return [(r["rid"], r["event"], r["src"], r["dst"]) for r in records if r["kind"] == "transition"]
+
+
 def end_of(records):
     return next(r["payload"] for r in records if r["kind"] == "action" and r["event"] == "end")
 
@@ -81,7 +86,7 @@ def test_switch_stops_here_and_starts_on_the_destination(app_pool):
     records = last_action(roots["node1"], "web", "switch")
     begin = records[0]["payload"]
     assert (begin["action"], begin["to"]) == ("switch", "node2")
-    moves = [(r["rid"], r["event"], r["src"], r["dst"]) for r in records if r["kind"] == "transition"]
+    moves = transitions_of(records)
     assert moves == [("", "switch", "started", "switching"), ("app#1", "stop", "up", "stopping"),
                      ("app#1", "stopped", "stopping", "down"), ("", "stopped", "switching", "stopped")]
     remote = [r["payload"] for r in records if r["kind"] == "command" and "osvc-engine" in r["payload"]["argv"][0]]
@@ -156,7 +161,7 @@ def test_migrate_ovm_moves_the_running_guest_to_the_destination(ovm_pool, sim):
     assert any(line.endswith(f"xm migrate -l {UUID} node2") for line in lines), res.stdout
     assert any(line.endswith("exec 'osvc-engine -s ovmguest1 startfs --master' on node node2") for line in lines)
     records = last_action(roots["node1"], "ovmguest1", "migrate")
-    moves = [(r["rid"], r["event"], r["src"], r["dst"]) for r in records if r["kind"] == "transition"]
+    moves = transitions_of(records)
     assert moves == [("", "migrate", "started", "migrating"),
                      ("container#1", "migrate", "up", "migrating"),
                      ("container#1", "stopped", "migrating", "down"),
@@ -186,7 +191,7 @@ def test_migrate_failure_leaves_the_guest_up_here(ovm_pool, sim):
     assert res.returncode == 1
     assert "live migration of ovmguest1 to node node2 failed, the container is still running on node1" in res.stderr
     records = last_action(roots["node1"], "ovmguest1", "migrate")
-    moves = [(r["rid"], r["event"], r["src"], r["dst"]) for r in records if r["kind"] == "transition"]
+    moves = transitions_of(records)
     assert moves == [("", "migrate", "started", "migrating"),
                      ("container#1", "migrate", "up", "migrating"),
                      ("container#1", "started", "migrating", "up"),
@@ -207,8 +212,7 @@ def test_migrate_hpvm_seed_runs_hpvmmigrate(sim, tmp_path):
     records = last_action(roots["node109"], "vm188", "migrate")
     argvs = [r["payload"]["argv"] for r in records if r["kind"] == "command"]
     assert [a for a in argvs if a[0].endswith("hpvmmigrate")][0][1:] == ["-o", "-P", "vm188", "-h", "node110"]
-    moves = [(r["rid"], r["event"], r["src"], r["dst"]) for r in records
-             if r["kind"] == "transition" and r["rid"] == "container#1"]
+    moves = [m for m in transitions_of(records) if m[0] == "container#1"]
     # the engine never started it: the probe saw it up first (journaled), then it moved
     assert moves == [("container#1", "observed_up", "down", "up"), ("container#1", "migrate", "up", "migrating"),
                      ("container#1", "stopped", "migrating", "down")], res.stdout
@@ -262,7 +266,7 @@ def test_migrate_with_companions_moves_the_reservations(hpvm_pr_pool, sim):
     roots, san = hpvm_pr_pool
     res = ok(osvc(roots["node1"], "-s", "vm188", "migrate", "--to", "node2"))
     records = last_action(roots["node1"], "vm188", "migrate")
-    moves = [(r["rid"], r["event"]) for r in records if r["kind"] == "transition"]
+    moves = [m[:2] for m in transitions_of(records)]
     # the probe saw the VM the engine never started (journaled first); prstop; the move; stopfs here
     # (the vmdg, and the already released companion again: stopfs includes the disks, reference §5.11)
     assert moves == [("container#1", "observed_up"), ("", "migrate"),
