@@ -1,6 +1,6 @@
 """Journal benchmark: osvc-engine's journal against raw sqlite3 with the same settings, same run.
 
-    python bench/journal.py [--quick] [--dir DIR]
+    python bench/journal.py [--quick] [--dir DIR] [--breakdown]
 
 Each case runs our code path and a raw-sqlite3 baseline doing the same database work (same schema
 and indexes, same WAL/synchronous settings and per-connection pragmas (journal.store.PRAGMAS), same
@@ -28,6 +28,7 @@ sys.path.insert(0, REPO)
 
 import msgpack  # noqa: E402
 
+from journal import chain  # noqa: E402
 from journal.store import INSERT, PRAGMAS, SVC_EVERY, SVC_MERGE, Journal  # noqa: E402
 from journal.verify import iter_verified  # noqa: E402
 
@@ -88,46 +89,127 @@ def case_appends(workdir, name, n, group, durable, reps=1, per_service=1):
 
 
 def _appends(workdir, name, n, group, durable, per_service, ours_first=False):
-    """Both sides write the same n records in slices of SLICE, taking turns slice by slice (who goes
-    first alternates too): the box's speed drifts by +-15% over seconds, and this way both sides
-    see the same drift instead of one whole run each."""
+    """Both sides write the same n records in groups of `group`: (ours, raw) records/s."""
     ours, raw = fresh(workdir, name)
     raw.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
     recs = [record(i, per_service) for i in range(n)]
     rows = [raw_row(s + 1, s, per_service) for s in range(n)]
-    gc.collect()
-    gc.freeze()   # the harness's own 2 x n records are not the journal's to walk in collections
 
     def run_ours(start, stop):
         for k in range(start, stop, group):
             ours.append(recs[k:min(k + group, stop)], durable=durable)
 
-    def run_raw(start, stop):
+    speed = _take_turns({"ours": run_ours, "raw": raw_writer(raw, lambda k, top: rows[k:top], group)}, n,
+                        shift=ours_first)
+    ours.close()
+    raw.close()
+    return speed["ours"], speed["raw"]
+
+
+def raw_writer(raw, rows_of, group):
+    """The raw baseline's run: rows_of(k, top) in one transaction per group, with the journal's
+    service-index merge in the transaction that crosses each multiple of SVC_EVERY."""
+    def run(start, stop):
         for k in range(start, stop, group):
             top = min(k + group, stop)
             raw.execute("BEGIN IMMEDIATE")
-            raw.executemany(INSERT, rows[k:top])
+            raw.executemany(INSERT, rows_of(k, top))
             if top // SVC_EVERY != k // SVC_EVERY:
                 raw.execute(SVC_MERGE, (k // SVC_EVERY * SVC_EVERY, top // SVC_EVERY * SVC_EVERY))
             raw.execute("COMMIT")
+    return run
 
-    t_ours = t_raw = 0.0
-    os.sync()  # start clean: the kernel writing back the previous run's files would slow this one
-    for i, start in enumerate(range(0, n, SLICE)):
-        stop = min(start + SLICE, n)
-        first, second = (run_ours, run_raw) if (i + ours_first) % 2 else (run_raw, run_ours)
-        for run in (first, second):
-            t = time.perf_counter()
-            run(start, stop)
-            elapsed = time.perf_counter() - t
-            if run is run_ours:
-                t_ours += elapsed
-            else:
-                t_raw += elapsed
-    gc.unfreeze()
-    ours.close()
-    raw.close()
-    return n / t_ours, n / t_raw
+
+def _take_turns(runs, n, shift=0):
+    """runs: name -> run(start, stop). Every side writes records [0, n) in slices of SLICE, the
+    sides taking turns slice by slice (who goes first rotates): the box's speed drifts by +-15%
+    over seconds, and this way every side sees the same drift instead of one whole run each.
+    Returns name -> records/s."""
+    names = list(runs)
+    elapsed = dict.fromkeys(names, 0.0)
+    gc.collect()
+    gc.freeze()   # the harness's own records are not the journal's to walk in collections
+    os.sync()     # start clean: the kernel writing back the previous run's files would slow this one
+    try:
+        for i, start in enumerate(range(0, n, SLICE)):
+            stop = min(start + SLICE, n)
+            k = (i + shift) % len(names)
+            for name in names[k:] + names[:k]:
+                t = time.perf_counter()
+                runs[name](start, stop)
+                elapsed[name] += time.perf_counter() - t
+    finally:
+        gc.unfreeze()
+    return {name: n / t for name, t in elapsed.items()}
+
+
+def breakdown(workdir, n, group=100, reps=3):
+    """Where the group-commit time goes, in us per record (best of reps):
+    raw sqlite3 inserting prebuilt rows; raw inserting the rows the journal builds (its encode and
+    seal, run outside the transaction); the journal's append (adds the lock-time work: head read,
+    anchor write). Then the journal's row work alone, hot, without any database."""
+    best = {}
+    for rep in range(reps):
+        ours, raw = fresh(workdir, f"bd{rep}")
+        Journal(os.path.join(workdir, f"bd{rep}-rows.db")).close()
+        import sqlite3
+
+        with_rows = sqlite3.connect(os.path.join(workdir, f"bd{rep}-rows.db"), isolation_level=None)
+        for conn in (raw, with_rows):
+            for pragma, value in (*PRAGMAS, ("synchronous", "FULL")):
+                conn.execute(f"PRAGMA {pragma}={value}")
+        recs = [record(i) for i in range(n)]
+        rows = [raw_row(s + 1, s) for s in range(n)]
+        head = [0, ours.genesis, 0]
+
+        def journal_rows(k, top):
+            built = ours._rows(recs[k:top], True)
+            head[:] = chain.seal(built, head[0], head[1], head[2], time.time_ns(), ours.salt, ours._canon)
+            return built
+
+        def run_ours(start, stop):
+            for k in range(start, stop, group):
+                ours.append(recs[k:k + group])
+
+        speed = _take_turns({"raw": raw_writer(raw, lambda k, top: rows[k:top], group),
+                             "rows": raw_writer(with_rows, journal_rows, group), "ours": run_ours}, n, shift=rep)
+        best = {name: max(v, best.get(name, 0.0)) for name, v in speed.items()}
+        for conn in (ours, raw, with_rows):
+            conn.close()
+        for path in glob.glob(os.path.join(workdir, f"bd{rep}*")):
+            os.unlink(path)
+    us = {name: 1e6 / v for name, v in best.items()}
+    enc, seal = _row_work(recs[:10000], group)
+    print(f"group commit, {group} records/txn, durable: microseconds per record (best of {reps})")
+    print(f"  raw sqlite3, prebuilt rows                 {us['raw']:6.2f}")
+    print(f"  raw sqlite3, the journal's rows            {us['rows']:6.2f}  (+{us['rows'] - us['raw']:.2f}: "
+          f"encode and seal)")
+    print(f"  osvc-engine append                         {us['ours']:6.2f}  (+{us['ours'] - us['rows']:.2f}: "
+          f"head read, anchor write, call)")
+    print(f"  ratio ours/raw {us['raw'] / us['ours']:.2f}x. Hot, without a database: encode {enc:.2f}, "
+          f"seal {seal:.2f}")
+
+
+def _row_work(recs, group, reps=5):
+    """(encode, seal) us per record, best of reps: Journal._rows and chain.seal alone, in a hot loop,
+    group by group as append does (so the collector sees what it sees during appends)."""
+    j = Journal(os.path.join(tempfile.mkdtemp(prefix="osvc-bench-"), "hot.db"))
+    groups = [recs[k:k + group] for k in range(0, len(recs), group)]
+    clock = time.perf_counter
+    enc = seal = float("inf")
+    for _ in range(reps):
+        t_enc = t_seal = 0.0
+        for g in groups:
+            t0 = clock()
+            rows = j._rows(g, True)
+            t1 = clock()
+            chain.seal(rows, 0, j.genesis, 0, time.time_ns(), j.salt, j._canon)
+            t_enc += t1 - t0
+            t_seal += clock() - t1
+        enc, seal = min(enc, t_enc), min(seal, t_seal)
+    j.close()
+    shutil.rmtree(os.path.dirname(j.path))
+    return enc / len(recs) * 1e6, seal / len(recs) * 1e6
 
 
 def case_replay(workdir, n):
@@ -248,10 +330,15 @@ def main(argv):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="a short run (a few seconds)")
     ap.add_argument("--dir", help="where to put the database files (default: a temp dir on /var/tmp)")
+    ap.add_argument("--breakdown", action="store_true",
+                    help="only the group-commit case, split: raw, raw + the journal's row work, the journal")
     opts = ap.parse_args(argv)
     q = opts.quick
     workdir = tempfile.mkdtemp(prefix="osvc-bench-", dir=opts.dir or "/var/tmp")
     try:
+        if opts.breakdown:
+            breakdown(workdir, 20000 if q else 100000, reps=1 if q else 3)
+            return 0
         rows = []
         reps = 1 if q else 3
         n = 500 if q else 2000

@@ -295,9 +295,6 @@ class Journal:
         conn = self._conn
         if conn is None:
             raise JournalError(f"journal {self.path} is closed")
-        canon = self._canon
-        sha = chain._sha256
-        salt = self.salt
         try:
             self._set_sync(durable)
             conn.execute("BEGIN IMMEDIATE")
@@ -307,17 +304,8 @@ class Journal:
             head = conn.execute(HEAD).fetchone()
             seq, prev, hlc = head if head else (0, self.genesis, 0)
             first = seq + 1
-            now = self._clock()
-            hlc = max(hlc, self._hlc_floor)
-            wall = (now // 1_000_000) << 16
-            for row in rows:
-                seq += 1
-                hlc = wall if wall > hlc else hlc + 1
-                row[0] = seq
-                row[1] = now
-                row[2] = hlc
-                prev = sha(prev + salt + canon(row)).digest()
-                row.append(prev)
+            seq, prev, hlc = chain.seal(rows, seq, prev, max(hlc, self._hlc_floor), self._clock(),
+                                        self.salt, self._canon)
             conn.executemany(INSERT, rows)
             every = self._svc_every
             if every and seq // every != (first - 1) // every:

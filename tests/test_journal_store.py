@@ -230,3 +230,25 @@ def test_import_is_light():
     code = "import sys, journal.store, journal.tail, journal.verify; print('sqlite_utils' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+def test_seal_numbers_times_and_chains_rows_from_the_head():
+    """chain.seal alone: seq after the head's, ts = now, hlc = wall ms when ahead of the head's hlc
+    else head + 1, each hash = row_hash of its values from the previous hash."""
+    from journal import chain
+
+    pack, salt = chain.make_canonical(), bytes(16)
+    now = 1_700_000_000_123_456_789
+    wall = (now // 1_000_000) << 16
+
+    def blank(svc):
+        return [0, 0, 0, "n1", svc, "", "transition", "svc", "start", "down", "up", "a1", b"\x80", 1]
+
+    # the clock ahead of the head, on it (same ms: the counter moves), behind it (stepped back)
+    for head_hlc, first_hlc in ((wall - 5, wall), (wall, wall + 1), (wall + 7, wall + 8)):
+        rows = [blank("a"), blank("b")]
+        head = chain.seal(rows, 41, b"h" * 32, head_hlc, now, salt, pack)
+        assert [r[:3] for r in rows] == [[42, now, first_hlc], [43, now, first_hlc + 1]]
+        assert rows[0][14] == chain.row_hash(b"h" * 32, salt, rows[0][:14], pack)
+        assert rows[1][14] == chain.row_hash(rows[0][14], salt, rows[1][:14], pack)
+        assert head == (43, rows[1][14], first_hlc + 1)
