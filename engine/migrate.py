@@ -5,6 +5,8 @@
              driver.migrate(dest)  ->  `stopped` (migrating -> down)  ->  local `stopfs`
              ->  [remote `prstart --master`]  ->  remote `status --refresh`
              ([...]: only when the service has scsireserv companions)
+             A migration that fails with the container still running here ends with a remote
+             `stopfs --master`: the destination gives back the disks its startfs took.
 
 One journaled action on the source node. The service machine goes `switching` / `migrating` and
 ends like a stop here (the service no longer runs on this node) or, when it still does after a
@@ -204,13 +206,14 @@ class Relocation(Executor):
                 raise ActionFailed(f"container {drivers[res.rid].label()} is not running on {self.node.name}: "
                                    f"nothing to migrate (start it, or use switch)")
         self.fire("", "migrate", action="migrate", to=dest)
-        moved, pr_dropped = False, False
+        moved, pr_dropped, dest_started = False, False, False
         try:
             if pr:
                 pr_dropped = True
                 self.run_steps("prstop", drivers)
             self.remote_ok(dest, "startfs", "--master",
                            hint=f"the service still runs on {self.node.name}; fix node {dest}'s disks and retry")
+            dest_started = True
             for res in containers:
                 self.migrate_container(res, drivers[res.rid], dest, DriverError)
             moved = True
@@ -224,9 +227,24 @@ class Relocation(Executor):
             if pr_dropped:
                 self.log.error(PR_DROPPED)
             up_here = not moved and all(self.seen_up(r, drivers[r.rid]) for r in containers)
+            if up_here and dest_started:
+                self.undo_startfs(dest)
             self.fire("", "stop_failed" if moved else "started" if up_here else "start_failed", reason=str(exc))
             raise
         self.fire("", "stopped")
+
+    def undo_startfs(self, dest):
+        """The container did not move and runs here: stop what startfs started on the destination,
+        so that no disk or filesystem stays active on two nodes. (The agent leaves it; a second
+        node mounting the service's filesystems while it runs here is how they get corrupted.)
+        When a container fails here and its probe finds it down, it may have reached the
+        destination: then the destination keeps its disks, and the operator decides."""
+        self.log.info(f"the container still runs on {self.node.name}: stopping what startfs started on node {dest}")
+        res = self.remote(dest, "stopfs", "--master")
+        if res.rc != 0:
+            self.log.error(f"stopfs --master on node {dest} failed (rc {res.rc}): the service's disks and "
+                           f"filesystems may still be active there while it runs on {self.node.name}; "
+                           f"run 'osvc-engine -s {self.svc} stopfs' on node {dest}")
 
     def seen_up(self, res, drv) -> bool:
         """Probe the container; journal and apply what is seen when it differs from the belief."""

@@ -11,12 +11,14 @@ simulated nodes whose roots reach each other through [transport] kind = local (s
 import re
 import secrets
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
 
 from tests.helpers.cli import journal_rows, osvc, transitions, write_launcher
 from tests.helpers.launchers import SCRIPT
+from tests.helpers.loop import attached, loop_image  # noqa: F401 (fixture)
 from tests.helpers.sim import sim, sim_pool_roots, vm_netns  # noqa: F401 (fixtures)
 
 SEEDS = Path(__file__).parent / "data" / "seeds"
@@ -201,6 +203,12 @@ def test_migrate_failure_leaves_the_guest_up_here(ovm_pool, sim):
     assert (end_of(records)["outcome"], end_of(records)["rc"]) == ("failed", 1)
     vm = sim.show("ovm", "ovmguest1")
     assert (vm["state"], vm["node"]) == ("running", "node1")
+    # the destination gave back what its startfs took: nothing of the service stays active on two nodes
+    remote = [a[3:] for a in commands(roots["node1"], "ovmguest1") if a[0].endswith("osvc-engine")]
+    assert remote == [["startfs", "--master"], ["stopfs", "--master"]]
+    assert "stopping what startfs started on node node2" in res.stdout
+    node2 = [(a, p["outcome"]) for e, a, p in actions(roots["node2"], "ovmguest1") if e == "end"]
+    assert node2 == [("startfs", "ok"), ("stopfs", "ok")]
 
 
 def test_migrate_hpvm_seed_runs_hpvmmigrate(sim, tmp_path):
@@ -292,3 +300,31 @@ def test_failed_migrate_after_prstop_says_the_reservations_were_dropped(hpvm_pr_
     assert "startfs --master on node node2 failed (rc 4)" in res.stderr
     assert san.show("/dev/sdb")["registrations"] == {}
     assert sim.show("hpvm", "vm188")["node"] == "node1"
+
+
+def test_failed_migrate_gives_back_the_destination_disks(ovm_pool, sim, loop_image):
+    """With a loop disk and an ext4 filesystem: the destination's startfs attaches and mounts them
+    there, the live migration fails with the guest still up here, and the destination gives them
+    back. Each node has its own image (both nodes are this host). The commands run inside `ip netns
+    exec`, which has its own mount namespace: the loop devices, global, are the side effect seen."""
+    from tests.helpers.loop import cleanup_image
+
+    roots, run = ovm_pool
+    images = {"node1": loop_image, "node2": loop_image.parent / "disk2.img"}
+    with open(images["node2"], "wb") as f:
+        f.truncate(32 * 1024 * 1024)
+    try:
+        for node, root in roots.items():
+            subprocess.run(["mkfs.ext4", "-q", "-F", str(images[node])], check=True)
+            with open(root / "etc" / "ovmguest1.env", "a") as fh:
+                fh.write(f"\n[disk#1]\ntype = loop\nfile = {images[node]}\n\n"
+                         f"[fs#1]\ntype = ext4\ndev = {{disk#1.file}}\nmnt = {images[node].parent / node}\n")
+        ok(run("node1", "start"))
+        sim.vmsim("fail", "ovm", "ovmguest1", "migrate=fail")
+        assert run("node1", "migrate", "--to", "node2").returncode == 1
+        assert len(attached(images["node1"])) == 1 and attached(images["node2"]) == []
+        node2 = [(rid, event) for rid, event, _, _ in transitions(roots["node2"], "ovmguest1") if rid]
+        assert node2 == [("disk#1", "start"), ("disk#1", "started"), ("fs#1", "start"), ("fs#1", "started"),
+                         ("fs#1", "stop"), ("fs#1", "stopped"), ("disk#1", "stop"), ("disk#1", "stopped")]
+    finally:
+        cleanup_image(images["node2"])
