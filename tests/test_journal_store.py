@@ -252,3 +252,39 @@ def test_seal_numbers_times_and_chains_rows_from_the_head():
         assert rows[0][14] == chain.row_hash(b"h" * 32, salt, rows[0][:14], pack)
         assert rows[1][14] == chain.row_hash(rows[0][14], salt, rows[1][:14], pack)
         assert head == (43, rows[1][14], first_hlc + 1)
+
+
+@pytest.mark.parametrize("sizes", [(1, 63, 64, 65), (200, 1, 129)])
+def test_groups_of_any_size_span_several_insert_statements(jpath, sizes):
+    """A group is inserted MULTI_ROWS rows per statement: groups below, at and above that size
+    (and several times it) come back whole, in order, with contiguous seqs, and chain."""
+    from journal.store import MULTI_ROWS
+
+    assert MULTI_ROWS == 64
+    with Journal(jpath) as j:
+        i = 0
+        for size in sizes:
+            assert j.append([rec(k) for k in range(i, i + size)]) == list(range(i + 1, i + size + 1))
+            i += size
+        rows = j.read()
+        assert [r["payload"]["i"] for r in rows] == list(range(i))
+        assert [r["seq"] for r in rows] == list(range(1, i + 1))
+        assert [r["svc"] for r in rows] == [f"svc{k % 3}" for k in range(i)]
+        assert verify(j).records == i
+
+
+def test_a_group_failing_in_its_second_insert_statement_leaves_nothing(jpath):
+    """All or nothing across the statements of one group: a row of the second 64-row statement is
+    refused (a trigger stands in for any failure there), the whole group is rolled back."""
+    with Journal(jpath) as j:
+        j.append([rec(0)])
+        conn = sqlite3.connect(jpath)
+        conn.execute("CREATE TRIGGER refuse BEFORE INSERT ON events WHEN NEW.seq = 70 "
+                     "BEGIN SELECT RAISE(ABORT, 'row 70 refused'); END")
+        conn.commit()
+        conn.close()
+        with pytest.raises(JournalError, match="row 70 refused; nothing was written"):
+            j.append([rec(k) for k in range(1, 101)])
+        assert j.last_seq() == 1 and len(j.read()) == 1
+        assert j.append([rec(1)]) == [2]            # the journal goes on: seq 2 chains from seq 1
+        assert verify(j).records == 2
