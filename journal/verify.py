@@ -67,9 +67,8 @@ def iter_verified(journal, decoded=True, start=None, progress=None, chunk=CHUNK)
         helper = _Helper(journal, after, prev, chunk)
     salt, pack = journal.salt, chain.make_canonical()
     try:
-        k = 0       # chunk index: the helper and this process agree on whose chunk k is
         while True:
-            msg = helper.chunk(k, after, prev) if helper is not None else None
+            msg = helper.chunk(after, prev) if helper is not None else None
             if msg is None:       # no helper, this process's share, or the helper is done or out of step
                 rows = journal.raw(limit=chunk, seq_after=after)
                 bad = _first_bad(rows, after, prev, salt, pack)
@@ -85,7 +84,6 @@ def iter_verified(journal, decoded=True, start=None, progress=None, chunk=CHUNK)
                             # journal may have grown since the helper read it)
             if rows:
                 after, prev = _advance(rows, after, progress)
-            k += 1
     finally:
         if helper is not None:
             helper.close()
@@ -122,17 +120,22 @@ def _advance(rows, after, progress):
 # message was a short chunk: rows may have been appended since) the parent goes on alone with the
 # same loop (_first_bad), so what is yielded and raised is exactly what the single-process walk
 # would yield and raise.
+# Sharing the work: when the parent finds nothing to read (it is about to wait for the helper), it
+# claims a chunk: one byte on a second pipe. Before each chunk, the helper looks for a claim; if
+# there is one it leaves that chunk to the parent (a header with bad = YOURS and no rows), skips
+# over it and checks the one after. So the parent checks a chunk only after it had to wait: a replay
+# whose consumer is slow leaves the whole check to the helper, a bare walk splits it as the two
+# CPUs' speeds allow (a fixed 1 in 3 left the command busy and the helper idle ~20% of the walk).
 # Why fork and not spawn: a new interpreter costs ~30-50 ms of start-up and imports; fork costs a
 # few ms. SQLite forbids using a connection across fork: the helper never touches the parent's
 # connection, opens its own, and leaves with os._exit (no finalizer runs on inherited objects).
 
-_HEAD = struct.Struct("<Q32siIQ")   # after, prev hash, first bad row (-1: none), row count, payload bytes
+_HEAD = struct.Struct("<Q32siIQ")   # after, prev hash, first bad row (-1: none; YOURS), row count, payload bytes
+YOURS = -2                          # "check this chunk yourself": the helper skipped it
 PIPE_SIZE = 1 << 20                 # room for a whole chunk: the helper runs ahead without waiting
-# Balance (measured, us/row, quiet box): a helper chunk costs the helper ~4.7 (read 2.6, check 1.7,
-# dump 0.4) and the parent ~2.5 (load 0.7, decode 1.5, yield); a chunk the parent reads and checks
-# itself costs it ~6. The helper alone is the bottleneck; with every 3rd chunk the parent's, both
-# spend ~3.5 per row of the journal (2 vs 3 vs 4 measured: 3 best). 0: the helper checks every chunk.
-PARENT_SHARE = 3
+# Who checks which chunk: None, the parent's claims decide (above); an int n (tests): every n-th chunk
+# is the parent's, 0: none.
+PARENT_SHARE = None
 AHEAD = 4                           # chunks the helper may have checked and not yet written
 
 
@@ -163,7 +166,7 @@ class _Writer:
     def send(self, after, prev, bad, rows):
         if not self.ok:
             raise BrokenPipeError("the parent stopped reading")
-        data = marshal.dumps(rows)
+        data = marshal.dumps(rows) if rows else b""
         self.queue.put(_HEAD.pack(after, prev, bad, len(rows), len(data)) + data)
 
     def close(self):
@@ -180,11 +183,12 @@ class _Writer:
                 self.ok = False     # the parent is gone or stopped early: drain, send() says so
 
 
-def _helper(path, after, prev, salt, chunk, fd, share=0):
+def _helper(path, after, prev, salt, chunk, fd, share, claims):
     """The child: walk the chain from (after, prev), one message per chunk, stop after the end (a
-    short chunk) or the first chunk holding a bad link. Every `share`-th chunk is the parent's: skip
-    it, and go on from the stored hash of its last row (the parent checks that this is where its
-    own walk ended). Never returns."""
+    short chunk) or the first chunk holding a bad link. A chunk left to the parent (claimed on the
+    `claims` pipe, or PARENT_SHARE) gets a YOURS message and is skipped: the walk goes on from the
+    stored hash of its last row (the parent checks that this is where its own walk ended). Never
+    returns."""
     code = 1
     try:
         signal.signal(signal.SIGINT, signal.SIG_DFL)
@@ -194,8 +198,10 @@ def _helper(path, after, prev, salt, chunk, fd, share=0):
         skip = f"SELECT seq, hash FROM {TABLE} WHERE seq > ? ORDER BY seq LIMIT 1 OFFSET ?"
         pack = chain.make_canonical()
         out = _Writer(fd)
+        os.set_blocking(claims, False)
         for k in itertools.count():
-            if share and k % share == share - 1:
+            if _claimed(claims) if share is None else (share and k % share == share - 1):
+                out.send(after, prev, YOURS, [])
                 last = conn.execute(skip, (after, chunk - 1)).fetchone()
                 if last is None:       # the parent's chunk is the last one: nothing more to check
                     out.send(after, prev, -1, [])
@@ -216,6 +222,14 @@ def _helper(path, after, prev, salt, chunk, fd, share=0):
         os._exit(code)
 
 
+def _claimed(fd):
+    """Did the parent claim a chunk (a byte waiting on the claims pipe)? Takes the claim."""
+    try:
+        return bool(os.read(fd, 1))
+    except BlockingIOError:
+        return False
+
+
 def _loads(data):
     """marshal.loads with the collector paused: the ~5000 fresh tuples would otherwise set off
     several young collections while they are built, each walking those built so far (~5% of the
@@ -232,9 +246,10 @@ def _loads(data):
 class _Helper:
     """The parent's side: fork, read messages, reap."""
 
-    def __init__(self, journal, after, prev, chunk, share=None):
-        self.share = PARENT_SHARE if share is None else share
+    def __init__(self, journal, after, prev, chunk):
+        self.share = PARENT_SHARE
         rfd, wfd = os.pipe()
+        claims_r, claims_w = os.pipe()
         try:
             fcntl.fcntl(wfd, fcntl.F_SETPIPE_SZ, PIPE_SIZE)
         except OSError:
@@ -242,27 +257,43 @@ class _Helper:
         pid = os.fork()
         if pid == 0:
             os.close(rfd)
-            _helper(journal.path, after, prev, journal.salt, chunk, wfd, self.share)
+            os.close(claims_w)
+            _helper(journal.path, after, prev, journal.salt, chunk, wfd, self.share, claims_r)
         os.close(wfd)
-        self.pid, self.fd, self.chunk_size = pid, rfd, chunk
+        os.close(claims_r)
+        self.pid, self.fd, self.claims, self.chunk_size = pid, rfd, claims_w, chunk
+        self.claimed = False    # a claim is pending: the helper has not answered it with YOURS yet
         self.done = False       # the helper sent its last message (end of chain, or a bad chunk)
         self.status = None
 
-    def chunk(self, k, after, prev):
-        """(index of the first bad row or len(rows), rows) of chunk k, after (after, prev), as the
-        helper read and checked it; None when the parent checks this chunk itself (its share, or
-        the helper is done, or out of step: then it is stopped)."""
-        if self.done or (self.share and k % self.share == self.share - 1):
+    def chunk(self, after, prev):
+        """(index of the first bad row or len(rows), rows) of the next chunk, after (after, prev), as
+        the helper read and checked it; None when the parent checks this chunk itself (the helper
+        left it, or is done, or out of step: then it is stopped)."""
+        if self.done:
             return None
+        if self.share is None and not self.claimed and not select.select([self.fd], [], [], 0)[0]:
+            self.claim()
         m_after, m_prev, bad, count, size = _HEAD.unpack(self.read(_HEAD.size))
-        rows = _loads(self.read(size))
-        if bad >= 0 or count < self.chunk_size:
-            self.done = True        # its last message
+        rows = _loads(self.read(size)) if size else []
         if (m_after, m_prev) != (after, prev):
             self.done = True
             self.kill()
             return None
+        if bad == YOURS:
+            self.claimed = False
+            return None
+        if bad >= 0 or count < self.chunk_size:
+            self.done = True        # its last message
         return (count if bad < 0 else bad), rows
+
+    def claim(self):
+        """Nothing to read: the next chunk the helper has not started is this process's to check."""
+        try:
+            os.write(self.claims, b"c")
+            self.claimed = True
+        except OSError:
+            pass            # the helper is gone: the read that follows says how
 
     def read(self, n):
         """Exactly n bytes from the helper; a clear JournalError if it died or went silent."""
@@ -318,6 +349,7 @@ class _Helper:
         self.kill()
         if self.fd is not None:
             os.close(self.fd)
+            os.close(self.claims)
             self.fd = None
 
 

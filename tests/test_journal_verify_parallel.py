@@ -1,11 +1,12 @@
 """Verification with a forked helper process (long journals): same contract as the single-process walk.
 
 The helper reads and checks chunks and ships the rows it checked; this process yields exactly those
-(and, every PARENT_SHARE-th chunk, reads and checks one itself). A row is yielded only once its link is
+(and reads and checks itself the chunks the helper leaves it). A row is yielded only once its link is
 confirmed, the first bad seq is named exactly, and a helper that dies is a clear JournalError.
 Small chunks (5 rows) and PARALLEL_MIN = 0 make the helper run on a 23-row journal: chunks 1-5, 6-10,
-11-15, 16-20, 21-23. Every test runs twice: the helper checks every chunk (share 0), and this process
-checks every 3rd chunk itself (share 3: seqs 11-15 are its own).
+11-15, 16-20, 21-23. Every test runs three times: the helper checks every chunk (share 0), it leaves
+every 3rd chunk to this process (share 3: seqs 11-15 are its own), and it leaves one whenever this
+process has read everything (the default, adaptive: who checks which chunk depends on timing).
 """
 
 import marshal
@@ -39,7 +40,7 @@ def fill(path, n=N, group=1, durable=True):
     return j
 
 
-@pytest.fixture(params=[0, 3], ids=["helper-checks-all", "parent-checks-every-3rd"])
+@pytest.fixture(params=[0, 3, None], ids=["helper-checks-all", "parent-checks-every-3rd", "adaptive"])
 def share(request, monkeypatch):
     monkeypatch.setattr(verify, "PARENT_SHARE", request.param)
     return request.param
@@ -176,7 +177,7 @@ def _chunks(path, after, prev, chunk):
 
 
 @child
-def _out_of_step(path, after, prev, salt, chunk, fd, share=0):
+def _out_of_step(path, after, prev, salt, chunk, fd, share=0, claims=None):
     """Ships the first chunk, then the third one in place of the second (as if it had skipped one)."""
     first, _, third, *_ = _chunks(path, after, prev, chunk)
     _ship(fd, *first)
@@ -184,7 +185,7 @@ def _out_of_step(path, after, prev, salt, chunk, fd, share=0):
 
 
 @child
-def _wrong_link(path, after, prev, salt, chunk, fd, share=0):
+def _wrong_link(path, after, prev, salt, chunk, fd, share=0, claims=None):
     """Ships the first chunk, then the second one claiming it chained from another hash."""
     first, (a, _, rows), *_ = _chunks(path, after, prev, chunk)
     _ship(fd, *first)
@@ -206,8 +207,8 @@ def test_a_helper_chunk_that_does_not_start_where_this_walk_is_is_not_taken(j, h
 @pytest.mark.parametrize("n", [N, 13, 15])
 def test_records_appended_during_the_walk(tmp_path, helpers, n):
     """A live journal: another writer appends while the walk runs; every record is yielded once, and
-    the appended ones are checked too (a row that does not chain is named). n = 13, 15: the last
-    chunk (short, or full) is this process's own with share 3."""
+    the appended ones are checked too (a row that does not chain is named). n = 13, 15: with share 3
+    the last chunk (short, or full) is this process's own."""
     j = fill(tmp_path / "journal.db", n=n)
     other = Journal(j.path)
     seen = []
@@ -225,7 +226,7 @@ def test_records_appended_during_the_walk(tmp_path, helpers, n):
 
 
 @child
-def _confirm_first_chunk_then_die(path, after, prev, salt, chunk, fd, share=0):
+def _confirm_first_chunk_then_die(path, after, prev, salt, chunk, fd, share=0, claims=None):
     (first, *_) = _chunks(path, after, prev, chunk)
     _ship(fd, *first)
     os.kill(os.getpid(), signal.SIGKILL)
@@ -243,8 +244,9 @@ def test_a_helper_that_dies_is_a_clear_journal_failure_not_a_hang(j, helpers, mo
 
 def test_a_helper_killed_mid_walk_is_a_clear_journal_failure(j, helpers, monkeypatch, share):
     """The real helper, killed while this process walks: rows it shipped before are yielded, nothing
-    after. It is held before its 3rd message (chunk 3, or chunk 4 with share 3: chunk 3 is ours), so
-    the kill lands while this process yields chunk 2 and its pipe holds nothing more."""
+    after. It is held before its 3rd message, so the kill lands while this process yields chunk 2
+    and its pipe holds nothing more. (Whoever checked chunks 1 and 2, the 3rd message is the one
+    about chunk 3, rows or "yours".)"""
     real, sent = verify._Writer.send, []
 
     def send(self, *args):
@@ -262,7 +264,7 @@ def test_a_helper_killed_mid_walk_is_a_clear_journal_failure(j, helpers, monkeyp
                 os.kill(helpers[0].pid, signal.SIGKILL)
     except JournalError as exc:
         why = str(exc)
-    assert seen == list(range(1, 16 if share == 3 else 11))
+    assert seen == list(range(1, 11))
     assert why == (f"journal verify: the chain-checking helper process (pid {helpers[0].pid}) was killed by "
                    f"signal 9 before it confirmed the next chunk; nothing past the last confirmed record "
                    f"was yielded. Run the command again")
@@ -335,3 +337,55 @@ def test_cli_verify_of_a_long_journal(tmp_path):
     assert out.returncode == 6
     assert out.stderr == (f"osvc-engine: error: seq {n - 17}: modified: its content no longer matches its hash "
                           f"(or seq {n - 18} was rewritten with a recomputed hash)\n")
+
+
+def own_chunks(journal):
+    """The seq each chunk this process reads and checks itself starts after (it reads them with raw)."""
+    seen, real = [], journal.raw
+
+    def raw(**kw):
+        seen.append(kw["seq_after"])
+        return real(**kw)
+
+    journal.raw = raw
+    return seen
+
+
+@pytest.fixture
+def adaptive(monkeypatch, tmp_path):
+    """A 100-row journal (20 chunks of 5), the default adaptive share, the helper from 0 rows."""
+    monkeypatch.setattr(verify, "PARALLEL_MIN", 0)
+    monkeypatch.setattr(verify, "PARENT_SHARE", None)
+    journal = fill(tmp_path / "journal.db", n=100)
+    yield journal
+    journal.close()
+
+
+def test_a_slow_consumer_leaves_the_whole_check_to_the_helper(adaptive):
+    """The consumer takes 2 ms per record: the helper is always ahead, this process never waits,
+    so it claims no chunk (at most the first one, if it looked before the helper's first message).
+    After the helper's last (short) chunk, this process reads once more past seq 100: a live
+    journal may have grown since."""
+    own = own_chunks(adaptive)
+    seqs = []
+    for rec in verify.iter_verified(adaptive, chunk=CHUNK):
+        seqs.append(rec["seq"])
+        time.sleep(0.002)
+    assert seqs == list(range(1, 101))
+    assert own in ([100], [0, 100], [5, 100]), own
+
+
+def test_a_slow_helper_leaves_chunks_to_this_process(adaptive, monkeypatch):
+    """The helper takes 20 ms to ship each chunk it checked: this process, finding nothing to read,
+    claims chunks and checks about every other one itself; every record is yielded once, in order."""
+    real = verify._Writer.send
+
+    def slow_send(self, after, prev, bad, rows):
+        if rows:
+            time.sleep(0.02)
+        real(self, after, prev, bad, rows)
+
+    monkeypatch.setattr(verify._Writer, "send", slow_send)
+    own = own_chunks(adaptive)
+    assert [rec["seq"] for rec in verify.iter_verified(adaptive, chunk=CHUNK)] == list(range(1, 101))
+    assert own[-1] == 100 and len(own) >= 6 and own == sorted(set(own)) and all(s % CHUNK == 0 for s in own), own
