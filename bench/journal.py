@@ -32,8 +32,8 @@ sys.path.insert(0, REPO)
 import msgpack  # noqa: E402
 
 from journal import chain  # noqa: E402
-from journal.store import (INSERT, MULTI_ROWS, PRAGMAS, SVC_EVERY, SVC_MERGE, Journal, flatten,  # noqa: E402
-                           insert_sql)
+from journal.store import (INSERT, MULTI_ROWS, PRAGMAS, SVC_EVERY, SVC_MERGE, Journal,  # noqa: E402
+                           insert_rows)
 from journal.verify import iter_verified  # noqa: E402
 
 
@@ -132,9 +132,7 @@ def raw_writer(raw, rows_of, group, multi=False):
             raw.execute("BEGIN IMMEDIATE")
             rows = rows_of(k, top)
             if multi:
-                for j in range(0, len(rows), MULTI_ROWS):
-                    part = rows[j:j + MULTI_ROWS]
-                    raw.execute(insert_sql(len(part)), list(flatten(part)))
+                insert_rows(raw, rows)
             else:
                 raw.executemany(INSERT, rows)
             if top // SVC_EVERY != k // SVC_EVERY:

@@ -46,6 +46,15 @@ def insert_sql(n):
 
 
 INSERT = insert_sql(1)
+
+
+def insert_rows(conn, rows, _flatten=_chain.from_iterable):
+    """Insert the stored rows (lists in COLUMNS order), MULTI_ROWS per statement."""
+    for k in range(0, len(rows), MULTI_ROWS):
+        part = rows[k:k + MULTI_ROWS]
+        conn.execute(insert_sql(len(part)), list(_flatten(part)))
+
+
 HEAD = f"SELECT seq, hash, hlc FROM {TABLE} ORDER BY seq DESC LIMIT 1"
 RECORD_KEYS = frozenset(chain.TEXT_KEYS) | {"payload"}
 
@@ -119,9 +128,6 @@ _ERRORS = (
     ("SQLITE_CANTOPEN", "cannot open journal {path} ({err}). Check the directory exists and is writable"),
     ("SQLITE_PERM", "journal {path}: permission denied ({err}); nothing was {done}"),
 )
-
-
-flatten = _chain.from_iterable
 
 
 def _os_wall_ns():
@@ -328,9 +334,7 @@ class Journal:
             first = seq + 1
             seq, prev, hlc = chain.seal(rows, seq, prev, max(hlc, self._hlc_floor), self._clock(),
                                         self.salt, self._canon)
-            for k in range(0, len(rows), MULTI_ROWS):
-                part = rows[k:k + MULTI_ROWS]
-                conn.execute(insert_sql(len(part)), list(flatten(part)))
+            insert_rows(conn, rows)
             every = self._svc_every
             if every and seq // every != (first - 1) // every:
                 conn.execute(SVC_MERGE, ((first - 1) // every * every, seq // every * every))
