@@ -201,9 +201,9 @@ def breakdown(workdir, n, group=100, reps=3):
     enc, seal = _row_work(recs[:10000], group)
     print(f"group commit, {group} records/txn, durable: microseconds per record (best of {reps})")
     print(f"  raw sqlite3, prebuilt rows, {MULTI_ROWS}-row INSERTs  {us['raw']:6.2f}")
-    print(f"  raw sqlite3, the journal's rows            {us['rows']:6.2f}  (+{us['rows'] - us['raw']:.2f}: "
+    print(f"  raw sqlite3, the journal's rows            {us['rows']:6.2f}  ({us['rows'] - us['raw']:+.2f}: "
           f"encode and seal)")
-    print(f"  osvc-engine append                         {us['ours']:6.2f}  (+{us['ours'] - us['rows']:.2f}: "
+    print(f"  osvc-engine append                         {us['ours']:6.2f}  ({us['ours'] - us['rows']:+.2f}: "
           f"head read, anchor write, call)")
     print(f"  ratio ours/raw {us['raw'] / us['ours']:.2f}x. Hot, without a database: encode {enc:.2f}, "
           f"seal {seal:.2f}")
