@@ -123,7 +123,7 @@ def _advance(rows, after, progress):
 # Sharing the work: when the parent finds nothing to read (it is about to wait for the helper), it
 # claims a chunk: one byte on a second pipe. Before each chunk, the helper looks for a claim; if
 # there is one it leaves that chunk to the parent (a header with bad = YOURS and no rows), skips
-# over it and checks the one after. So the parent checks a chunk only after it had to wait: a replay
+# over it and checks the one after. So the parent checks a chunk only after it had to wait: a walk
 # whose consumer is slow leaves the whole check to the helper, a bare walk splits it as the two
 # CPUs' speeds allow (a fixed 1 in 3 left the command busy and the helper idle ~20% of the walk).
 # Why fork and not spawn: a new interpreter costs ~30-50 ms of start-up and imports; fork costs a
