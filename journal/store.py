@@ -147,6 +147,7 @@ class Journal:
         self._canon = chain.make_canonical()
         self._conn = None
         self._anchor = None
+        self._anchored = (None, None)   # (seq, hash, dseq, dhash) of this Journal's last anchor write
         if not self.path.exists():
             if not create:
                 raise NotFound(f"no journal at {self.path}: nothing was journaled on this node yet, "
@@ -349,21 +350,27 @@ class Journal:
                 raise self._error(exc) from None
             raise
         self._hlc_floor = hlc
-        self._write_anchor(seq, prev, durable)
+        self._write_anchor(seq, prev, durable, alone=head is not None and head[:2] == self._anchored[:2])
         return list(range(first, seq + 1))
 
     def append_one(self, record, durable=True):
         return self.append([record], durable)[0]
 
-    def _write_anchor(self, seq, h, durable):
-        """After the commit: the anchor lags the database at worst, never leads it."""
+    def _write_anchor(self, seq, h, durable, alone):
+        """After the commit: the anchor lags the database at worst, never leads it. A relaxed commit
+        carries the last durable head known: the one this Journal last wrote when nobody else
+        committed since (`alone`: the head it appended after was its own last commit), else the
+        anchor file's (another writer may have made a durable commit: ~20 us to read and parse)."""
         try:
             if durable:
                 dseq, dh = seq, h
+            elif alone:
+                dseq, dh = self._anchored[2:]
             else:
                 cur = self._anchor.current()
                 dseq, dh = (cur.dseq, cur.dhash) if cur and cur.dseq < seq else (0, self.genesis)
             self._anchor.put(seq, h, dseq, dh, durable)
+            self._anchored = (seq, h, dseq, dh)
         except OSError:
             # The records are committed: failing the append now would make the caller act as if
             # they were not. A stale anchor only weakens truncation detection; verify reports it.

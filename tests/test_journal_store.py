@@ -175,6 +175,24 @@ def test_anchor_follows_commits_with_durable_mark(jpath):
     assert head.hash == bytes.fromhex(j.read(last=1)[0]["hash"]) and head.uuid == j.uuid
 
 
+def test_a_relaxed_commit_carries_the_durable_head_another_writer_made(jpath):
+    """Two writers. A relaxed commit carries the last durable head known: its own when nobody else
+    committed since, else the anchor's, where another writer's durable commit may be."""
+    a, b = Journal(jpath), Journal(jpath)
+    a.append_one(rec(0))                                   # seq 1, durable
+    a.append_one(rec(1), durable=False)                    # seq 2: a's own durable head
+    assert (anchor.read(a.anchor_path).seq, anchor.read(a.anchor_path).dseq) == (2, 1)
+    b.append_one(rec(2))                                   # seq 3, durable, by b
+    a.append_one(rec(3), durable=False)                    # seq 4: b committed since a's last commit
+    head = anchor.read(a.anchor_path)
+    assert (head.seq, head.dseq, head.last_durable) == (4, 3, False)
+    assert head.dhash == bytes.fromhex(a.read(seq_min=3, seq_max=3)[0]["hash"])
+    a.append_one(rec(4), durable=False)                    # seq 5: a alone again, same durable head
+    assert (anchor.read(a.anchor_path).seq, anchor.read(a.anchor_path).dseq) == (5, 3)
+    a.close()
+    b.close()
+
+
 def test_bad_records_are_refused_and_nothing_of_the_group_is_written(jpath):
     j = Journal(jpath)
     j.append_one(rec(0))
