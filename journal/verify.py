@@ -123,15 +123,16 @@ def _advance(rows, after, progress):
 # Sharing the work: when the parent finds nothing to read (it is about to wait for the helper), it
 # claims a chunk: one byte on a second pipe. Before each chunk, the helper looks for a claim; if
 # there is one it leaves that chunk to the parent (a header with bad = YOURS and no rows), skips
-# over it and checks the one after. So the parent checks a chunk only after it had to wait: a walk
+# over it and checks the one after (or stops, when that chunk is the last: YOURS_LAST). So the parent checks a chunk only after it had to wait: a walk
 # whose consumer is slow leaves the whole check to the helper, a bare walk splits it as the two
 # CPUs' speeds allow (a fixed 1 in 3 left the command busy and the helper idle ~20% of the walk).
 # Why fork and not spawn: a new interpreter costs ~30-50 ms of start-up and imports; fork costs a
 # few ms. SQLite forbids using a connection across fork: the helper never touches the parent's
 # connection, opens its own, and leaves with os._exit (no finalizer runs on inherited objects).
 
-_HEAD = struct.Struct("<Q32siIQ")   # after, prev hash, first bad row (-1: none; YOURS), row count, payload bytes
+_HEAD = struct.Struct("<Q32siIQ")   # after, prev hash, first bad row (-1: none; YOURS...), row count, payload bytes
 YOURS = -2                          # "check this chunk yourself": the helper skipped it
+YOURS_LAST = -3                     # the same, and it is the last one (short): the helper stops here
 PIPE_SIZE = 1 << 20                 # room for a whole chunk: the helper runs ahead without waiting
 # Who checks which chunk: None, the parent's claims decide (above); an int n (tests): every n-th chunk
 # is the parent's, 0: none.
@@ -201,10 +202,9 @@ def _helper(path, after, prev, salt, chunk, fd, share, claims):
         os.set_blocking(claims, False)
         for k in itertools.count():
             if _claimed(claims) if share is None else (share and k % share == share - 1):
-                out.send(after, prev, YOURS, [])
                 last = conn.execute(skip, (after, chunk - 1)).fetchone()
+                out.send(after, prev, YOURS if last else YOURS_LAST, [])
                 if last is None:       # the parent's chunk is the last one: nothing more to check
-                    out.send(after, prev, -1, [])
                     break
                 after, prev = last
                 continue
@@ -280,8 +280,9 @@ class _Helper:
             self.done = True
             self.kill()
             return None
-        if bad == YOURS:
+        if bad in (YOURS, YOURS_LAST):
             self.claimed = False
+            self.done = bad == YOURS_LAST   # its last message: let it exit (close)
             return None
         if bad >= 0 or count < self.chunk_size:
             self.done = True        # its last message

@@ -389,3 +389,22 @@ def test_a_slow_helper_leaves_chunks_to_this_process(adaptive, monkeypatch):
     own = own_chunks(adaptive)
     assert [rec["seq"] for rec in verify.iter_verified(adaptive, chunk=CHUNK)] == list(range(1, 101))
     assert own[-1] == 100 and len(own) >= 6 and own == sorted(set(own)) and all(s % CHUNK == 0 for s in own), own
+
+
+def test_when_the_last_chunk_is_this_process_s_the_helper_ends_cleanly(j, monkeypatch):
+    """Every 5th chunk is this process's: chunk 5 (seqs 21-23) is the last one. The helper says so
+    (YOURS_LAST) and exits 0 on its own: it is not left running, nor killed."""
+    made = []
+
+    class Recorded(verify._Helper):
+        def __init__(self, *args):
+            super().__init__(*args)
+            made.append(self)
+
+    monkeypatch.setattr(verify, "PARALLEL_MIN", 0)
+    monkeypatch.setattr(verify, "PARENT_SHARE", 5)
+    monkeypatch.setattr(verify, "_Helper", Recorded)
+    own = own_chunks(j)
+    assert walk(j) == (list(range(1, N + 1)), None)
+    assert own == [20] and made[0].done
+    assert reaped(made[0]) and os.WIFEXITED(made[0].status) and os.WEXITSTATUS(made[0].status) == 0
