@@ -48,7 +48,11 @@ def share(request, monkeypatch):
 
 @pytest.fixture
 def helpers(monkeypatch, share):
-    """Every helper the walks start (to check they ran, and were reaped)."""
+    return recorded_helpers(monkeypatch)
+
+
+def recorded_helpers(monkeypatch):
+    """Every helper the walks start from now on, from 0 rows (to check they ran, and were reaped)."""
     made = []
 
     class Recorded(verify._Helper):
@@ -394,16 +398,8 @@ def test_a_slow_helper_leaves_chunks_to_this_process(adaptive, monkeypatch):
 def test_when_the_last_chunk_is_this_process_s_the_helper_ends_cleanly(j, monkeypatch):
     """Every 5th chunk is this process's: chunk 5 (seqs 21-23) is the last one. The helper says so
     (YOURS_LAST) and exits 0 on its own: it is not left running, nor killed."""
-    made = []
-
-    class Recorded(verify._Helper):
-        def __init__(self, *args):
-            super().__init__(*args)
-            made.append(self)
-
-    monkeypatch.setattr(verify, "PARALLEL_MIN", 0)
+    made = recorded_helpers(monkeypatch)
     monkeypatch.setattr(verify, "PARENT_SHARE", 5)
-    monkeypatch.setattr(verify, "_Helper", Recorded)
     own = own_chunks(j)
     assert walk(j) == (list(range(1, N + 1)), None)
     assert own == [20] and made[0].done
