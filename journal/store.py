@@ -147,7 +147,7 @@ class Journal:
         self._canon = chain.make_canonical()
         self._conn = None
         self._anchor = None
-        self._anchored = (None, None)   # (seq, hash, dseq, dhash) of this Journal's last anchor write
+        self._anchored = (None,) * 4    # (seq, hash, dseq, dhash) of this Journal's last anchor write
         if not self.path.exists():
             if not create:
                 raise NotFound(f"no journal at {self.path}: nothing was journaled on this node yet, "

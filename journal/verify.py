@@ -49,7 +49,7 @@ class _Linker:
 
     def links(self, prev, row, seq=None):
         values = row[:14] if seq is None else (seq, *row[1:14])
-        return chain._sha256(prev + self.salt + self.pack(values)).digest() == row[14]
+        return chain.row_hash(prev, self.salt, values, self.pack) == row[14]
 
 
 def iter_verified(journal, decoded=True, start=None, progress=None, chunk=CHUNK):
@@ -123,9 +123,10 @@ def _advance(rows, after, progress):
 # Sharing the work: when the parent finds nothing to read (it is about to wait for the helper), it
 # claims a chunk: one byte on a second pipe. Before each chunk, the helper looks for a claim; if
 # there is one it leaves that chunk to the parent (a header with bad = YOURS and no rows), skips
-# over it and checks the one after (or stops, when that chunk is the last: YOURS_LAST). So the parent checks a chunk only after it had to wait: a walk
-# whose consumer is slow leaves the whole check to the helper, a bare walk splits it as the two
-# CPUs' speeds allow (a fixed 1 in 3 left the command busy and the helper idle ~20% of the walk).
+# over it and checks the one after (or stops, when that chunk is the last: YOURS_LAST). So the
+# parent checks a chunk only after it had to wait: a walk whose consumer is slow leaves the whole
+# check to the helper, a bare walk splits it as the two CPUs' speeds allow (a fixed 1 in 3 left
+# the command busy and the helper idle ~20% of the walk).
 # Why fork and not spawn: a new interpreter costs ~30-50 ms of start-up and imports; fork costs a
 # few ms. SQLite forbids using a connection across fork: the helper never touches the parent's
 # connection, opens its own, and leaves with os._exit (no finalizer runs on inherited objects).
@@ -167,7 +168,7 @@ class _Writer:
     def send(self, after, prev, bad, rows):
         if not self.ok:
             raise BrokenPipeError("the parent stopped reading")
-        data = marshal.dumps(rows) if rows else b""
+        data = marshal.dumps(rows)
         self.queue.put(_HEAD.pack(after, prev, bad, len(rows), len(data)) + data)
 
     def close(self):
@@ -275,7 +276,7 @@ class _Helper:
         if self.share is None and not self.claimed and not select.select([self.fd], [], [], 0)[0]:
             self.claim()
         m_after, m_prev, bad, count, size = _HEAD.unpack(self.read(_HEAD.size))
-        rows = _loads(self.read(size)) if size else []
+        rows = _loads(self.read(size))
         if (m_after, m_prev) != (after, prev):
             self.done = True
             self.kill()
