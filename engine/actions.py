@@ -84,13 +84,31 @@ class Executor:
                "action_id": self.action_id, "payload": fields.pop("payload", {}), **fields}
         return self.journal.append_one(rec, durable=durable)
 
-    def _command_sink(self, rid):
+    def _command_sink(self, rid, **extra):
+        """The runner's sink: each command it ran becomes a `command` record (`extra` joins the payload)."""
         def sink(rec):
-            payload = rec.get("payload", {})
+            payload = {**rec.get("payload", {}), **extra}
             argv = payload.get("argv") or [""]
             self.record("command", event=os.path.basename(str(argv[0])), rid=rid, durable=False,
                         payload=payload)
         return sink
+
+    def run_triggers(self, res, when, action):
+        """The resource's `when` ('pre' or 'post') triggers of `action` (engine/triggers.py); each
+        command is journaled with its keyword. A failed blocking one raises DriverError."""
+        if not res.triggers:
+            return
+        from drivers.runner import Runner
+        from engine import triggers
+
+        log = self.loggers(res.rid)
+
+        def execute(keyword, name, argv):
+            runner = Runner(log=log, sink=self._command_sink(res.rid, trigger=keyword))
+            return runner.run(argv, timeout=triggers.TIMEOUT, check=False, env={
+                "OPENSVC_SVCNAME": self.svc, "OPENSVC_RID": res.rid, "OPENSVC_ACTION": name})
+
+        triggers.run(res.triggers, when, action, execute, log)
 
     def starts_on_standby(self, res):
         """startstandby starts always_on resources, and the 1.5 app's `S*.standby@<this node>` launchers."""
@@ -171,8 +189,9 @@ class Executor:
         save_states(self.node, self.svc, {rid: m.state for rid, m in self.models.items()})
 
     # --- steps ---------------------------------------------------------------------------------
-    def run_step(self, step, drivers):
-        """One resource's start or stop: begin transition, driver call, one transition per phase, end.
+    def run_step(self, step, drivers, triggers=True):
+        """One resource's start or stop: begin transition, pre triggers, driver call, one transition
+        per phase, post triggers, end (`triggers=False`: a rollback, which runs none).
 
         Phases are the machine's waypoints (a container's wait-up, wait-ping, wait-operational): the
         driver method of the same name runs once its state is journaled; a driver without it passes
@@ -212,6 +231,8 @@ class Executor:
         if self.current == "startstandby" and hasattr(drv, "start_standby") and not res.standby:
             method = "start_standby"
         try:
+            if triggers:
+                self.run_triggers(res, "pre", step.direction)
             getattr(drv, method)()
             for waypoint in mstep.waypoints:
                 advance(waypoint)
@@ -225,6 +246,8 @@ class Executor:
                     drv.force_stop()
                     advance(waypoint)
                     phase()
+            if triggers:
+                self.run_triggers(res, "post", step.direction)
         except DriverError as exc:
             self.fire(step.rid, mstep.failed, reason=str(exc), duration=round(time.monotonic() - t0, 6))
             if step.direction == "start" and drv.can_rollback:
@@ -401,8 +424,11 @@ class Executor:
         none stops the rest. Returns the peers the syncs reached, in order."""
         failed, reached = [], []
         for step in steps:
+            res = self.spec.resource(step.rid)
             try:
+                self.run_triggers(res, "pre", action)
                 reached += getattr(drivers[step.rid], action)() or []
+                self.run_triggers(res, "post", action)
             except OsvcError as exc:
                 self.loggers(step.rid).error(str(exc))
                 failed.append(step.rid)
@@ -447,7 +473,7 @@ class Executor:
         failed = False
         for step in stop_steps:
             try:
-                self.run_step(step, drivers)
+                self.run_step(step, drivers, triggers=False)
             except Exception as exc:
                 failed = True
                 self.loggers(step.rid).error(f"rollback: {exc}")

@@ -39,7 +39,8 @@ _MAX_POWER = 1024   # refuse exponents that would make $(9**9**9) a denial of se
 def expand(text: str, resolve, tolerate: bool = False) -> str:
     """Expand every reference and expression of `text`.
 
-    tolerate=True leaves unresolved references verbatim (trigger commands may hold shell braces)."""
+    tolerate=True leaves unresolved references and non-arithmetic $( ) verbatim (trigger commands
+    may hold shell braces and command substitutions)."""
     if "{" not in text and "$(" not in text:
         return text
     out, _ = _expand(text, 0, None, resolve, tolerate)
@@ -65,7 +66,7 @@ def _expand(text, pos, closer, resolve, tolerate):
             continue
         if text.startswith("$(", pos) and _has_closing_paren(text, pos + 2):
             body, pos = _expand(text, pos + 2, ")", resolve, tolerate)
-            out.append(_number(evaluate(body)))
+            out.append(_expression(body, tolerate))
             continue
         out.append(ch)
         pos += 1
@@ -97,6 +98,17 @@ def _has_closing_paren(text, pos):
             if depth == 0:
                 return True
     return False
+
+
+def _expression(body, tolerate):
+    """$(body): its value; with tolerate, a body that is not arithmetic stays as written (a shell
+    command substitution in a trigger: `pre_start = sh -c 'echo $(date) >> /var/log/x'`)."""
+    try:
+        return _number(evaluate(body))
+    except BadExpression:
+        if tolerate:
+            return f"$({body})"
+        raise
 
 
 def _reference(body, resolve, tolerate):

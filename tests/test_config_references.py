@@ -120,6 +120,16 @@ def test_triggers_tolerate_unresolved_references(node):
     assert spec.resource("app#1").triggers == {"pre_start": "awk '{print $1}' /etc/ERP"}
 
 
+def test_triggers_keep_shell_command_substitutions(node):
+    """$( ) that is not arithmetic stays for the shell in a trigger; arithmetic is still evaluated,
+    and anywhere else a bad expression is still an error."""
+    extra = ("\n[app#1]\nscript = /bin/true\npost_start = sh -c 'echo $(date +%s) $(hostname -s {app}) $(1+2)'\n"
+             "start = $(date)\n")
+    spec, problems = build(node, "web", BASE + extra, "web.env", nodename="n1", environ={})
+    assert spec.resource("app#1").triggers == {"post_start": "sh -c 'echo $(date +%s) $(hostname -s ERP) 3'"}
+    assert [str(p) for p in problems if p.fatal] == ["web.env:17: [app#1] start: $(date): only numbers and + - * / // % ** are allowed"]
+
+
 def test_expand_is_pure_and_reusable():
     table = {"a": "x y z", "b": "{a}"}
 

@@ -302,23 +302,30 @@ def test_failed_migrate_after_prstop_says_the_reservations_were_dropped(hpvm_pr_
     assert sim.show("hpvm", "vm188")["node"] == "node1"
 
 
-def test_failed_migrate_gives_back_the_destination_disks(ovm_pool, sim, loop_image):
-    """With a loop disk and an ext4 filesystem: the destination's startfs attaches and mounts them
-    there, the live migration fails with the guest still up here, and the destination gives them
-    back. Each node has its own image (both nodes are this host). The commands run inside `ip netns
-    exec`, which has its own mount namespace: the loop devices, global, are the side effect seen."""
-    from tests.helpers.loop import cleanup_image
-
-    roots, run = ovm_pool
+def with_loop_disks(roots, loop_image, fs_extra=""):
+    """A loop disk and an ext4 filesystem per node, in ovmguest1: node -> its image. Each node has
+    its own image (both nodes are this host)."""
     images = {"node1": loop_image, "node2": loop_image.parent / "disk2.img"}
     with open(images["node2"], "wb") as f:
         f.truncate(32 * 1024 * 1024)
+    for node, root in roots.items():
+        subprocess.run(["mkfs.ext4", "-q", "-F", str(images[node])], check=True)
+        with open(root / "etc" / "ovmguest1.env", "a") as fh:
+            fh.write(f"\n[disk#1]\ntype = loop\nfile = {images[node]}\n\n"
+                     f"[fs#1]\ntype = ext4\ndev = {{disk#1.file}}\nmnt = {images[node].parent / node}\n{fs_extra}")
+    return images
+
+
+def test_failed_migrate_gives_back_the_destination_disks(ovm_pool, sim, loop_image):
+    """With a loop disk and an ext4 filesystem: the destination's startfs attaches and mounts them
+    there, the live migration fails with the guest still up here, and the destination gives them
+    back. The commands run inside `ip netns exec`, which has its own mount namespace: the loop
+    devices, global, are the side effect seen."""
+    from tests.helpers.loop import cleanup_image
+
+    roots, run = ovm_pool
+    images = with_loop_disks(roots, loop_image)
     try:
-        for node, root in roots.items():
-            subprocess.run(["mkfs.ext4", "-q", "-F", str(images[node])], check=True)
-            with open(root / "etc" / "ovmguest1.env", "a") as fh:
-                fh.write(f"\n[disk#1]\ntype = loop\nfile = {images[node]}\n\n"
-                         f"[fs#1]\ntype = ext4\ndev = {{disk#1.file}}\nmnt = {images[node].parent / node}\n")
         ok(run("node1", "start"))
         sim.vmsim("fail", "ovm", "ovmguest1", "migrate=fail")
         assert run("node1", "migrate", "--to", "node2").returncode == 1
@@ -326,5 +333,27 @@ def test_failed_migrate_gives_back_the_destination_disks(ovm_pool, sim, loop_ima
         node2 = [(rid, event) for rid, event, _, _ in transitions(roots["node2"], "ovmguest1") if rid]
         assert node2 == [("disk#1", "start"), ("disk#1", "started"), ("fs#1", "start"), ("fs#1", "started"),
                          ("fs#1", "stop"), ("fs#1", "stopped"), ("disk#1", "stop"), ("disk#1", "stopped")]
+    finally:
+        cleanup_image(images["node2"])
+
+
+def test_failed_migrate_says_when_the_destination_keeps_the_disks(ovm_pool, sim, loop_image):
+    """The destination's stopfs fails too (a blocking_pre_stop trigger on node2 refuses it): the
+    command names the node and what to run there, and node2's disk stays attached."""
+    from tests.helpers.loop import cleanup_image
+
+    roots, run = ovm_pool
+    images = with_loop_disks(roots, loop_image, fs_extra="blocking_pre_stop@node2 = /bin/false\n")
+    try:
+        ok(run("node1", "start"))
+        sim.vmsim("fail", "ovm", "ovmguest1", "migrate=fail")
+        res = run("node1", "migrate", "--to", "node2")
+        assert res.returncode == 1
+        assert ("stopfs --master on node node2 failed (rc 1): the service's disks and filesystems may still "
+                "be active there while it runs on node1; run 'osvc-engine -s ovmguest1 stopfs' on node node2"
+                ) in res.stdout + res.stderr
+        assert len(attached(images["node1"])) == 1 and len(attached(images["node2"])) == 1
+        node2 = [(rid, event) for rid, event, _, _ in transitions(roots["node2"], "ovmguest1") if rid]
+        assert node2[-2:] == [("fs#1", "stop"), ("fs#1", "stop_failed")]
     finally:
         cleanup_image(images["node2"])

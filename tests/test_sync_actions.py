@@ -110,3 +110,26 @@ def test_a_sync_that_reaches_no_peer_runs_no_postsync(sim, tmp_path):
     assert res.returncode == 0, res.stdout + res.stderr
     argvs = [r["payload"]["argv"] for r in journal_rows(root, svc="srp1", kind="command")]
     assert argvs == [["srp", "-batch", "-export", "s1", "-xfile", str(root / "var" / "s1.xml")]]
+
+
+def test_sync_triggers_wrap_the_copy_and_a_blocking_one_fails_the_sync(pool, tmp_path):
+    """pre/post_sync_nodes run around the copy (the pre trigger sees nothing copied yet, the post
+    one sees the file on node2); sync_all runs the sync_nodes and sync_drp triggers; a failed
+    blocking_pre_sync_drp fails sync_drp before anything reaches node3."""
+    log, trig = tmp_path / "triggers.log", tmp_path / "trig"
+    seen = pool["node2"] / "fs" / "srv" / "db" / "db.dump"
+    write_launcher(trig, f'[ -e {seen} ] && copied=copied || copied=nothing\n'
+                         f'echo "$1 $OPENSVC_ACTION $copied" >> {log}\nexit "${{2:-0}}"')
+    env = pool["node1"] / "etc" / "db.env"
+    env.write_text(env.read_text() + f"pre_sync_nodes = {trig} pre\npost_sync_nodes = {trig} post\n"
+                                     f"blocking_pre_sync_drp = {trig} bpre 1\n")
+    assert osvc(pool["node1"], "-s", "db", "start").returncode == 0
+    assert osvc(pool["node1"], "-s", "db", "sync_nodes").returncode == 0
+    assert log.read_text().splitlines() == ["pre sync_nodes nothing", "post sync_nodes copied"]
+    res = osvc(pool["node1"], "-s", "db", "sync_drp")
+    assert res.returncode == 1
+    assert "blocking error" in res.stdout + res.stderr and "sync_drp failed on sync#1" in res.stdout + res.stderr
+    assert copied(pool, "node3") == []
+    log.unlink()
+    assert osvc(pool["node1"], "-s", "db", "sync_all").returncode == 1
+    assert log.read_text().splitlines() == ["pre sync_nodes copied", "bpre sync_drp copied"]
