@@ -13,6 +13,7 @@ import os
 import time
 
 from engine import plan as planner
+from engine import requires
 from engine.errors import OsvcError
 
 # Actions that never change state: no lock, no frozen refusal (reference §5.7 ACTIONS_NO_LOCK).
@@ -92,6 +93,18 @@ class Executor:
             self.record("command", event=os.path.basename(str(argv[0])), rid=rid, durable=False,
                         payload=payload)
         return sink
+
+    def check_requires(self, needs, drivers):
+        """Raise DriverError with the agent's message when a required resource is not in a
+        required state now (engine/requires.py)."""
+        if not needs:
+            return
+        from drivers.base import DriverError
+        from engine.evaluate import resource_status
+
+        problem = requires.unmet(needs, lambda rid: resource_status(self.spec.resource(rid), drivers.get(rid))[0])
+        if problem:
+            raise DriverError(problem)
 
     def run_triggers(self, res, when, action):
         """The resource's `when` ('pre' or 'post') triggers of `action` (engine/triggers.py); each
@@ -217,6 +230,10 @@ class Executor:
             # `recover --resume`: the interrupted action already got it there (the probe above agrees)
             rlog.info(f"already {model.state}: done by the interrupted action, skip")
             return
+        needs = requires.of(res.requires, step.direction)
+        if requires.impossible(needs):
+            rlog.info(f"skip {step.direction}: {step.direction}_requires is impossible")
+            return
         t0 = time.monotonic()
         phase_t0 = t0
 
@@ -231,6 +248,7 @@ class Executor:
         if self.current == "startstandby" and hasattr(drv, "start_standby") and not res.standby:
             method = "start_standby"
         try:
+            self.check_requires(needs, drivers)
             if triggers:
                 self.run_triggers(res, "pre", step.direction)
             getattr(drv, method)()
@@ -425,7 +443,12 @@ class Executor:
         failed, reached = [], []
         for step in steps:
             res = self.spec.resource(step.rid)
+            needs = requires.of(res.requires, action)
+            if requires.impossible(needs):
+                self.loggers(step.rid).info(f"skip {action}: {action}_requires is impossible")
+                continue
             try:
+                self.check_requires(needs, drivers)
                 self.run_triggers(res, "pre", action)
                 reached += getattr(drivers[step.rid], action)() or []
                 self.run_triggers(res, "post", action)

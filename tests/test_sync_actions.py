@@ -133,3 +133,18 @@ def test_sync_triggers_wrap_the_copy_and_a_blocking_one_fails_the_sync(pool, tmp
     log.unlink()
     assert osvc(pool["node1"], "-s", "db", "sync_all").returncode == 1
     assert log.read_text().splitlines() == ["pre sync_nodes copied", "bpre sync_drp copied"]
+
+
+def test_sync_requires(pool):
+    """sync_nodes_requires not met fails the sync with the agent's message; sync_drp_requires =
+    impossible makes sync_drp a no-op for the resource."""
+    env = pool["node1"] / "etc" / "db.env"
+    env.write_text(env.read_text() + "sync_nodes_requires = app#1(down)\nsync_drp_requires = impossible\n")
+    assert osvc(pool["node1"], "-s", "db", "start").returncode == 0
+    res = osvc(pool["node1"], "-s", "db", "sync_nodes")
+    assert res.returncode == 1
+    assert "requires on resource app#1 in state down, current state up" in res.stdout + res.stderr
+    res = osvc(pool["node1"], "-s", "db", "sync_drp")
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "skip sync_drp: sync_drp_requires is impossible" in res.stdout
+    assert (copied(pool, "node2"), copied(pool, "node3")) == ([], [])
