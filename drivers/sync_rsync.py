@@ -103,6 +103,9 @@ class SyncRsync(Driver):
 
     def options(self) -> list[str]:
         extra = INTERNAL_OPTIONS if self.internal else []
+        bwlimit = self.conf.get("bwlimit") or (self.ctx.spec.default.get("bwlimit") if self.ctx.spec else None)
+        if bwlimit:     # KB/s; the resource's keyword takes precedence over DEFAULT's
+            extra = [*extra, f"--bwlimit={int(bwlimit)}"]
         return DEFAULT_OPTIONS + extra + words(self.conf.get("options"))
 
     # --- stamps -----------------------------------------------------------------------------

@@ -56,6 +56,24 @@ def test_rsync_to_peer_and_status(cluster, tmp_path):
     assert len(events) == n
 
 
+def test_bwlimit_resource_over_default(cluster, tmp_path):
+    """rsync gets --bwlimit (KB/s) from the resource's bwlimit, else DEFAULT's; the copy still happens."""
+    node, spec, transport, roots = cluster
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "a.txt").write_text("A")
+    spec.default["bwlimit"] = 500
+    argvs = []
+    for conf in ({}, {"bwlimit": 100, "options": ["--checksum"]}):
+        conf = {"src": [str(data / "a.txt")], "dst": "/srv/data/", "target": ["nodes"], **conf}
+        sync, _, events = make_driver(node, "sync", "rsync", conf, spec=spec, extra={"transport": transport})
+        sync.sync_nodes()
+        argvs.append(events[0]["payload"]["argv"][1:-2])
+    assert argvs == [["-HpogDtrlx", "--numeric-ids", "--bwlimit=500"],
+                     ["-HpogDtrlx", "--numeric-ids", "--bwlimit=100", "--checksum"]]
+    assert (roots["node2"] / "fs" / "srv" / "data" / "a.txt").read_text() == "A"
+
+
 def test_stale_sync_and_passive_node(cluster, tmp_path):
     node, spec, transport, roots = cluster
     (tmp_path / "f").write_text("x")
