@@ -529,10 +529,11 @@ class Executor:
             if not planned:
                 print("  nothing to do")
             for step in planned:
+                res = self.spec.resource(step.rid)
                 if action in SYNC_ACTIONS:
                     print(f"  {action} {step.rid}")
+                    self.print_hooks(res, action)
                     continue
-                res = self.spec.resource(step.rid)
                 kind = kind_of(res.family)
                 mstep = STEPS[(kind, step.direction)]
                 state = states.get(step.rid) or machine_def(kind).initial
@@ -541,7 +542,20 @@ class Executor:
                     state = dest_of(kind, trigger, state) or "?"
                     path.append(state)
                 print(f"  {step.direction:<5} {step.rid:<14} {' -> '.join(path)}")
+                self.print_hooks(res, step.direction)
         return 0
+
+    @staticmethod
+    def print_hooks(res, action):
+        """Dry run: what the resource's config adds around its action, in the order it would run."""
+        from engine import triggers
+
+        needs = requires.of(res.requires, action)
+        if needs:
+            print(f"    requires: {requires.text(needs)}")
+        for when in ("pre", "post"):
+            for keyword, _, cmd in triggers.planned(res.triggers, when, action):
+                print(f"    {keyword}: {cmd}")
 
 
 def run_action(node, svc, opts):

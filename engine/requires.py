@@ -27,3 +27,8 @@ def unmet(requirements, status_of):
         if current not in states:
             return f"requires on resource {rid} in state {' or '.join(states)}, current state {current}"
     return None
+
+
+def text(requirements):
+    """The requirements as the keyword spells them: `app#1(up,stdby up) impossible`."""
+    return " ".join(rid if rid == IMPOSSIBLE else f"{rid}({','.join(states)})" for rid, states in requirements)

@@ -143,3 +143,22 @@ def test_argv_refuses_what_it_cannot_run():
         triggers.argv("echo 'unclosed")
     with pytest.raises(DriverError, match="empty trigger command"):
         triggers.argv("  ")
+
+
+def test_dry_run_shows_requirements_and_triggers_and_runs_none(osvc_root, svc):
+    configure(osvc_root, "app#2", post_start="note post", blocking_pre_start="note bpre", pre_stop="note x")
+    env = osvc_root / "etc" / "web.env"
+    env.write_text(env.read_text().replace("[app#3]\n", "[app#3]\nstart_requires = app#1 app#2(up)\n"))
+    r = osvc(osvc_root, "-s", "web", "--dry-run", "start")
+    assert r.returncode == 0, r.stderr
+    note = osvc_root / "note"
+    assert r.stdout.splitlines() == [
+        "web: start",
+        "  start app#1          down -> starting -> up",
+        "  start app#2          down -> starting -> up",
+        f"    blocking_pre_start: {note} bpre",
+        f"    post_start: {note} post",
+        "  start app#3          down -> starting -> up",
+        "    requires: app#1(up,stdby up) app#2(up)",
+    ]
+    assert notes(osvc_root) == [] and running(svc) == []
