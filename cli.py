@@ -189,6 +189,11 @@ def build_parser():
     out.add_argument("--format", choices=("text", "json"), default="text", help="output format")
     out.add_argument("--color", choices=("auto", "yes", "no"), default="auto", help="colourise (default: on a tty)")
     out.add_argument("--from", dest="from_file", metavar="FILE", help="render a saved status document")
+    shown = out.add_mutually_exclusive_group()
+    shown.add_argument("--show-disabled", dest="show_disabled", action="store_const", const=True,
+                       help="print status: draw disabled resources (overrides DEFAULT.show_disabled)")
+    shown.add_argument("--hide-disabled", dest="show_disabled", action="store_const", const=False,
+                       help="print status: leave disabled resources out of the tree")
     out.add_argument("--param", help="SECTION.KEY (SECTION. may be omitted for DEFAULT)")
     out.add_argument("--value", help="the value for set")
     out.add_argument("--eval", action="store_true", help="get: the value after scoping and references")

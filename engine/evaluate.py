@@ -160,8 +160,11 @@ def evaluate(node, spec, drivers, states=None):
     from datetime import datetime, timezone   # only when evaluating: the cached read never needs it
 
     updated = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    return st.aggregate(rows, None, svcname=spec.name, nodename=node.name,
-                        frozen=is_frozen(node, spec.name), updated=updated)
+    doc = st.aggregate(rows, None, svcname=spec.name, nodename=node.name,
+                       frozen=is_frozen(node, spec.name), updated=updated)
+    if spec.default.get("show_disabled") is False:
+        doc["show_disabled"] = False    # DEFAULT.show_disabled: the tree hides them (the cached read loads no config)
+    return doc
 
 
 def write_cache(node, svc, doc):

@@ -111,14 +111,18 @@ def _check(doc):
                         "(expected the output of 'print status --format json')")
 
 
-def tree(doc):
-    """The document as rows: the overall row (whose children are the groups avail, sync, hb)."""
+def tree(doc, show_disabled=None):
+    """The document as rows: the overall row (whose children are the groups avail, sync, hb).
+    show_disabled: None follows the document (DEFAULT.show_disabled, default true)."""
     _check(doc)
     host = "encap" in doc
+    hide = not (doc.get("show_disabled", True) if show_disabled is None else show_disabled)
     by_family = {g: [] for g in GROUPS}
     for rid, entry in doc["resources"].items():
         if host and entry.get("encap"):
             continue                       # drawn under its container, from the guest's document
+        if hide and entry.get("disable"):
+            continue
         fam = family(entry.get("type"), rid)
         if fam not in by_family:
             raise OsvcError(f"status document: resource {rid} has type {entry.get('type')!r} "
@@ -135,9 +139,9 @@ def tree(doc):
     return Row("overall", "", parse(doc["overall"], "status document: overall"), label, children=groups)
 
 
-def render(doc, color=False):
+def render(doc, color=False, show_disabled=None):
     """The `print status` text of one document, newline-terminated."""
-    top = tree(doc)
+    top = tree(doc, show_disabled)
     name = str(doc["svcname"])
     out = [f"\x1b[1m{name}{RESET}" if color else name, _line("", top, color)]
     for i, group in enumerate(top.children):

@@ -204,3 +204,24 @@ def test_non_prd_service_refused_on_prd_node(osvc_root, svc):
     assert r.returncode == 1
     assert "PRD node" in r.stderr
     assert running(svc) == []
+
+
+def test_show_disabled_default_and_overrides(osvc_root, svc):
+    """DEFAULT.show_disabled = false leaves disabled resources out of the tree (the cached document
+    says so); --show-disabled and --hide-disabled override either way. The json document keeps them."""
+    import json
+    import re
+
+    def drawn(*extra):
+        return re.findall(r"app#\d", osvc(osvc_root, "-s", "web", "print", "status", *extra).stdout)
+
+    env = osvc_root / "etc" / "web.env"
+    env.write_text(env.read_text().replace("[app#2]\n", "[app#2]\ndisable = true\n"))
+    assert drawn() == ["app#1", "app#2", "app#3"]
+    assert drawn("--hide-disabled") == ["app#1", "app#3"]
+    env.write_text(env.read_text().replace("nodes = node1\n", "nodes = node1\nshow_disabled = false\n"))
+    assert drawn() == ["app#1", "app#3"]
+    assert drawn() == ["app#1", "app#3"]        # again, from the cached document
+    assert drawn("--show-disabled") == ["app#1", "app#2", "app#3"]
+    r = osvc(osvc_root, "-s", "web", "print", "status", "--format", "json")
+    assert "app#2" in json.loads(r.stdout)["resources"]

@@ -86,7 +86,7 @@ def print_status(node, svc, opts):
     if opts.format == "json":
         print(json.dumps(doc, indent=2))
     else:
-        sys.stdout.write(render.render(doc, color=_color(opts)))
+        sys.stdout.write(render.render(doc, color=_color(opts), show_disabled=getattr(opts, "show_disabled", None)))
     return 0
 
 
