@@ -202,9 +202,10 @@ class Executor:
         save_states(self.node, self.svc, {rid: m.state for rid, m in self.models.items()})
 
     # --- steps ---------------------------------------------------------------------------------
-    def run_step(self, step, drivers, triggers=True):
-        """One resource's start or stop: begin transition, pre triggers, driver call, one transition
-        per phase, post triggers, end (`triggers=False`: a rollback, which runs none).
+    def run_step(self, step, drivers, rollback=False):
+        """One resource's start or stop: begin transition, requirements and pre triggers, driver
+        call, one transition per phase, post triggers, end. A rollback (as in the agent) checks no
+        requirement and runs no trigger: nothing in the config can keep a half-started service up.
 
         Phases are the machine's waypoints (a container's wait-up, wait-ping, wait-operational): the
         driver method of the same name runs once its state is journaled; a driver without it passes
@@ -230,7 +231,7 @@ class Executor:
             # `recover --resume`: the interrupted action already got it there (the probe above agrees)
             rlog.info(f"already {model.state}: done by the interrupted action, skip")
             return
-        needs = requires.of(res.requires, step.direction)
+        needs = requires.of(res.requires, step.direction) if not rollback else []
         if requires.impossible(needs):
             rlog.info(f"skip {step.direction}: {step.direction}_requires is impossible")
             return
@@ -249,7 +250,7 @@ class Executor:
             method = "start_standby"
         try:
             self.check_requires(needs, drivers)
-            if triggers:
+            if not rollback:
                 self.run_triggers(res, "pre", step.direction)
             getattr(drv, method)()
             for waypoint in mstep.waypoints:
@@ -264,7 +265,7 @@ class Executor:
                     drv.force_stop()
                     advance(waypoint)
                     phase()
-            if triggers:
+            if not rollback:
                 self.run_triggers(res, "post", step.direction)
         except DriverError as exc:
             self.fire(step.rid, mstep.failed, reason=str(exc), duration=round(time.monotonic() - t0, 6))
@@ -496,7 +497,7 @@ class Executor:
         failed = False
         for step in stop_steps:
             try:
-                self.run_step(step, drivers, triggers=False)
+                self.run_step(step, drivers, rollback=True)
             except Exception as exc:
                 failed = True
                 self.loggers(step.rid).error(f"rollback: {exc}")
@@ -532,7 +533,7 @@ class Executor:
                 res = self.spec.resource(step.rid)
                 if action in SYNC_ACTIONS:
                     print(f"  {action} {step.rid}")
-                    self.print_hooks(res, action)
+                    self.print_requires_and_triggers(res, action)
                     continue
                 kind = kind_of(res.family)
                 mstep = STEPS[(kind, step.direction)]
@@ -542,11 +543,11 @@ class Executor:
                     state = dest_of(kind, trigger, state) or "?"
                     path.append(state)
                 print(f"  {step.direction:<5} {step.rid:<14} {' -> '.join(path)}")
-                self.print_hooks(res, step.direction)
+                self.print_requires_and_triggers(res, step.direction)
         return 0
 
     @staticmethod
-    def print_hooks(res, action):
+    def print_requires_and_triggers(res, action):
         """Dry run: what the resource's config adds around its action, in the order it would run."""
         from engine import triggers
 

@@ -1,10 +1,10 @@
 """`<action>_requires` (engine/requires.py) through the real CLI, on the launcher service `web`
 (app#1..3 start a, b, c in that order and stop in the mirror order)."""
 
+import pytest
+
 from tests.helpers.cli import journal_rows, osvc, transitions
 from tests.helpers.launchers import launcher_service, running
-
-import pytest
 
 
 @pytest.fixture
@@ -59,3 +59,14 @@ def test_an_unmet_requirement_on_an_optional_resource_is_passed_over(osvc_root, 
     assert r.returncode == 0, r.stdout + r.stderr
     assert "requires on resource app#3" in r.stdout and "ignore start error on optional resource" in r.stdout
     assert running(svc) == ["b", "c"]
+
+
+def test_a_rollback_checks_no_requirement(osvc_root, svc):
+    """stop_requires = impossible keeps `stop` off app#1, not the rollback of a failed start."""
+    configure(osvc_root, "app#1", "stop_requires = impossible")
+    (svc / "c.fail").touch()
+    r = osvc(osvc_root, "-s", "web", "start")
+    assert r.returncode == 1
+    assert "trying to rollback start on app#1, app#2" in r.stdout
+    assert running(svc) == []
+    assert ("app#1", "stopped", "stopping", "down") in transitions(osvc_root, "web")

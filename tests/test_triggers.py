@@ -89,8 +89,8 @@ def test_a_blocking_pre_trigger_fails_the_start_before_the_driver(osvc_root, svc
     assert ("app#2", "start_failed", "starting", "start-failed") in seq
     assert ("app#1", "stopped", "stopping", "down") in seq
     assert trigger_commands(osvc_root) == [("blocking_pre_start", ["bpre", "2"], 2)]
-    commands = [c["payload"]["argv"][-1] for c in journal_rows(osvc_root, svc="web", kind="command")]
-    assert "start" in commands[:1] and commands.count("start") == 1    # only a's launcher started
+    commands = [(c["rid"], c["payload"]["argv"][1:]) for c in journal_rows(osvc_root, svc="web", kind="command")]
+    assert commands == [("app#1", ["start"]), ("app#2", ["bpre", "2"]), ("app#1", ["stop"])]
 
 
 def test_a_blocking_post_trigger_failure_rolls_the_resource_back(osvc_root, svc):
