@@ -186,8 +186,13 @@ class SyncRsync(Driver):
         files = self.container_files()
         timeout = int(self.ctx.extra.get("sync_timeout", SYNC_TIMEOUT))
         failed = []
+        dstfs = self.conf.get("dstfs")
         for peer in peers:
             try:
+                if dstfs and not self.transport.is_mountpoint(self.ctx.run, peer, dstfs):
+                    # an unmounted destination would fill its parent filesystem (often /)
+                    raise DriverError(f"the destination fs {dstfs} is not mounted on node {peer}: refuse to "
+                                      f"sync {dst} to protect its parent fs; mount it there, then sync again")
                 self.transport.rsync(self.ctx.run, peer, sources, dst, self.options(), timeout=timeout)
                 if files:
                     self.transport.rsync_same_path(self.ctx.run, peer, files, self.options(), timeout=timeout)

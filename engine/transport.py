@@ -53,6 +53,10 @@ class SshTransport:
         """Each file to the same absolute path on the peer, folders created (rsync -R, reference §5.12)."""
         return run(self.rsync_argv(peer, files, "/", ["-R", *options]), timeout=timeout, **kw)
 
+    def is_mountpoint(self, run, peer, path, timeout=60):
+        """Is `path` a mount point on the peer (`mountpoint -q`)?"""
+        return self.run(run, peer, ["mountpoint", "-q", path], timeout=timeout, check=False).rc == 0
+
 
 class LocalTransport:
     def __init__(self, roots: dict, engine=None):
@@ -102,6 +106,10 @@ class LocalTransport:
         parent = Path(argv[-1]) if argv[-1].endswith("/") else Path(argv[-1]).parent
         parent.mkdir(parents=True, exist_ok=True)
         return run(argv, timeout=timeout, **kw)
+
+    def is_mountpoint(self, run, peer, path, timeout=60):
+        """Is the peer's `path` (map_path) a mount point on this machine?"""
+        return run(["mountpoint", "-q", str(self.map_path(peer, path))], timeout=timeout, check=False).rc == 0
 
     def rsync_same_path(self, run, peer, files, options=(), timeout=3600, **kw):
         """Each file to where the peer keeps that path (map_path): one rsync per file, since

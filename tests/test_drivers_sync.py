@@ -1,7 +1,9 @@
 """sync rsync between two local node roots through LocalTransport, and the transports' commands."""
 
+import os
 import shutil
 import time
+import types
 from pathlib import Path
 
 import pytest
@@ -158,6 +160,36 @@ def test_internal_sync_carries_the_containers_files_to_the_same_path(cluster):
     assert (roots["node2"] / "etc" / "svc1.env").exists()
 
 
+@pytest.mark.skipif(os.geteuid() != 0, reason="mounting a tmpfs needs root")
+def test_dstfs_must_be_mounted_on_the_peer(cluster, tmp_path):
+    """dstfs names the peer's filesystem the copy goes into: while it is not mounted there, the sync
+    refuses (the copy would fill its parent filesystem); once a real tmpfs is mounted there, it copies."""
+    import subprocess
+
+    from drivers.base import DriverError
+
+    node, spec, transport, roots = cluster
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "a.txt").write_text("A")
+    conf = {"src": [str(data / "a.txt")], "dst": "/srv/data/", "dstfs": "/srv/data", "target": ["nodes"]}
+    sync, _, events = make_driver(node, "sync", "rsync", conf, spec=spec, extra={"transport": transport})
+    mnt = roots["node2"] / "fs" / "srv" / "data"
+    mnt.mkdir(parents=True)
+    with pytest.raises(DriverError, match="the destination fs /srv/data is not mounted on node node2: refuse to "
+                                          "sync /srv/data/ to protect its parent fs"):
+        sync.sync_nodes()
+    assert list(mnt.iterdir()) == []
+    assert [e["payload"]["argv"][0] for e in events] == ["mountpoint"]
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mnt)], check=True)
+    try:
+        assert sync.sync_nodes() == ["node2"]
+        assert (mnt / "a.txt").read_text() == "A"
+    finally:
+        subprocess.run(["umount", str(mnt)], check=True)
+    assert list(mnt.iterdir()) == []        # what was copied lived on the tmpfs, not in its parent
+
+
 def test_missing_source_is_named(cluster, tmp_path):
     node, spec, transport, _ = cluster
     sync, _, _ = make_driver(node, "sync", "rsync", {"src": str(tmp_path / "nope*"), "dst": "/x",
@@ -192,3 +224,11 @@ def test_ssh_transport_commands():
     t.rsync_same_path(lambda argv, **kw: calls.append(argv), "node2", ["/etc/xen/vm1.cfg"], ["-a"])
     assert calls == [["rsync", "-R", "-a", "-e", "ssh -q -o StrictHostKeyChecking=no -o ForwardX11=no "
                       "-o BatchMode=yes -o ConnectTimeout=10", "/etc/xen/vm1.cfg", "node2:/"]]
+    probes = []
+
+    def run(argv, **kw):
+        probes.append((argv[-2:], kw["check"]))
+        return types.SimpleNamespace(rc=0 if argv[-1].endswith(" /") else 1)
+
+    assert (t.is_mountpoint(run, "node2", "/"), t.is_mountpoint(run, "node2", "/srv/data")) == (True, False)
+    assert probes == [(["node2", "mountpoint -q /"], False), (["node2", "mountpoint -q /srv/data"], False)]
