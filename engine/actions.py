@@ -428,8 +428,11 @@ class Executor:
         svc_begin, svc_ok, svc_failed = svc_step.begin, svc_step.ok, svc_step.failed
         self.fire("", svc_begin, action=action)
         try:
-            for step in steps:
-                self.run_step(step, drivers)
+            for group in self.parallel_groups(steps):
+                if len(group) > 1:
+                    self.run_parallel(group, drivers)
+                else:
+                    self.run_step(group[0], drivers)
         except Exception as exc:
             self.fire("", svc_failed, reason=str(exc))
             self.log.error(str(exc))
@@ -437,6 +440,64 @@ class Executor:
                 self.rollback(action, drivers)
             raise
         self.fire("", svc_ok)
+
+    def parallel_groups(self, steps):
+        """The steps in runs: the consecutive resources of one `[subset#<family>:<name>] parallel =
+        true` set form one run, every other step is a run of its own (reference §1.9)."""
+        subsets = self.spec.default.get("subsets") or {}
+        groups, last = [], None
+        for step in steps:
+            res = self.spec.resource(step.rid)
+            key = f"{res.family}:{res.subset}" if res.subset else None
+            if key is None or not (subsets.get(key) or {}).get("parallel"):
+                key = None
+            if key is not None and key == last:
+                groups[-1].append(step)
+            else:
+                groups.append([step])
+            last = key
+        return groups
+
+    def run_parallel(self, steps, drivers):
+        """A parallel subset's steps, each in a forked child, as the agent forks one per resource.
+        A child journals on its own connection (its transitions and commands, same action id) and
+        reports its resource's end state, which this process then takes without journaling it
+        again. Only non-optional failures fail the set (run_step passes over optional ones)."""
+        import threading
+
+        from engine import forked
+        from journal.store import Journal
+        from machines.core import restore
+
+        if threading.active_count() > 1:   # a fork copies one thread: a lock another one holds stays held
+            self.log.info("a thread runs: the parallel subset runs one resource after the other")
+            for step in steps:
+                self.run_step(step, drivers)
+            return
+        self.log.info(f"run {', '.join(s.rid for s in steps)} in parallel")
+
+        def job(step):
+            def call():
+                self.journal = Journal(self.node.journal_path)    # the parent's stays the parent's
+                try:
+                    self.run_step(step, drivers)
+                    error = None
+                except Exception as exc:
+                    error = str(exc) or repr(exc)
+                return {"state": self.models[step.rid].state, "changed": step.rid in self.changed,
+                        "error": error}
+            return call
+
+        failed = []
+        for step, res in zip(steps, forked.run([job(s) for s in steps])):
+            if res.get("state"):
+                restore(self.models[step.rid], res["state"])
+            if res.get("changed"):
+                self.changed.append(step.rid)
+            if res.get("error"):
+                failed.append(f"{step.rid}: {res['error']}")
+        if failed:
+            raise ActionFailed("; ".join(failed))
 
     def run_sync(self, action, steps, drivers):
         """Each step's driver method `action` (a sync or a sync hook); every failure is reported,
