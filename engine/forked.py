@@ -17,14 +17,30 @@ import signal
 
 def run(calls):
     children = []
-    for call in calls:
-        rfd, wfd = os.pipe()
+    try:
+        for call in calls:
+            children.append(_start(call))
+    finally:
+        results = _collect(children)   # a failed fork still reaps the children already started
+    return results
+
+
+def _start(call):
+    rfd, wfd = os.pipe()
+    try:
         pid = os.fork()
-        if pid == 0:
-            os.close(rfd)
-            _child(call, wfd)
+    except OSError:
+        os.close(rfd)
         os.close(wfd)
-        children.append((pid, rfd))
+        raise
+    if pid == 0:
+        os.close(rfd)
+        _child(call, wfd)
+    os.close(wfd)
+    return pid, rfd
+
+
+def _collect(children):
     data = {rfd: bytearray() for _, rfd in children}
     open_fds = set(data)
     while open_fds:

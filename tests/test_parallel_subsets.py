@@ -88,3 +88,17 @@ def test_an_optional_failure_in_the_set_is_passed_over(osvc_root):
     assert r.returncode == 0, r.stdout + r.stderr
     assert running(state) == ["a", "b"]
 
+
+
+def test_forked_reports_values_errors_and_deaths():
+    import os
+
+    from engine import forked
+
+    def dies():
+        os.kill(os.getpid(), 9)
+
+    results = forked.run([lambda: {"state": "up", "pid": os.getpid()}, lambda: 1 / 0, dies])
+    assert results[0]["state"] == "up" and results[0]["pid"] != os.getpid()    # it ran in a child
+    assert results[1] == {"error": "division by zero"}
+    assert results[2]["error"].endswith("was killed by signal 9 before it reported")
