@@ -448,14 +448,13 @@ class Executor:
         groups, last = [], None
         for step in steps:
             res = self.spec.resource(step.rid)
-            key = f"{res.family}:{res.subset}" if res.subset else None
-            if key is None or not (subsets.get(key) or {}).get("parallel"):
-                key = None
-            if key is not None and key == last:
+            key = f"{res.family}:{res.subset}"
+            parallel = bool(res.subset and (subsets.get(key) or {}).get("parallel"))
+            if parallel and key == last:
                 groups[-1].append(step)
             else:
                 groups.append([step])
-            last = key
+            last = key if parallel else None
         return groups
 
     def run_parallel(self, steps, drivers):
