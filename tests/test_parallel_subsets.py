@@ -45,7 +45,8 @@ def test_a_parallel_subset_starts_and_stops_its_resources_at_once(osvc_root):
     assert running(state) == ["a", "b", "c"]
     seq = transitions(osvc_root, "web")
     for rid in ("app#1", "app#2", "app#3"):
-        assert [t for t in seq if t[0] == rid] == [(rid, "start", "down", "starting"), (rid, "started", "starting", "up")]
+        assert [t for t in seq if t[0] == rid] == [(rid, "start", "down", "starting"),
+                                                   (rid, "started", "starting", "up")]
     assert seq[0] == ("", "start", "idle", "starting") and seq[-1] == ("", "started", "starting", "started")
     # the children journaled under the action's id, and the parent took their end states
     begin = [a for a in journal_rows(osvc_root, svc="web", kind="action") if a["event"] == "begin"][0]
