@@ -77,6 +77,7 @@ class Executor:
         self.extra = extra or {}
         self.journal = None
         self.changed = []          # rids this action changed, in the order it changed them
+        self.inherited = set()     # a resumed action: the rids the interrupted one started
         self.models = {}
 
     # --- journal ------------------------------------------------------------------------------
@@ -230,6 +231,7 @@ class Executor:
         if getattr(self.opts, "resumes", None) and model.state in DONE_STATES[step.direction]:
             # `recover --resume`: the interrupted action already got it there (the probe above agrees)
             rlog.info(f"already {model.state}: done by the interrupted action, skip")
+            self.hand_to_rollback(step, drv)
             return
         needs = requires.of(res.requires, step.direction) if not rollback else []
         if requires.impossible(needs):
@@ -269,15 +271,20 @@ class Executor:
                 self.run_triggers(res, "post", step.direction)
         except DriverError as exc:
             self.fire(step.rid, mstep.failed, reason=str(exc), duration=round(time.monotonic() - t0, 6))
-            if step.direction == "start" and drv.can_rollback:
-                self.changed.append(step.rid)     # e.g. a VM booted but never answered ping
+            self.hand_to_rollback(step, drv)     # e.g. a VM booted but never answered ping
             if res.optional:
                 rlog.error(str(exc))
                 rlog.info(f"ignore {step.direction} error on optional resource")
                 return
             raise
         advance(mstep.ok)
-        if step.direction == "start" and drv.can_rollback:
+        self.hand_to_rollback(step, drv)
+
+    def hand_to_rollback(self, step, drv):
+        """A start step whose resource this action changed (the driver says so), or the interrupted
+        action it resumes started, leaves it to the rollback of a failed start. (A resumed start
+        finds such a resource up: it skips it, or the driver says "already started".)"""
+        if step.direction == "start" and (drv.can_rollback or step.rid in self.inherited):
             self.changed.append(step.rid)
 
     def observe(self, rid, res, drv, model):

@@ -245,8 +245,8 @@ def recover_locked(node, svc, journal=None, spec=None, log=None, timeout=0.0):
 # --- resume -----------------------------------------------------------------------------------------
 
 def interrupted_to_resume(journal, svc):
-    """(action_id, begin payload, rids it started that are still up) of the service's last action
-    when it ended as interrupted, else None."""
+    """(action_id, begin payload, rids it started, those of them still up) of the service's last
+    action when it ended as interrupted, else None."""
     from journal.replay import replay_service
 
     last = journal.newest(svc=svc, **LAST_BEGIN_END)
@@ -263,7 +263,7 @@ def interrupted_to_resume(journal, svc):
         if r["kind"] == "transition" and r["rid"] and r["event"] in ("start", "enable") \
                 and r["src"] not in UP_LIKE and r["rid"] not in started:
             started.append(r["rid"])
-    return action_id, begin, [rid for rid in started if now.get(rid) in UP_LIKE]
+    return action_id, begin, started, [rid for rid in started if now.get(rid) in UP_LIKE]
 
 
 def resume(node, svc, journal):
@@ -275,14 +275,16 @@ def resume(node, svc, journal):
     found = interrupted_to_resume(journal, svc)
     if found is None:
         raise OsvcError(f"{svc}: nothing to resume: its last action did not end as interrupted")
-    action_id, begin, started = found
+    action_id, begin, started, up = found
     argv = list(begin.get("argv") or [])
     opts = cli.build_parser().parse_intermixed_args(argv[1:])
     opts.action = " ".join(opts.words)
     opts.argv = argv
     opts.resumes = action_id
     ex = Executor(node, svc, opts)
-    ex.changed = list(started)     # what the interrupted action started belongs to this action's rollback
+    ex.changed = list(up)          # what the interrupted action started belongs to this action's rollback,
+    ex.inherited = set(started)    # and so does what is seen up only later, like a VM that finished
+                                   # booting after the recovery's probe (Executor.hand_to_rollback)
     return ex.run()
 
 

@@ -96,3 +96,25 @@ def test_vm_failed_ha_enable_with_rollback_killed_at_every_transition(ovm_pool):
         assert reality(pool) == {"ovm": False, "hb#1": False}, (n, c.resume_out)
         not_repeated(pool, c, "start")
         assert "trying to rollback start on" in c.resume_out
+
+
+def test_a_resumed_start_rolls_back_the_vm_the_interrupted_one_booted_when_seen_up_late(ovm_pool):
+    """The race the killed-at-every-transition test met twice in CI, made deterministic: killed
+    after wait-up, the VM is still booting when `recover` probes it; it finishes booting before the
+    resume, whose start finds it already started. HA enabling fails, so the resumed start fails: its
+    rollback must stop the VM the interrupted start booted (it used to say "no resource activated"
+    and leave the VM running)."""
+    pool = ovm_pool
+    write_auth(pool.roots[NODE], f"[ovm]\nusername = {USER}\npassword = wrong-{PASSWORD}\n")
+    assert pool.osvc("start", "--cluster").returncode == 1         # defines the VM; rolled back
+    pool.sim.vmsim("fail", "ovm", SVC, "start=hang")
+    c = crash_cycle(pool.roots[NODE], SVC, ["start", "--cluster"], 3, wrap=("ip", "netns", "exec", pool.netns),
+                    node=NODE, resume=False)
+    assert c.recovered["ovm"][1] != "up" and pool.sim.show("ovm", SVC)["state"] == "booting"
+    pool.sim.vmsim("fail", "ovm", SVC, "start=none")                  # the boot completes
+    assert reality(pool) == {"ovm": True, "hb#1": False}
+    r = pool.osvc("recover", "--resume")
+    assert r.returncode == 1
+    assert "container ovmguest1 already started" in r.stdout      # its start finds it up
+    assert "trying to rollback start on ovm" in r.stdout
+    assert reality(pool) == {"ovm": False, "hb#1": False}
