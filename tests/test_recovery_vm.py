@@ -39,8 +39,9 @@ def reality(pool):
     return {"ovm": pool.sim.show("ovm", SVC)["state"] == "running", "hb#1": manager_ha()}
 
 
-def cycle(pool, argv, n):
-    return crash_cycle(pool.roots[NODE], SVC, argv, n, wrap=("ip", "netns", "exec", pool.netns), node=NODE)
+def cycle(pool, argv, n, resume=True):
+    return crash_cycle(pool.roots[NODE], SVC, argv, n, wrap=("ip", "netns", "exec", pool.netns), node=NODE,
+                       resume=resume)
 
 
 def set_up(pool, up):
@@ -108,8 +109,7 @@ def test_a_resumed_start_rolls_back_the_vm_the_interrupted_one_booted_when_seen_
     write_auth(pool.roots[NODE], f"[ovm]\nusername = {USER}\npassword = wrong-{PASSWORD}\n")
     assert pool.osvc("start", "--cluster").returncode == 1         # defines the VM; rolled back
     pool.sim.vmsim("fail", "ovm", SVC, "start=hang")
-    c = crash_cycle(pool.roots[NODE], SVC, ["start", "--cluster"], 3, wrap=("ip", "netns", "exec", pool.netns),
-                    node=NODE, resume=False)
+    c = cycle(pool, ["start", "--cluster"], 3, resume=False)
     assert c.recovered["ovm"][1] != "up" and pool.sim.show("ovm", SVC)["state"] == "booting"
     pool.sim.vmsim("fail", "ovm", SVC, "start=none")                  # the boot completes
     assert reality(pool) == {"ovm": True, "hb#1": False}
