@@ -54,8 +54,8 @@ ACTIONS = {
                 "(--resume: then re-run it)", "osvc-engine -s web1 recover --resume"),
 }
 
-# State-changing resource actions: all run by the one executor (engine/actions.py).
-_RUN = "engine.actions:run_action"
+# State-changing resource actions: all run by the one executor (engine/executor.py).
+_RUN = "engine.executor:run_action"
 for _words, _text, _example in (
     ("start", "start every resource: ip, disks, fs, share, container, app, encap, hb last",
      "osvc-engine -s web1 start"),
@@ -90,14 +90,14 @@ for _words, _text, _example in (
 ):
     ACTIONS[_words] = (_RUN, True, _text, _example)
 
-# Cluster actions moving a service to another node (reference §5.10): engine/migrate.py.
+# Cluster actions moving a service to another node (reference §5.10): engine/relocation.py.
 for _words, _text, _example in (
     ("switch", "stop here, then start on the --to node (its own journaled start there)",
      "osvc-engine -s web1 switch --to node2"),
     ("migrate", "live-migrate the VM to the --to node (ovm, hpvm): startfs there, migrate, stopfs here",
      "osvc-engine -s ovmguest1 migrate --to ovmnode2 --cluster"),
 ):
-    ACTIONS[_words] = ("engine.migrate:run_relocation", True, _text, _example)
+    ACTIONS[_words] = ("engine.relocation:run_relocation", True, _text, _example)
 
 # SCSI-3 reservations (reference §6.3): prstatus and the 1.x aliases, and the seed's diskupdate.
 for _words, _func, _text, _example in (
@@ -113,7 +113,7 @@ for _words, _func, _text, _example in (
 
 # Subcommand families with their own parsers: "module:function" taking (argv) -> int
 FAMILIES = {
-    "journal": "journal.cli:main",
+    "journal": "postmortem.cli:main",
     "machines": "machines.cli:main",
 }
 
@@ -204,7 +204,7 @@ def build_parser():
 
 def select_services(node, pattern, must_exist=True):
     """Expand `a,b,glob*` against the node's services; unknown names are an error listing what exists."""
-    from engine.errors import NotFound, UsageError
+    from core.errors import NotFound, UsageError
 
     if not pattern:
         raise UsageError("no service given: use -s SVC (several: -s a,b or a glob)")
@@ -235,7 +235,7 @@ def run(argv):
     opts.action = words
     opts.argv = ["osvc-engine", *argv]
 
-    from engine.node import Node
+    from core.node import Node
 
     node = Node.from_env()
     handler = _resolve(spec)
@@ -246,7 +246,7 @@ def run(argv):
 
 
 def main(argv=None):
-    from engine.errors import OsvcError
+    from core.errors import OsvcError
 
     try:
         return run(sys.argv[1:] if argv is None else argv)

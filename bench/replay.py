@@ -12,7 +12,7 @@ Measured in the same run, on the same file:
 - the ceiling: raw sqlite3 reading every row in seq order (what any replay must at least pay), and
   the same with every payload msgpack-decoded (the fold decodes only the payloads it reads: config,
   action and status records),
-- a full replay: journal.replay.fold over every row (records/s, and its share of the raw scan's),
+- a full replay: engine.history.fold.fold over every row (records/s, and its share of the raw scan's),
 - the status of one service at an arbitrary past seq: replay_service(..., snapshots=False) (fold of
   that service's records up to the seq) and snapshots=True (newest snapshot <= seq, then the rest),
   with snapshots every 1000 (the default) and every 100 records of a service; its ceiling is raw
@@ -263,11 +263,11 @@ def main(argv):
         rows.append(("ceiling: raw sqlite3 scan (rec/s)", n / t_scan, None))
         rows.append(("ceiling: raw sqlite3 scan + msgpack (rec/s)", n / t_raw, None))
         try:
-            from journal import replay
+            from engine.history import fold as replay, views
         except ImportError:
             replay = None
         if replay is None:
-            print("journal.replay is not there: only the generator and the ceiling are measured")
+            print("engine.history.fold is not there: only the generator and the ceiling are measured")
         else:
             j = Journal(path, create=False)
 
@@ -282,18 +282,18 @@ def main(argv):
             raw = sqlite3.connect(path)
             ceiling = median_ms(lambda s, q: ceiling_point(raw, s, q, False), pts)
             decoded = median_ms(lambda s, q: ceiling_point(raw, s, q, True), pts)
-            nosnap = median_ms(lambda s, q: replay.replay_service(j, s, seq=q, snapshots=False).document(), pts)
+            nosnap = median_ms(lambda s, q: views.replay_service(j, s, seq=q, snapshots=False).document(), pts)
             rows.append(("one service at a past seq: ceiling (ms)", ceiling, None))
             rows.append(("... ceiling + msgpack of every row (ms)", decoded, ceiling))
             rows.append(("... replay without snapshots (ms)", nosnap, ceiling))
-            from journal import snapshots
+            from engine.history import snapshots
 
             for every in (1000, 100):
                 snapshots.drop(j)
                 t = time.perf_counter()
                 written = snapshots.build_all(j, every=every)
                 built = time.perf_counter() - t
-                snap = median_ms(lambda s, q: replay.replay_service(j, s, seq=q, snapshots=True).document(), pts)
+                snap = median_ms(lambda s, q: views.replay_service(j, s, seq=q, snapshots=True).document(), pts)
                 rows.append((f"... with snapshots every {every} (ms)", snap, ceiling))
                 print(f"snapshots every {every} records of a service: {written:,} written in {built:.1f} s")
             raw.close()

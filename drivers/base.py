@@ -6,10 +6,10 @@ command runner, which logs and journals every command) and reports through `ctx.
 executor drives those around the driver calls.
 """
 
-from engine.record import Record, factory
+from core.record import Record, factory
 from typing import Any, Callable
 
-from engine.errors import OsvcError
+from core.errors import OsvcError
 
 
 class DriverError(OsvcError):
@@ -21,7 +21,7 @@ class StopTimeout(DriverError):
 
 
 class Context(Record):
-    node: Any                     # engine.node.Node
+    node: Any                     # core.node.Node
     svcname: str
     log: Any                      # logging.Logger-like: .info/.warning/.error, named SVC.RID
     run: Callable                 # drivers.runner.Runner.run(argv, timeout=..., ...) -> Result
@@ -38,7 +38,7 @@ class Driver:
     family = ""
 
     def __init__(self, res, ctx: Context):
-        self.res = res            # engine.model.ResourceSpec
+        self.res = res            # domain.service.ResourceSpec
         self.ctx = ctx
         self.conf = res.conf
         self.can_rollback = False  # set True once start changed something: rollback undoes only that
@@ -48,7 +48,7 @@ class Driver:
         """How this node reaches its peers: `ctx.extra['transport']`, else the node's setting."""
         transport = self.ctx.extra.get("transport")
         if transport is None:
-            from engine.transport import node_transport
+            from drivers.transport import node_transport
 
             transport = self.ctx.extra["transport"] = node_transport(self.ctx.node)
         return transport

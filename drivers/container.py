@@ -21,14 +21,14 @@ Time is injected: `ctx.extra['clock']` (monotonic seconds) and `ctx.extra['sleep
 the sequence do not sleep. Poll intervals default to the reference's (2 s up, 1 s down);
 `etc/node.conf` `[container] poll_interval` shortens both (simulated hypervisors, demos).
 Timeouts: the `start_timeout` / `stop_timeout` keywords, whose defaults per type are the reference's
-(engine.keywords.TIMEOUTS).
+(domain.families.TIMEOUTS).
 """
 
 import time
 
 from drivers.base import Driver, DriverError, StopTimeout
 from drivers.ip import resolve  # noqa: F401 (also the containers' import point)
-from engine.keywords import TIMEOUTS
+from domain.families import TIMEOUTS
 
 UP_POLL = 2.0        # seconds between up / ping / operational probes (reference: 2 s)
 DOWN_POLL = 1.0      # seconds between down probes (reference: 1 s)

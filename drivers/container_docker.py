@@ -10,7 +10,7 @@
     status      `docker daemon is not running` (and down) when `docker info` fails
 
 No ping (a container has no address of its own to the engine) and operational is always true;
-startup timeout 30 s (engine.keywords.TIMEOUTS). The guest runs commands through `docker exec`.
+startup timeout 30 s (domain.families.TIMEOUTS). The guest runs commands through `docker exec`.
 
 Container name: `<svc>.<rid with # as .>` (1.8). The `name` keyword defaults to the service name,
 which the containers of one service cannot share, so that default stands for `<svc>.<rid>`; any

@@ -11,7 +11,7 @@
     force stop  save an image `<name>.save.<%Y-%m-%d.%H:%M:%S>` (`openstack server image create`, then
                 wait while it is queued/saving, 240 s; not active = `save failed, image status <s>`),
                 `openstack server delete <name>`, then delete the older `<name>.save*` images
-    timeouts    240 s start / 120 s stop (engine.keywords.TIMEOUTS), 240 s save
+    timeouts    240 s start / 120 s stop (domain.families.TIMEOUTS), 240 s save
 
 `cloud_id` names the cloud of clouds.yaml (`openstack --os-cloud <cloud_id> ...`); without it the
 client's environment (OS_CLOUD, OS_AUTH_URL...) applies. `size` is the flavor, required to create.

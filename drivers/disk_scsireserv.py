@@ -104,7 +104,7 @@ class ScsiReserv(Driver):
                     peer_res = spec.resource(self.peer)
                 except (AttributeError, KeyError):
                     raise DriverError(f"{self.res.rid}: peer resource {self.peer!r} is not in the service") from None
-                from engine.runtime import driver_for
+                from drivers.registry import driver_for
 
                 drv = driver_for(peer_res, self.ctx)
                 if drv is None:
@@ -216,7 +216,7 @@ class ScsiReserv(Driver):
 
     # --- status ------------------------------------------------------------------------------------
     def status(self):
-        from engine.status import merge_all
+        from domain.status import merge_all
 
         if not self.supported():
             return "n/a", ["sg_persist must be installed to use scsi-3 reservations"]

@@ -46,7 +46,7 @@ class Vmdg(Driver):
         if self._container is None:
             drv = (self.ctx.extra.get("drivers") or {}).get(self.container_id)
             if drv is None:
-                from engine.runtime import driver_for
+                from drivers.registry import driver_for
 
                 drv = driver_for(self.container_res(), self.ctx)
                 if drv is None:

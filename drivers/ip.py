@@ -27,7 +27,7 @@ import re
 import socket
 import time
 
-from drivers import driver_class
+from drivers.registry import driver_class
 from drivers.base import Driver, DriverError
 
 PING_TIMEOUT = 1          # seconds a conflict ping waits for an answer (`ping -W 1`)

@@ -27,7 +27,7 @@ import sys
 import threading
 import time
 import types
-from engine.record import Record
+from core.record import Record
 
 from drivers.base import DriverError
 

@@ -87,7 +87,7 @@ class SyncRsync(Driver):
                 continue
             drv = known.get(res.rid)
             if drv is None:
-                from engine.runtime import driver_for
+                from drivers.registry import driver_for
 
                 drv = driver_for(res, self.ctx)
             found += [str(f) for f in (drv.files_to_sync() if drv is not None else ()) if os.path.exists(f)]

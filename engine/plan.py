@@ -5,9 +5,9 @@ encap -> hb (HA enabled only once everything is up); stop is the mirror, hb firs
 rid order, fs by mount point, reversed on stop.
 """
 
-from engine.record import Record
+from core.record import Record
 
-from engine.errors import UsageError
+from core.errors import UsageError
 
 START, STOP = "start", "stop"
 

@@ -70,7 +70,7 @@ def _process_start_ns(pid):
 
 def process_gone(begin_payload, begin_ts_ns):
     """Why the process that began an action is gone (a sentence), or None when it may still run it."""
-    from engine.actions import boot_id
+    from engine.executor import boot_id
 
     pid, boot = begin_payload.get("pid"), begin_payload.get("boot_id")
     current = boot_id()
@@ -98,7 +98,7 @@ def open_action(journal, svc):
     last = journal.newest(svc=svc, **LAST_BEGIN_END)
     if not last or last["event"] != "begin":
         return None
-    from journal.replay import replay_service
+    from engine.history.views import replay_service
 
     view = replay_service(journal, svc)
     return view if view.open else None
@@ -140,7 +140,8 @@ def service_target(state, action, rid_states):
 def recover(node, svc, journal, spec=None, log=None, view=None):
     """Recover svc's interrupted action, if any. The caller holds the service lock.
     Returns a summary dict, or None when no action is interrupted."""
-    from engine.evaluate import resource_status, save_states
+    from engine.probe import resource_status
+    from engine.states import save_states
     from machines.core import Model, attach, detach, fire
     from machines.defs import kind_of, machine_def
 
@@ -153,11 +154,11 @@ def recover(node, svc, journal, spec=None, log=None, view=None):
     if why is None:
         return None
     if spec is None:
-        from engine.config import load_service
+        from config.build import load_service
 
         spec = load_service(node, svc)
     if log is None:
-        from engine.log import service_logger
+        from core.log import service_logger
 
         log = service_logger(node, svc)
     action, action_id = begin.get("action", "?"), op["action_id"]
@@ -213,8 +214,8 @@ def recover(node, svc, journal, spec=None, log=None, view=None):
 
 def _probe_drivers(node, spec):
     from drivers.runner import Runner
-    from engine.log import resource_logger
-    from engine.runtime import build_drivers
+    from core.log import resource_logger
+    from drivers.registry import build_drivers
 
     runner = Runner()   # probes, as status does: not journaled as commands
     return build_drivers(node, spec, runners=lambda rid: runner, loggers=lambda rid: resource_logger(spec.name, rid))
@@ -223,8 +224,8 @@ def _probe_drivers(node, spec):
 def recover_locked(node, svc, journal=None, spec=None, log=None, timeout=0.0):
     """Recover svc if its last action is interrupted, taking the service lock (only probed by
     default: while another action runs, that action owns the service). Returns the summary or None."""
-    from engine.errors import LockTimeout
-    from engine.lock import ServiceLock
+    from core.errors import LockTimeout
+    from core.lock import ServiceLock
     from journal.store import Journal
 
     own = journal is None
@@ -247,7 +248,7 @@ def recover_locked(node, svc, journal=None, spec=None, log=None, timeout=0.0):
 def interrupted_to_resume(journal, svc):
     """(action_id, begin payload, rids it started, those of them still up) of the service's last
     action when it ended as interrupted, else None."""
-    from journal.replay import replay_service
+    from engine.history.views import replay_service
 
     last = journal.newest(svc=svc, **LAST_BEGIN_END)
     if not last or last["event"] != "end" or last["payload"].get("outcome") != "interrupted":
@@ -269,8 +270,8 @@ def interrupted_to_resume(journal, svc):
 def resume(node, svc, journal):
     """Re-run the interrupted action of svc from its begin's argv, on svc only."""
     import cli
-    from engine.actions import Executor
-    from engine.errors import OsvcError
+    from engine.executor import Executor
+    from core.errors import OsvcError
 
     found = interrupted_to_resume(journal, svc)
     if found is None:
@@ -291,8 +292,8 @@ def resume(node, svc, journal):
 def _refresh(node, svc, journal):
     """The status cache and record after a recovery (an action's end does the same)."""
     from engine.commands.status import refresh_document
-    from engine.log import service_logger
-    from journal.replay import after_evaluation
+    from core.log import service_logger
+    from engine.history.observations import after_evaluation
 
     after_evaluation(node, svc, journal, refresh_document(node, svc), log=service_logger(node, svc))
 
@@ -301,7 +302,7 @@ def _refresh(node, svc, journal):
 
 def recover_action(node, svc, opts):
     """`osvc-engine -s SVC recover [--resume]`."""
-    from engine.lock import ServiceLock
+    from core.lock import ServiceLock
     from journal.store import Journal
 
     timeout = 60 if opts.waitlock is None else opts.waitlock

@@ -46,9 +46,9 @@ def restart_resources(node, svc, chosen, log, sleep=None):
     """Start each chosen rid again, up to its tries. Returns the rids restarted."""
     import time
 
-    from engine.actions import Executor
-    from engine.errors import LockTimeout, OsvcError
-    from engine.evaluate import is_frozen
+    from engine.executor import Executor
+    from core.errors import LockTimeout, OsvcError
+    from engine.states import is_frozen
 
     sleep = sleep or time.sleep
     if is_frozen(node, svc):

@@ -19,7 +19,7 @@ Slot layout (little endian, 128 bytes):
 import os
 import struct
 import zlib
-from engine.record import Record
+from core.record import Record
 
 MAGIC = b"OSJH"
 VERSION = 1

@@ -7,9 +7,9 @@ a record whose hash changed is an explicit error (never a silent jump to the nea
 """
 
 import re
-from engine.record import Record
+from core.record import Record
 
-from engine.errors import JournalError, NotFound, UsageError
+from core.errors import JournalError, NotFound, UsageError
 
 PREFIX_BYTES = 8
 _RE = re.compile(r"^j=([0-9a-f]{32});s=(\d+);x=([0-9a-f]{16})$")

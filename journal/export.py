@@ -6,7 +6,7 @@ payload as a map, hash as 32 raw bytes; read it back with msgpack.Unpacker(f, ra
 
 import msgpack
 
-from journal import format as fmt
+from journal import lines as fmt
 from journal.store import COLUMNS, _unpack_payload, decode
 
 FORMATS = ("jsonl", "msgpack")

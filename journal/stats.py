@@ -2,7 +2,7 @@
 
 import os
 
-from journal import format as fmt
+from journal import lines as fmt
 from journal.store import TABLE
 
 SUFFIXES = ("", "-wal", "-shm", ".head")

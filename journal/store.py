@@ -21,7 +21,7 @@ from pathlib import Path
 
 import msgpack
 
-from engine.errors import JournalError, NotFound, UsageError
+from core.errors import JournalError, NotFound, UsageError
 from journal import anchor, chain
 
 TABLE = "events"

@@ -9,9 +9,9 @@ and advancing `pos` to that head never repeats one, whatever the filters.
 import os
 import time
 
-from engine.errors import JournalError
+from core.errors import JournalError
 from journal import cursor as cursormod
-from journal import format as fmt
+from journal import lines as fmt
 from journal.store import decode
 
 POLL_SECONDS = 0.005

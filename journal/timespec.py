@@ -4,7 +4,7 @@ import re
 import time
 from datetime import datetime
 
-from engine.errors import UsageError
+from core.errors import UsageError
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 _REL = re.compile(r"^(\d+(?:\.\d+)?)([smhdw])(?:\s*ago)?$")

@@ -6,7 +6,7 @@ docs/machines.md is this command's `--format markdown` output (a test keeps them
 
 import argparse
 
-from engine.errors import UsageError
+from core.errors import UsageError
 from machines import defs
 
 EPILOG = """\

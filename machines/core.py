@@ -89,7 +89,7 @@ def _journal_hook(kind):
             raise TypeError(f"{kind} trigger '{ev.event.name}': pass details as keywords (reason=..., duration=...)")
         journal = getattr(ev.model, "journal", None)
         if journal is None:
-            from engine.errors import JournalError
+            from core.errors import JournalError
 
             raise JournalError(f"{kind} transition '{ev.event.name}' of {getattr(ev.model, 'name', ev.model)!r}: "
                                "no journal attached to the model (every transition is journaled first)")

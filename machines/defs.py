@@ -17,7 +17,7 @@ Conventions (docs/machines.md is generated from these tables by `osvc-engine mac
   e.g. `recover_up` for a container found running after a crash in `wait-ping`.
 """
 
-from engine.record import Record
+from core.record import Record
 
 ANY = "*"   # in a row's sources: every state of the machine (the recovery rows)
 
@@ -130,7 +130,7 @@ SERVICE = _define(
 MACHINES = {m.kind: m for m in (CONTAINER, HB, RESOURCE, SERVICE)}
 KINDS = tuple(MACHINES)
 
-# Resource family (engine.model.FAMILIES) -> machine kind.
+# Resource family (domain.service.FAMILIES) -> machine kind.
 FAMILY_KIND = {
     "container": "container",
     "hb": "hb",

@@ -21,7 +21,7 @@ def osvc_root(tmp_path, monkeypatch):
 
 @pytest.fixture
 def node(osvc_root):
-    from engine.node import Node
+    from core.node import Node
 
     return Node(osvc_root, "node1")
 

@@ -129,7 +129,7 @@ def test_dry_run_leaves_no_trace(osvc_root, svc):
 def test_lock_race_names_the_holder(osvc_root, svc):
     holder = subprocess.Popen(
         [sys.executable, "-c",
-         "import sys, time; from engine.lock import ServiceLock\n"
+         "import sys, time; from core.lock import ServiceLock\n"
          f"with ServiceLock({str(osvc_root / 'var' / 'lock' / 'web')!r}, 'stop', 5):\n"
          "    print('held', flush=True); time.sleep(30)"],
         stdout=subprocess.PIPE, text=True)

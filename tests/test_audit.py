@@ -10,9 +10,9 @@ import re
 
 import pytest
 
-from engine.errors import UsageError
-from journal import audit
-from journal import format as fmt
+from core.errors import UsageError
+from postmortem import audit
+from journal import lines as fmt
 from tests.helpers import journal_scenarios as js
 from tests.helpers.journal_scenarios import history, utc  # noqa: F401 (fixtures)
 from tests.helpers.cli import journal_rows, osvc
@@ -300,7 +300,7 @@ def vm_journal(node, utc):
 
 
 def cli_audit(capsys, *argv):
-    from journal import cli
+    from postmortem import cli
 
     assert cli.main(["audit", *argv]) == 0
     return capsys.readouterr().out
@@ -338,7 +338,7 @@ def test_vm_json_entry(vm_journal, capsys):
 
 
 def test_timeline_lines_are_the_tail_lines(vm_journal):
-    """The audit's phase lines and the tail's are one formatter's output (journal.format.line)."""
+    """The audit's phase lines and the tail's are one formatter's output (journal.lines.line)."""
     entry = audit.entries(vm_journal, action_id=js.START)[0]
     rows = vm_journal.read(action_id=js.START)
     assert entry.timeline() == [fmt.line(r) for r in rows if r["kind"] in ("transition", "command")]

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from engine.config import build, load_service
-from engine.errors import ConfigError, NotFound
+from config.build import build, load_service
+from core.errors import ConfigError, NotFound
 
 SEEDS = Path(__file__).parent / "data" / "seeds"
 

@@ -2,8 +2,8 @@
 
 import pytest
 
-from engine import references as refs
-from engine.config import build
+from config import references as refs
+from config.build import build
 
 BASE = """\
 [DEFAULT]

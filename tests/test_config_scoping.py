@@ -2,7 +2,7 @@
 
 import pytest
 
-from engine.scoping import NodeSets, candidates, pick, split_key
+from config.scoping import NodeSets, candidates, pick, split_key
 
 NS = NodeSets("n1", nodes=("n1", "n2"), drpnodes=("n1", "d1"), encapnodes=("n1",), flex_primary="n1",
               drp_flex_primary="n1")
@@ -85,7 +85,7 @@ ipname@n1 = mine
     ("n1", "mine"), ("n2", "on-nodes"), ("d1", "on-drp"), ("g1", "in-guest"), ("x", "plain"),
 ])
 def test_scoping_through_the_loader(node, nodename, expected):
-    from engine.config import build
+    from config.build import build
 
     spec, problems = build(node, "svc", ENV, "svc.env", nodename=nodename)
     assert [p for p in problems if p.fatal] == []
@@ -94,7 +94,7 @@ def test_scoping_through_the_loader(node, nodename, expected):
 
 def test_node_sets_bootstrap_scoped(node):
     """nodes/drpnodes are themselves scoped: a guest (encapnodes) sees its own node set."""
-    from engine.config import build
+    from config.build import build
 
     text = "[DEFAULT]\nencapnodes = g1\nnodes = n1 n2\nnodes@encapnodes = g1\ndrpnode = d1\ndrpnodes = d2\n"
     spec, _ = build(node, "svc", text, "svc.env", nodename="g1")

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from engine.config import load_service, validate
-from engine.errors import ConfigError
+from config.build import load_service, validate
+from core.errors import ConfigError
 
 CORPUS = sorted((Path(__file__).parent / "data" / "configs").glob("*.env"))
 

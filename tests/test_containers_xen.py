@@ -299,7 +299,7 @@ def test_ovm_caps_autostart_disks_files(simnode, sim):
 
 def test_ovm_up_test_from_another_node(simnode, sim):
     """The conflict probe's remote up test: the same `xm list --state=running`, run as the peer."""
-    from engine.transport import LocalTransport
+    from drivers.transport import LocalTransport
 
     write_ovm_cfg(sim, "ovmguest1")
     sim.vmsim("define", "ovm", "ovmguest1", "--id", UUID, "--running", "--node", "node2")

@@ -3,7 +3,7 @@
 import subprocess
 import sys
 
-from drivers import DRIVERS, driver_class
+from drivers.registry import DRIVERS, driver_class
 
 
 def test_lookup():
@@ -25,10 +25,10 @@ def test_every_entry_imports():
 
 
 def test_drivers_do_not_import_sh_until_a_command_runs():
-    code = ("import sys, drivers; from drivers import driver_class\n"
+    code = ("import sys; from drivers.registry import driver_class\n"
             "[driver_class(f, t) for f, t in (('ip',''),('fs','ext4'),('disk','loop'),('disk','vg'),"
             "('app',''),('sync','rsync'))]\n"
-            "import drivers.runner, engine.transport\n"
+            "import drivers.runner, drivers.transport\n"
             "print('sh' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from engine.model import ResourceSpec, ServiceSpec
-from engine.node import Node
-from engine.transport import LocalTransport, SshTransport
+from domain.service import ResourceSpec, ServiceSpec
+from core.node import Node
+from drivers.transport import LocalTransport, SshTransport
 from tests.helpers.drivers import make_driver
 
 pytestmark = pytest.mark.skipif(not shutil.which("rsync"), reason="rsync missing (apt-get install rsync)")

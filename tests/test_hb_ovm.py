@@ -183,8 +183,8 @@ def test_vm_running_on_the_other_server_is_not_started_twice(ovm_pool):
 @pytest.fixture
 def hb(sim, tmp_path, monkeypatch):
     """(driver factory, node): ovmnode1 with the seed, the manager configured, HA disabled."""
-    from engine.config import load_service
-    from engine.node import Node
+    from config.build import load_service
+    from core.node import Node
 
     monkeypatch.setenv("OSVC_NODENAME", "ovmnode1")      # what the engine's environment says on that node
 

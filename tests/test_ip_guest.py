@@ -10,7 +10,7 @@ runs a whole service through the CLI in a network namespace (tests/helpers/conta
 import pytest
 
 from drivers.base import DriverError
-from engine.model import ResourceSpec, ServiceSpec
+from domain.service import ResourceSpec, ServiceSpec
 from tests.helpers.container_scenarios import SVC, Tech, write_service, vm_pool  # noqa: F401 (fixture)
 from tests.helpers.drivers import make_driver
 from tests.helpers.sim import sim, sim_node_conf, vm_netns  # noqa: F401 (fixtures)

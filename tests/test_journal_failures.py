@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from engine.errors import JournalError
+from core.errors import JournalError
 from journal.store import Journal
 from journal.verify import verify
 

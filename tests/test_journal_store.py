@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from engine.errors import JournalError, NotFound, UsageError
+from core.errors import JournalError, NotFound, UsageError
 from journal import anchor
 from journal.store import Journal
 from journal.verify import verify

@@ -5,8 +5,9 @@ import json
 import msgpack
 import pytest
 
-from engine.errors import JournalError, NotFound, UsageError
-from journal import cli, cursor, format as fmt
+from core.errors import JournalError, NotFound, UsageError
+from postmortem import cli
+from journal import cursor, lines as fmt
 from journal.store import Journal
 from journal.timespec import parse_time_ns
 from tests.helpers.journal_scenarios import utc  # noqa: F401 (fixture)
@@ -246,7 +247,7 @@ def test_detail_summary_is_short_and_ordered():
 
 
 def test_detail_keeps_one_record_on_one_line():
-    from journal.format import detail
+    from journal.lines import detail
 
     text = detail({"argv": ["losetup", "-f"], "rc": 0, "out_tail": "/dev/loop0\n", "err_tail": "a\tb"})
     assert "\n" not in text and "\t" not in text

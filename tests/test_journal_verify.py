@@ -9,7 +9,7 @@ import sys
 import msgpack
 import pytest
 
-from engine.errors import JournalError
+from core.errors import JournalError
 from journal import anchor
 from journal.store import COLUMNS, Journal
 from journal.verify import iter_verified, verify

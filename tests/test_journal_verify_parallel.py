@@ -22,7 +22,7 @@ import time
 import msgpack
 import pytest
 
-from engine.errors import JournalError
+from core.errors import JournalError
 from journal import verify
 from journal.store import SELECT, Journal
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from engine.errors import LockTimeout
-from engine.lock import ServiceLock, holder
+from core.errors import LockTimeout
+from core.lock import ServiceLock, holder
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -18,7 +18,7 @@ REPO = Path(__file__).resolve().parent.parent
 HOLDER = """
 import sys
 sys.path.insert(0, {repo!r})
-from engine.lock import ServiceLock
+from core.lock import ServiceLock
 with ServiceLock({path!r}, {intent!r}, timeout=0):
     print("locked", flush=True)
     sys.stdin.readline()
@@ -115,7 +115,7 @@ def test_lock_fd_is_not_inherited(tmp_path):
 
 
 def test_unwritable_lock_dir_is_a_clear_error(tmp_path):
-    from engine.errors import OsvcError
+    from core.errors import OsvcError
 
     blocker = tmp_path / "file"
     blocker.write_text("")

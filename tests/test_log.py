@@ -6,13 +6,13 @@ import time
 
 import pytest
 
-from engine.log import (RotatingFile, close_service_logger, console_formatter, fixed_clock, resource_logger,
+from core.log import (RotatingFile, close_service_logger, console_formatter, fixed_clock, resource_logger,
                         service_logger)
 
 
 def ours(logger):
     """Our handlers on a logger (pytest attaches its capture handlers to non-propagating loggers)."""
-    return sum(type(h).__module__.startswith(("engine.", "logging")) for h in logger.handlers)
+    return sum(type(h).__module__.startswith(("core.", "logging")) for h in logger.handlers)
 
 
 @pytest.fixture
@@ -104,7 +104,7 @@ def test_log_file_rotates_keeping_five(tmp_path):
 
 
 def test_file_follows_a_new_root(tmp_path, console):
-    from engine.node import Node
+    from core.node import Node
 
     make, buf = console
     make("web1")

@@ -73,7 +73,7 @@ def test_family_kinds():
     assert {f: defs.kind_of(f) for f in ("container", "hb", "ip", "disk", "fs", "share", "app", "sync")} == {
         "container": "container", "hb": "hb", "ip": "resource", "disk": "resource", "fs": "resource",
         "share": "resource", "app": "resource", "sync": "resource"}
-    from engine.model import FAMILIES
+    from domain.service import FAMILIES
 
     assert set(FAMILIES) == set(defs.FAMILY_KIND)
     with pytest.raises(ValueError, match="no state machine for resource family 'vm'"):
@@ -173,7 +173,7 @@ def test_hook_journals_before_the_state_changes():
 
 
 def test_failing_journal_aborts_the_transition():
-    from engine.errors import JournalError
+    from core.errors import JournalError
 
     def refuse(rec):
         raise JournalError("journal is read-only")
@@ -186,7 +186,7 @@ def test_failing_journal_aborts_the_transition():
 
 
 def test_model_without_journal_cannot_transition():
-    from engine.errors import JournalError
+    from core.errors import JournalError
 
     m = attach(Model("fs#1"), "resource")
     with pytest.raises(JournalError, match="no journal attached"):

@@ -91,7 +91,7 @@ def test_json_format_is_the_tables(capsys):
 
 
 def test_unknown_kind_lists_the_kinds():
-    from engine.errors import UsageError
+    from core.errors import UsageError
 
     with pytest.raises(UsageError, match=r"unknown machine kind 'vm': use one of container, hb, resource, service"):
         cli.main(["vm"])

@@ -94,7 +94,7 @@ def test_an_optional_failure_in_the_set_is_passed_over(osvc_root):
 def test_forked_reports_values_errors_and_deaths():
     import os
 
-    from engine import forked
+    from core import forked
 
     def dies():
         os.kill(os.getpid(), 9)

@@ -1,8 +1,8 @@
-"""engine/record.py: the dataclass contract the engine relies on, without dataclasses."""
+"""core/record.py: the dataclass contract the engine relies on, without dataclasses."""
 
 import pytest
 
-from engine.record import Record, factory, replace
+from core.record import Record, factory, replace
 
 
 class Point(Record, frozen=True):

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from engine.errors import OsvcError
-from engine.render import render, render_many
+from core.errors import OsvcError
+from domain.render import render, render_many
 from test_render_golden import DATA, SCENARIOS, deb1, doc, enc, res
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -139,8 +139,8 @@ def test_bad_document_is_one_clear_error(bad, message):
 
 
 def test_imports_stay_light():
-    """print status pays for no dependency: importing both modules loads nothing outside `engine`."""
-    code = ("import sys; before = set(sys.modules); import engine.render, engine.status; "
+    """print status pays for no dependency: importing both modules loads nothing outside the project's own layers."""
+    code = ("import sys; before = set(sys.modules); import domain.render, domain.status; "
             "print(sorted({m.split('.')[0] for m in set(sys.modules) - before}))")
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "['engine']"
+    assert out.stdout.strip() == "['core', 'domain']"

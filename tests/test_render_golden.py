@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from engine.render import render, render_many
-from engine.status import aggregate, forge_encap_down
+from domain.render import render, render_many
+from domain.status import aggregate, forge_encap_down
 
 DATA = Path(__file__).parent / "data" / "status"
 UPDATED = "2024-05-06T07:08:09.123456Z"

@@ -8,7 +8,11 @@ import time
 import msgpack
 import pytest
 
-from journal.replay import ServiceView, fold, journal_status, replay_service
+from engine.history.fold import ServiceView, fold
+
+from engine.history.observations import journal_status
+
+from engine.history.views import replay_service
 from journal.store import Journal
 from tests.helpers.cli import journal_rows, osvc
 from tests.helpers.launchers import launcher_service
@@ -232,7 +236,7 @@ def test_journal_status_repeats_the_metadata_when_it_changes(osvc_root, svc):
 def test_print_status_cached_read_stays_free_of_sqlite_utils(osvc_root, svc):
     assert osvc(osvc_root, "-s", "web", "start").returncode == 0
     code = ("import sys, cli; cli.main(['-s', 'web', 'print', 'status']); "
-            "print('LOADED', sorted(m for m in ('sh', 'sqlite_utils', 'sqlite3', 'journal.replay') if m in sys.modules))")
+            "print('LOADED', sorted(m for m in ('sh', 'sqlite_utils', 'sqlite3', 'engine.history.fold') if m in sys.modules))")
     import subprocess
     import sys
 
@@ -300,7 +304,7 @@ def test_a_modified_snapshot_is_detected_and_replay_falls_back(snapshotted):
 
 
 def test_a_snapshot_rewritten_with_a_valid_digest_is_caught_by_verify(snapshotted):
-    from journal import snapshots
+    from engine.history import snapshots
 
     root = snapshotted
     _, seq, h, blob, _ = snapshot_rows(root)[0]

@@ -73,7 +73,7 @@ STATUS_META = {"ip#1": ["ip", "10.0.0.5@eth0", False, False, False, False, []],
 
 
 def status_record(w, ms, aid, value):
-    """The engine's status observation (journal.replay.status_payload's shape), every resource at value."""
+    """The engine's status observation (engine.history.fold.status_payload's shape), every resource at value."""
     w.at(ms, aid, "observation", "status", resources={rid: [value, []] for rid in STATUS_META},
          overall=value, avail=value, mh="m1", meta=STATUS_META)
 
@@ -139,8 +139,8 @@ def test_vm_start_page_structure(vm_journal):
 
 
 def test_status_before_and_after_are_the_rendered_replays(vm_journal):
-    from engine.render import render
-    from journal.replay import replay_service
+    from domain.render import render
+    from engine.history.views import replay_service
     from journal.store import Journal
 
     text, _ = report(vm_journal.root, "vm1", "--action", "a1a1")
@@ -254,7 +254,7 @@ def png_pixels(path):
 
 @needs_chromium
 def test_headless_chromium_draws_the_page(history, tmp_path):
-    from journal import report as rep
+    from postmortem import report as rep
 
     text, _ = report(history, "web")
     page = history / "report.html"

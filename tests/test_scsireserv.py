@@ -13,7 +13,7 @@ import pytest
 
 from drivers.base import DriverError
 from drivers.container import Container
-from engine.model import ResourceSpec, ServiceSpec
+from domain.service import ResourceSpec, ServiceSpec
 from simulators import sg_persist as san
 from tests.helpers.cli import journal_rows, osvc, transitions
 from tests.helpers.drivers import make_driver
@@ -361,7 +361,7 @@ def test_vmdg_without_container_says_so(sim, node):
 
 # --- config: the vmdg of hpvm containers ----------------------------------------------------------------
 def shape(text, node):
-    from engine.config import build
+    from config.build import build
 
     spec, problems = build(node, "svc", text, "svc.env", nodename="node1", environ={})
     return ([(r.rid, r.type, r.conf.get("container_id") or r.conf.get("peer")) for r in spec.resources]

@@ -5,8 +5,8 @@ import json
 
 import pytest
 
-from engine.errors import OsvcError
-from engine.status import (GROUPS, INT, MERGE, STR, SUWD, SUWU, VALUES, aggregate, exit_code,
+from core.errors import OsvcError
+from domain.status import (GROUPS, INT, MERGE, STR, SUWD, SUWU, VALUES, aggregate, exit_code,
                            forge_encap_down, forge_encap_unknown, merge, merge_all, parse, standby)
 
 U, D, W, NA, UD, SU, SD = "up", "down", "warn", "n/a", "undef", "stdby up", "stdby down"

@@ -14,8 +14,8 @@ import threading
 
 import pytest
 
-from journal import audit
-from journal import format as fmt
+from postmortem import audit
+from journal import lines as fmt
 from journal.store import Journal
 from tests.helpers import journal_scenarios as js
 from tests.helpers.cli import COMMAND

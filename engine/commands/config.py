@@ -1,6 +1,6 @@
 """Config commands: validate config, print config, get, set, unset, create, delete.
 
-Every write goes through engine.config.write_env (atomic, the journaling hook) and only after the new text
+Every write goes through config.build.write_env (atomic, the journaling hook) and only after the new text
 has been built and validated for this node: a file that would not load is never written.
 """
 
@@ -8,8 +8,10 @@ import json
 import shutil
 import sys
 
-from engine import config as cfg
-from engine.errors import ConfigError, NotFound, OsvcError, UsageError
+from config import build as cfg, edit
+from config.ini import parse
+from config.values import as_text
+from core.errors import ConfigError, NotFound, OsvcError, UsageError
 
 
 def _opt(opts, name, default=None):
@@ -21,7 +23,7 @@ def _param(opts) -> tuple[str, str]:
     if not param:
         raise UsageError(f"{opts.action}: give the keyword with --param SECTION.KEY (SECTION. omitted = DEFAULT), "
                          f"e.g. --param ip#1.ipname")
-    section, key = cfg.split_param(param)
+    section, key = edit.split_param(param)
     if not key or key.startswith("@"):
         raise UsageError(f"--param {param}: no keyword name (expected SECTION.KEY)")
     return section, key
@@ -54,7 +56,7 @@ def validate_config(node, svc, opts) -> int:
 def print_config(node, svc, opts) -> int:
     path, text = cfg.read_env(node, svc)
     if _opt(opts, "format") == "json":
-        env = cfg.parse(text, str(path))
+        env = parse(text, str(path))
         doc = {name: {k: o.value for k, o in sec.options.items()}
                for name, sec in env.sections.items()}
         print(json.dumps(doc, indent=2))
@@ -66,10 +68,10 @@ def print_config(node, svc, opts) -> int:
 def get(node, svc, opts) -> int:
     section, key = _param(opts)
     if _opt(opts, "eval"):
-        print(cfg.as_text(evaluated(node, svc, section, key)))
+        print(as_text(evaluated(node, svc, section, key)))
         return 0
     path, text = cfg.read_env(node, svc)
-    env = cfg.parse(text, str(path))
+    env = parse(text, str(path))
     if section not in env.sections:
         raise NotFound(f"no section [{section}] in {path} (sections: {', '.join(env.sections)})")
     # ConfigParser semantics: a section's keyword falls back to DEFAULT's
@@ -82,7 +84,7 @@ def get(node, svc, opts) -> int:
 
 def evaluated(node, svc, section, key):
     """The value of section.key as this node sees it (scoping, references, type, default)."""
-    from engine import keywords as kwt
+    from config import keywords as kwt
 
     if "@" in key:
         raise UsageError(f"--eval reads the value this node sees: give {key.split('@')[0]} without @scope")
@@ -114,7 +116,7 @@ def _kw_items(opts) -> list[tuple[str, str, str]]:
         param, eq, value = item.partition("=")
         if not eq or not param.strip():
             raise UsageError(f"--kw {item}: expected SECTION.KEY=VALUE")
-        out.append((*cfg.split_param(param.strip()), value.strip()))
+        out.append((*edit.split_param(param.strip()), value.strip()))
     return out
 
 
@@ -130,22 +132,22 @@ def set_(node, svc, opts) -> int:
     path, text = cfg.read_env(node, svc)
     new = text
     for section, key, value in changes:
-        new = cfg.set_option(new, section, key, value)
+        new = edit.set_option(new, section, key, value)
     what = ", ".join(f"{s}.{k}" for s, k, _ in changes)
     _check_text(node, svc, new, path, f"set {what}")
-    cfg.write_env(node, svc, new)
+    edit.write_env(node, svc, new)
     return 0
 
 
 def unset(node, svc, opts) -> int:
     section, key = _param(opts)
     path, text = cfg.read_env(node, svc)
-    new, found = cfg.unset_option(text, section, key)
+    new, found = edit.unset_option(text, section, key)
     if not found:
         print(f"{section}.{key} is not set in {path}: nothing to do", file=sys.stderr)
         return 0
     _check_text(node, svc, new, path, f"unset {section}.{key}")
-    cfg.write_env(node, svc, new)
+    edit.write_env(node, svc, new)
     return 0
 
 
@@ -161,11 +163,11 @@ def create(node, svc, opts) -> int:
         except OSError as exc:
             raise UsageError(f"--config {source}: {exc.strerror}") from None
     for section, key, value in _kw_items(opts):
-        text = cfg.set_option(text, section, key, value)
+        text = edit.set_option(text, section, key, value)
     if not text.strip():
         text = "[DEFAULT]\n"
     _check_text(node, svc, text, path, f"create {svc}")
-    written = cfg.write_env(node, svc, text)
+    written = edit.write_env(node, svc, text)
     print(f"created {written}")
     return 0
 

@@ -23,8 +23,8 @@ def _drivers(node, spec, opts, runners=None):
     """Every driver of the service, sharing one rid -> driver table so a scsireserv or vmdg driver uses
     the same peer instance."""
     from drivers.runner import Runner
-    from engine.log import resource_logger, service_logger
-    from engine.runtime import build_drivers
+    from core.log import resource_logger, service_logger
+    from drivers.registry import build_drivers
 
     service_logger(node, spec.name)
     shared = {}
@@ -39,12 +39,14 @@ def _drivers(node, spec, opts, runners=None):
 
 # --- prstatus ---------------------------------------------------------------------------------------
 def prstatus(node, svc, opts):
-    from engine.record import replace
+    from core.record import replace
     import sys
 
-    from engine import evaluate, render
-    from engine import status as st
-    from engine.config import load_service
+    from engine import probe
+
+    from domain import render
+    from domain import status as st
+    from config.build import load_service
 
     spec = load_service(node, svc)
     pr = _pr_resources(spec)
@@ -52,7 +54,7 @@ def prstatus(node, svc, opts):
         print(f"{svc}: no scsireserv resource (set scsireserv = true in a disk or container section)")
         return st.INT[st.NA]
     drivers = _drivers(node, spec, opts)
-    doc = evaluate.evaluate(node, replace(spec, resources=pr), drivers)
+    doc = probe.evaluate(node, replace(spec, resources=pr), drivers)
     if opts.format == "json":
         print(json.dumps(doc, indent=2))
     else:
@@ -63,7 +65,7 @@ def prstatus(node, svc, opts):
 
 # --- 1.x aliases ----------------------------------------------------------------------------------------
 def _as(action, node, svc, opts):
-    from engine.actions import run_action
+    from engine.executor import run_action
 
     opts.action = action
     return run_action(node, svc, opts)
@@ -94,7 +96,7 @@ def read_disks(node, svc) -> dict:
 
 
 def write_disks(node, svc, table):
-    from engine.evaluate import write_atomic
+    from core.files import write_atomic
 
     write_atomic(disks_path(node, svc), json.dumps(table, indent=1, sort_keys=True))
 
@@ -114,11 +116,11 @@ def diskupdate(node, svc, opts):
 
     from drivers.base import DriverError
     from drivers.runner import Runner
-    from engine.actions import Refused
-    from engine.config import load_service
-    from engine.evaluate import is_frozen
-    from engine.lock import ServiceLock
-    from engine.log import resource_logger, service_logger
+    from engine.executor import Refused
+    from config.build import load_service
+    from engine.states import is_frozen
+    from core.lock import ServiceLock
+    from core.log import resource_logger, service_logger
     from journal.store import Journal
 
     spec = load_service(node, svc)

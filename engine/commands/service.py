@@ -14,7 +14,7 @@ def _journal_flag(node, svc, event, opts):
 
 
 def _set_frozen(node, svc, opts, frozen):
-    from engine.evaluate import FROZEN_NAME, read_cache, write_cache
+    from engine.states import FROZEN_NAME, read_cache, write_cache
 
     flag = node.svc_var(svc) / FROZEN_NAME
     if flag.exists() == frozen:
@@ -44,7 +44,7 @@ def thaw(node, svc, opts):
 
 def frozen(node, svc, opts):
     """Exit 1 when frozen, 0 otherwise (1.8 agent semantics)."""
-    from engine.evaluate import is_frozen
+    from engine.states import is_frozen
 
     state = is_frozen(node, svc)
     print("frozen" if state else "thawed")

@@ -10,10 +10,10 @@ def _color(opts):
 
 def current_document(node, svc, refresh=False):
     """The service's status document: the valid cache, else a fresh evaluation (then cached)."""
-    from engine import evaluate
+    from engine import states
 
     if not refresh:
-        doc = evaluate.read_cache(node, svc)
+        doc = states.read_cache(node, svc)
         if doc is not None:
             return doc
         return refresh_document(node, svc)
@@ -24,9 +24,9 @@ def journaled_refresh(node, svc):
     """`--refresh`: recover an interrupted action first, evaluate, journal the status when it changed."""
     import os
 
-    from engine.log import service_logger
+    from core.log import service_logger
     from engine.recovery import recover_locked
-    from journal.replay import after_evaluation
+    from engine.history.observations import after_evaluation
     from journal.store import Journal
 
     with Journal(node.journal_path) as journal:
@@ -37,38 +37,38 @@ def journaled_refresh(node, svc):
 
 
 def refresh_document(node, svc, spec=None):
-    from engine import evaluate
-    from engine.config import load_service
-    from engine.log import resource_logger, service_logger
-    from engine.runtime import build_drivers
+    from engine import probe, states
+    from config.build import load_service
+    from core.log import resource_logger, service_logger
+    from drivers.registry import build_drivers
     from drivers.runner import Runner
 
     spec = spec or load_service(node, svc)
     log = service_logger(node, svc)
     runner = Runner()   # status probes: no journal sink
     drivers = build_drivers(node, spec, runners=lambda rid: runner, loggers=lambda rid: resource_logger(svc, rid))
-    previous = evaluate.read_cache(node, svc, stale_ok=True)
-    doc = evaluate.evaluate(node, spec, drivers)
+    previous = states.read_cache(node, svc, stale_ok=True)
+    doc = probe.evaluate(node, spec, drivers)
     if any(res.restart for res in spec.resources):
         doc = _apply_restart_policy(node, spec, drivers, previous, doc, log)
-    evaluate.write_cache(node, svc, doc)
+    states.write_cache(node, svc, doc)
     return doc
 
 
 def _apply_restart_policy(node, spec, drivers, previous, doc, log):
     """Restart what went down since the last evaluation (the `restart` keyword), then re-evaluate."""
-    from engine import evaluate, restart
+    from engine import probe, restart
 
     chosen, notes = restart.candidates(spec, previous, doc)
     if chosen and restart.restart_resources(node, spec.name, chosen, log):
-        doc = evaluate.evaluate(node, spec, drivers)
+        doc = probe.evaluate(node, spec, drivers)
     for rid, note in notes.items():
         doc["resources"][rid]["log"].append(note)
     return doc
 
 
 def _load_from(path):
-    from engine.errors import NotFound, UsageError
+    from core.errors import NotFound, UsageError
 
     try:
         with open(path) as fh:
@@ -80,7 +80,7 @@ def _load_from(path):
 
 
 def print_status(node, svc, opts):
-    from engine import render
+    from domain import render
 
     doc = _load_from(opts.from_file) if opts.from_file else current_document(node, svc, opts.refresh)
     if opts.format == "json":
@@ -96,6 +96,6 @@ def json_status(node, svc, opts):
 
 
 def status(node, svc, opts):
-    from engine import status as st
+    from domain import status as st
 
     return st.exit_code(current_document(node, svc, opts.refresh))

@@ -51,13 +51,14 @@ FAILED = ("start-failed", "stop-failed", "ha-failed")
 
 def verify_and_check(root, node="node1"):
     """`journal verify` and `journal replay --check`, in this process (the code the CLI runs)."""
-    from engine.node import Node
+    from core.node import Node
+    from engine.history.snapshots import check_snapshots
     from journal import verify
-    from journal.replay_cli import divergences
+    from postmortem.replay import divergences
     from journal.store import Journal
 
     with Journal(Path(root) / "var" / "journal.db") as j:
-        verify.verify(j)                 # raises JournalError naming the first problem
+        verify.verify(j, checks=(check_snapshots,))   # raises JournalError naming the first problem
         found, _ = divergences(Node(Path(root), node), j)
     assert found == []
 

@@ -2,10 +2,10 @@
 
 import logging
 
-from drivers import driver_class
+from drivers.registry import driver_class
 from drivers.base import Context
 from drivers.runner import Runner
-from engine.model import ResourceSpec
+from domain.service import ResourceSpec
 
 
 class LineLog(logging.Logger):

@@ -7,7 +7,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from engine.node import Node  # noqa: E402
+from core.node import Node  # noqa: E402
 from tests.helpers.drivers import make_driver  # noqa: E402
 
 

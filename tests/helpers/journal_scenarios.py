@@ -1,6 +1,6 @@
 """Synthetic journals for what real actions cannot produce here yet (a VM's phases, a migration, a
 failover, a crash and its recovery), written through the real Journal with a scripted clock so the
-audit's and the report's output are exact. The records are those engine/actions.py journals (same
+audit's and the report's output are exact. The records are those engine/executor.py journals (same
 kinds, events, machines and payload keys); only the times are chosen.
 """
 

@@ -10,8 +10,8 @@ wide) and label stay in fixed columns: overall 20, groups 17, resources 14, enca
 lines start with the rails a child of that row would have, padded so `# ` sits on the label column.
 """
 
-from engine.errors import OsvcError
-from engine.status import GROUPS, family, parse
+from core.errors import OsvcError
+from domain.status import GROUPS, family, parse
 
 NAME_COLUMNS = 20            # prefix + name field: the flags column starts after it, at every level
 LABEL_COLUMN = 35            # 20 + ' ' + 4 flags + ' ' + 8 status + ' '

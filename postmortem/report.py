@@ -8,18 +8,18 @@ mailed, attached to a ticket, opened on a laptop without network. It shows
   moved), one bar per phase whose width is proportional to its duration, commands as thin bars under
   the phases, failed phases and failed commands marked with a red cross, a time axis in ms or s,
 - the commands table (rc, duration, output tails), the journal lines of the action,
-- the status tree before and after the action, drawn by engine.render like `print status`.
+- the status tree before and after the action, drawn by domain.render like `print status`.
 
-The entries come from journal.audit, so the page and the audit never disagree.
+The entries come from postmortem.audit, so the page and the audit never disagree.
 """
 
 import html
 import math
 import os
 
-from engine.errors import NotFound, UsageError
-from journal import audit
-from journal import format as fmt
+from core.errors import NotFound, UsageError
+from postmortem import audit
+from journal import lines as fmt
 
 # Picture geometry (px).
 WIDTH = 1000
@@ -90,7 +90,7 @@ def statuses(journal, entry):
     last = entry.records[-1]["seq"]
     after_seq = _status_seq_after(journal, entry, last) or last
     try:
-        from journal.replay import replay_service
+        from engine.history.views import replay_service
     except ImportError:
         replay_service = None
     if replay_service is not None:
@@ -100,7 +100,7 @@ def statuses(journal, entry):
             except ImportError:        # a replay without its snapshots module: the full fold
                 return replay_service(journal, entry.svc, seq=seq, snapshots=False).document()
         before = at(first - 1) if first > 1 else None
-        return _doc(before), _doc(at(after_seq)), "replay of the journal (journal.replay)"
+        return _doc(before), _doc(at(after_seq)), "replay of the journal (engine.history.fold)"
     obs = [r for r in journal.read(svc=entry.svc, kind="observation", seq_max=after_seq)
            if not r["rid"] and r["event"] == "status"]
     before = next((r for r in reversed(obs) if r["seq"] < first), None)
@@ -119,12 +119,12 @@ def _status_seq_after(journal, entry, last):
 
 
 def _doc(doc):
-    """A status document engine.render can draw, or None."""
+    """A status document domain.render can draw, or None."""
     return doc if isinstance(doc, dict) and "resources" in doc else None
 
 
 def _observed(rec, svc):
-    """A status observation's compact payload (journal.replay.status_payload) as a drawable document:
+    """A status observation's compact payload (engine.history.fold.status_payload) as a drawable document:
     per rid [status, log lines], the metadata under `meta` when that record carries it."""
     if rec is None:
         return None
@@ -141,7 +141,7 @@ def _observed(rec, svc):
 
 
 def _tree(doc):
-    from engine.render import render
+    from domain.render import render
 
     if doc is None:
         return "<p>no status journaled</p>"

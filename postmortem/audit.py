@@ -6,21 +6,21 @@ when, its command line, outcome and duration, then
 - resources: each resource's phases with their durations (`wait-ping 2.31s`) and where it ended,
 - rollback: what a failed start undid, and how the undo went,
 - recovery: the transitions crash recovery journaled (`recover_<state>`),
-- timeline: one line per transition, command and observation, in the tail's format (journal.format.line),
+- timeline: one line per transition, command and observation, in the tail's format (journal.lines.line),
   so `journal tail -f` during an action prints exactly the lines the audit shows afterwards.
 
 A phase is the time a machine spends in a transient state: it opens with the transition into the state
 and closes with the next transition of that machine, whose payload `duration` the executor measured with
 a monotonic clock (the wall-clock difference of the two records when a record has none).
 
-Pure reading: nothing here writes to the journal. journal.report draws the same entries as a picture.
+Pure reading: nothing here writes to the journal. postmortem.report draws the same entries as a picture.
 """
 
 import json
-from engine.record import Record, factory
+from core.record import Record, factory
 
-from engine.errors import UsageError
-from journal import format as fmt
+from core.errors import UsageError
+from journal import lines as fmt
 
 KINDS = ("start", "stop", "failover", "migration", "rollback", "recovery")
 

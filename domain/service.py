@@ -4,7 +4,7 @@ Everything here is plain data. Values in `conf` are already scoped for this node
 resolved and converted to their declared type (bool, int, list of words, str).
 """
 
-from engine.record import Record, factory
+from core.record import Record, factory
 from pathlib import Path
 
 # Resource families, in the order the config builds them (reference §1.2).

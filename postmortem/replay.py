@@ -1,4 +1,4 @@
-"""`osvc-engine journal replay` and `journal snapshot`: parsing and output (journal/replay.py folds)."""
+"""`osvc-engine journal replay` and `journal snapshot`: parsing and output (engine/history/fold.py folds)."""
 
 import argparse
 import json
@@ -44,7 +44,7 @@ def add_parsers(sub):
 
 
 def _node():
-    from engine.node import Node
+    from core.node import Node
 
     return Node.from_env()
 
@@ -75,9 +75,9 @@ def verbose_text(view) -> str:
 
 
 def cmd_replay(opts):
-    from engine.errors import NotFound, UsageError
-    from engine.render import render
-    from journal.replay import replay_service
+    from core.errors import NotFound, UsageError
+    from domain.render import render
+    from engine.history.views import replay_service
 
     if opts.check:
         return cmd_check(opts)
@@ -110,9 +110,9 @@ def cmd_replay(opts):
 def divergences(node, journal):
     """[(svc, message)]: every machine the whole journal folds to, against var/<svc>/states.json,
     plus the fold's anomalies and actions left open by a dead process."""
-    from engine.evaluate import is_frozen, load_states
+    from engine.states import is_frozen, load_states
     from engine.recovery import process_gone
-    from journal.replay import fold
+    from engine.history.fold import fold
 
     views = fold(journal.scan())
     names = set(views)
@@ -159,7 +159,7 @@ def cmd_check(opts):
 
 
 def cmd_snapshot(opts):
-    from journal import snapshots
+    from engine.history import snapshots
 
     node = _node()
     every = opts.every or snapshots.interval(node)

@@ -1,366 +1,35 @@
-"""Service env files: parse, evaluate for a node, validate, and edit (DESIGN §3, reference §1).
+"""Service env files evaluated for a node: the ServiceSpec the engine runs, or every problem, in file order.
 
     load_service(node, svc) -> ServiceSpec         raises ConfigError "<file>:<line>: [<section>] <kw>: <problem>"
     validate(node, svc) -> list[Problem]           every problem, in file order
     build(node, svc, text, path) -> (spec, problems)   the same on a text (set/create check before writing)
-    set_option(text, section, key, value) -> text  / unset_option(...): line edits keeping everything else
-    write_env(node, svc, text) -> Path             the one place env files are written (atomic)
 
-The file is read with ConfigParser semantics (lower-cased keywords, `#`/`;` full-line comments, indented
-continuation lines, [DEFAULT] inherited by every section), by a small reader of our own because ConfigParser
-forgets line numbers. Every keyword is read through engine.keywords (the table), engine.scoping (which
-written option applies to this node) and engine.references ({refs} and $(arithmetic)).
+The file is read by config/ini.py (ConfigParser semantics, line numbers kept); every keyword through
+config.keywords (the table), config.scoping (which written option applies to this node),
+config.references ({refs} and $(arithmetic)) and config/resolver.py (all three, for one node).
+config/edit.py edits and writes the text.
 """
 
 import hashlib
-import os
-import re
-from engine.record import Record, factory
 from pathlib import Path
 
-from engine import keywords as kwt
-from engine import references as refs
-from engine.errors import ConfigError, NotFound
-from engine.model import FAMILIES as FAMILY_ORDER, ResourceSpec, ServiceSpec
-from engine.scoping import NodeSets, pick, split_key
-
-
-# ---- problems -------------------------------------------------------------------------------------------------
-
-class Problem(Record, frozen=True):
-    file: str
-    line: int | None
-    section: str
-    keyword: str
-    message: str
-    fatal: bool = True        # False: reported by validate config, but the service still loads
-
-    def __str__(self):
-        where = f"{self.file}:{self.line}" if self.line else self.file
-        kw = f" {self.keyword}:" if self.keyword else ""
-        return f"{where}: [{self.section}]{kw} {self.message}"
-
-
-class Problems(list):
-    def add(self, problem: Problem):
-        if problem not in self:
-            self.append(problem)
-
-    def ordered(self) -> list:
-        return sorted(self, key=lambda p: (p.line is None, p.line or 0))
-
-
-class _ValueProblem(Exception):
-    """A value that does not convert: the reader attaches the location."""
+from config import keywords as kwt
+from config import references as refs
+from config.ini import Option, Problem, Problems, Section, parse
+from config.resolver import Evaluator
+from config.values import ValueProblem, as_text, fresh
+from core.errors import ConfigError, NotFound
+from domain.service import FAMILIES as FAMILY_ORDER, ResourceSpec, ServiceSpec
+from config.scoping import NodeSets, split_key
 
 
 # ---- reading the file --------------------------------------------------------------------------------------
 
-class Option(Record):
-    key: str                  # as written, lower-cased, scope included: ipname@node1
-    value: str
-    line: int | None
-    last: int | None          # last line of the value (continuations)
-    section: str              # the section it is written in
-
-
-class Section(Record):
-    name: str
-    line: int | None
-    options: dict = factory(dict)   # key -> Option, file order
-    virtual: bool = False     # built by the engine (implicit resources), not written in the file
-
-
-class EnvFile(Record):
-    path: str
-    text: str
-    sections: dict            # name -> Section, file order; DEFAULT always present
-    problems: Problems
-
-
-_HEADER = re.compile(r"^\[(?P<name>[^\]]+)\]\s*(?:[#;].*)?$")
-_OPTION = re.compile(r"^(?P<key>[^=:\s][^=:]*?)\s*[=:]\s*(?P<value>.*)$")
-
-
-def parse(text: str, path: str = "<text>") -> EnvFile:
-    """ConfigParser semantics, keeping the line of every section and option."""
-    problems = Problems()
-    sections = {"DEFAULT": Section("DEFAULT", None)}
-    cur = None            # current Section
-    opt = None            # current Option (continuation lines extend it)
-    opt_indent = 0
-    blanks = 0            # blank lines seen inside a value (kept if a continuation follows)
-    for lineno, raw in enumerate(text.splitlines(), 1):
-        stripped = raw.strip()
-        if not stripped:
-            blanks += 1 if opt else 0
-            continue
-        if stripped[0] in "#;":
-            continue
-        indent = len(raw) - len(raw.lstrip())
-        if opt is not None and indent > opt_indent:
-            opt.value += "\n" * (blanks + 1) + stripped
-            opt.last = lineno
-            blanks = 0
-            continue
-        blanks = 0
-        header = _HEADER.match(stripped)
-        if header:
-            name = header.group("name").strip()
-            opt = None
-            if name in sections and (name != "DEFAULT" or sections[name].line is not None):
-                problems.add(Problem(path, lineno, name, "", f"duplicate section (first on line "
-                                     f"{sections[name].line}): merge them"))
-                cur = sections[name]
-                continue
-            cur = sections.setdefault(name, Section(name, lineno))
-            cur.line = lineno
-            continue
-        m = _OPTION.match(stripped)
-        if cur is None:
-            problems.add(Problem(path, lineno, "", "", "keyword outside any section: add a [DEFAULT] or "
-                                 "[<section>] header above it"))
-            continue
-        if not m:
-            problems.add(Problem(path, lineno, cur.name, "", f"cannot parse {stripped!r}: expected "
-                                 f"'keyword = value'"))
-            opt = None
-            continue
-        key = m.group("key").strip().lower()
-        if key in cur.options:
-            problems.add(Problem(path, lineno, cur.name, key, f"duplicate keyword (first on line "
-                                 f"{cur.options[key].line}): keep one"))
-            del cur.options[key]   # the last one wins, as in the 1.x parser
-        opt = Option(key, m.group("value").strip(), lineno, lineno, cur.name)
-        opt_indent = indent
-        cur.options[key] = opt
-    return EnvFile(path, text, sections, problems)
-
 
 # ---- values -----------------------------------------------------------------------------------------------
 
-_TRUE = {"1", "yes", "true", "on"}
-_FALSE = {"0", "no", "false", "off"}
-_DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s?)?$")
-_REQUIRE = re.compile(r"(?P<rid>[^\s()]+)(?:\((?P<states>[^)]*)\))?")
-
-
-def _candidate(kw, word):
-    if kw.candidates is None or word in kw.candidates:
-        return word
-    for c in kw.candidates:            # accept case variants, store the table's spelling
-        if c.lower() == word.lower():
-            return c
-    shown = ", ".join(c or "''" for c in kw.candidates)
-    raise _ValueProblem(f"{word!r} is not one of: {shown}")
-
-
-def _to_bool(kw, text):
-    low = text.strip().lower()
-    if low in _TRUE:
-        return True
-    if low in _FALSE:
-        return False
-    raise _ValueProblem(f"{text!r} is not a boolean (true/false, yes/no, 1/0, on/off)")
-
-
-def _to_int(kw, text):
-    try:
-        return int(text.strip())
-    except ValueError:
-        raise _ValueProblem(f"{text!r} is not an integer") from None
-
-
-def _to_duration(kw, text):
-    m = _DURATION.match(text.strip().lower())
-    if not m or not text.strip():
-        raise _ValueProblem(f"{text!r} is not a duration (seconds, or like 90s, 5m, 1h30m, 1d)")
-    d, h, mi, s = (int(x or 0) for x in m.groups())
-    return ((d * 24 + h) * 60 + mi) * 60 + s
-
-
-def _to_list(kw, text):
-    return [_candidate(kw, w) for w in text.split()]
-
-
-def _to_requires(kw, text):
-    """`ip#0 fs#1(up,stdby up)` -> [("ip#0", ("up", "stdby up")), ("fs#1", ("up", "stdby up"))]."""
-    out = []
-    rest = _REQUIRE.sub("", text).strip()
-    if rest:
-        raise _ValueProblem(f"cannot parse {rest!r}: expected 'rid' or 'rid(state,...)' words")
-    for m in _REQUIRE.finditer(text):
-        rid = m.group("rid")
-        if rid == "impossible":
-            out.append(("impossible", ()))
-            continue
-        states = ("up", "stdby up")
-        if m.group("states") is not None:
-            states = tuple(s.strip() for s in m.group("states").split(",") if s.strip())
-            bad = [s for s in states if s not in kwt.STATUS_VALUES]
-            if bad or not states:
-                raise _ValueProblem(f"{rid}: unknown state {(bad or [''])[0]!r} (states: "
-                                    f"{', '.join(kwt.STATUS_VALUES)})")
-        out.append((rid, states))
-    return out
-
-
-CONVERTERS = {
-    "str": _candidate,
-    "trigger": lambda kw, text: text,
-    "bool": _to_bool,
-    "int": _to_int,
-    "duration": _to_duration,
-    "list": _to_list,
-    "requires": _to_requires,
-}
-# Types where an empty value means "not set" (the keyword default applies).
-_EMPTY_IS_UNSET = {"bool", "int", "duration"}
-
-
-def convert(kw, text: str):
-    """Convert a written (expanded) value to the keyword's type; raise _ValueProblem."""
-    return CONVERTERS[kw.type](kw, text)
-
-
-def as_text(value) -> str:
-    """A value as a reference or `get --eval` shows it."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (list, tuple)):
-        return " ".join(_requirement_text(v) if isinstance(v, tuple) else str(v) for v in value)
-    return "" if value is None else str(value)
-
-
-def _requirement_text(req):
-    rid, states = req
-    return rid if states in ((), ("up", "stdby up")) else f"{rid}({','.join(states)})"
-
-
-def _fresh(value):
-    """Defaults are shared table data: hand out copies, lists as lists."""
-    return list(value) if isinstance(value, (list, tuple)) else value
-
 
 # ---- evaluation for one node --------------------------------------------------------------------------------
-
-class Evaluator:
-    """Reads keywords as one node sees them: DEFAULT inheritance, scoping, references, conversion."""
-
-    def __init__(self, env: EnvFile, svcname: str, nodename: str, environ=None):
-        self.env = env
-        self.svcname = svcname
-        self.ns = NodeSets(nodename)
-        self.environ = os.environ if environ is None else environ
-        self.computed = {}        # DEFAULT node sets, once bootstrapped: name -> list or str
-        self.tables = {}          # section name -> keyword table (set by the builder)
-        self._memo = {}
-        self._stack = []
-
-    # -- options
-    def merged(self, section: Section) -> dict:
-        """Own options over DEFAULT's (ConfigParser: DEFAULT keys are inherited by every section)."""
-        if section.name == "DEFAULT":
-            return section.options
-        return {**self.env.sections["DEFAULT"].options, **section.options}
-
-    def option(self, section: Section, kw, table) -> Option | None:
-        """The written option this node reads for `kw` (its aliases are tried after it)."""
-        opts = self.merged(section)
-        names = [kw.name] + [a for a in kwt.ALIASES.get(kw.name, ()) if a in table]
-        for name in names:
-            chosen = pick(opts, name, self.ns, table[name].scopable if name in table else True)
-            if chosen:
-                return opts[chosen]
-        return None
-
-    # -- values
-    def read(self, section: Section, kw, table):
-        """-> (value, Option or None). Raises _ValueProblem / refs.RefError."""
-        opt = self.option(section, kw, table)
-        tolerate = kw.type == "trigger"
-        if opt is not None and not (opt.value == "" and kw.type in _EMPTY_IS_UNSET):
-            text = self._expand_token(section.name, kw.name, opt.value, tolerate)
-            return convert(kw, text), opt
-        default = kw.default
-        if isinstance(default, kwt.DefaultFrom):
-            return self.read(section, table[default.keyword], table)[0], None
-        if isinstance(default, str):
-            return convert(kw, self._expand_token(section.name, kw.name, default, tolerate)), None
-        return _fresh(default), None
-
-    def _expand_token(self, section_name, key, text, tolerate=False):
-        token = self.token(section_name, key)
-        if token in self._stack:
-            raise refs.ReferenceLoop(self._stack[self._stack.index(token):] + [token])
-        self._stack.append(token)
-        try:
-            return refs.expand(text, lambda name: self.resolve(name, section_name), tolerate)
-        finally:
-            self._stack.pop()
-
-    @staticmethod
-    def token(section_name, key):
-        return key if section_name == "DEFAULT" else f"{section_name}.{key}"
-
-    def clear(self):
-        self._memo.clear()
-
-    # -- references
-    def builtins(self) -> dict:
-        return {
-            "svcname": self.svcname,
-            "short_svcname": self.svcname.split(".")[0],
-            "nodename": self.ns.nodename,
-            "short_nodename": self.ns.nodename.split(".")[0],
-            "svcmgr": "osvc-engine",
-            "nodemgr": "osvc-engine",
-        }
-
-    def resolve(self, name: str, from_section: str) -> str:
-        """The text of reference `name` (without braces)."""
-        builtins = self.builtins()
-        if name in builtins:
-            return builtins[name]
-        if name.lower().startswith("env."):
-            key = name[4:]
-            if key.upper() in self.environ:
-                return self.environ[key.upper()]
-            return self.ref_value("env", key.lower())
-        sec, dot, key = name.rpartition(".")
-        return self.ref_value(sec if dot else "DEFAULT", key.lower())
-
-    def ref_value(self, section_name: str, key: str) -> str:
-        token = self.token(section_name, key)
-        if token in self._memo:
-            return self._memo[token]
-        if section_name == "DEFAULT" and key in self.computed:
-            return as_text(self.computed[key])
-        section = self.env.sections.get(section_name)
-        if section is None:
-            raise refs.Unresolved(self.token(section_name, key), f"no section [{section_name}]")
-        table = self.tables.get(section_name, {})
-        kw = table.get(key) or kwt.Keyword(key)
-        opt = self.option(section, kw, {**table, key: kw})
-        if opt is not None:
-            value = self._expand_token(section_name, key, opt.value)
-        elif key in table and table[key].default is not None:
-            value = as_text(self.read(section, table[key], table)[0])
-        else:
-            raise refs.Unresolved(token, f"no keyword {key!r} in [{section_name}]")
-        self._memo[token] = value
-        return value
-
-    # -- node lists
-    def expand_nodes(self, words) -> set:
-        """`nodes`, `drpnodes` and `encapnodes` in a node list stand for those sets."""
-        out = set()
-        for w in words:
-            if w in ("nodes", "drpnodes", "encapnodes"):
-                out.update(getattr(self.ns, w))
-            else:
-                out.add(w)
-        return out
 
 
 # ---- building the service ---------------------------------------------------------------------------------
@@ -393,13 +62,13 @@ class _Builder:
             if origin is not None:
                 origin[kw.name] = opt
             return value
-        except (_ValueProblem, refs.RefError) as exc:
+        except (ValueProblem, refs.RefError) as exc:
             opt = self.ev.option(section, kw, table)
-            if kw.on_error is not None and isinstance(exc, _ValueProblem):
+            if kw.on_error is not None and isinstance(exc, ValueProblem):
                 self.at(opt, section, kw.name, f"{exc}: read as {as_text(kw.on_error)}", fatal=False)
                 return kw.on_error
             self.at(opt, section, kw.name, str(exc))
-            return None if isinstance(kw.default, (str, kwt.DefaultFrom)) else _fresh(kw.default)
+            return None if isinstance(kw.default, (str, kwt.DefaultFrom)) else fresh(kw.default)
 
     def check_keys(self, section, table, allowed=None, where=""):
         """Own keywords of a section: known, and scoped only when scopable."""
@@ -439,7 +108,7 @@ class _Builder:
     }
 
     def check_bootstrap_scopes(self):
-        from engine.scoping import SET_SCOPES
+        from config.scoping import SET_SCOPES
 
         for opt in self.default_sec.options.values():
             key, scope = split_key(opt.key)
@@ -488,7 +157,7 @@ class _Builder:
             if kw.alias_of or kw.name in self.ev.computed:
                 continue
             out[kw.name] = self.value(sec, kw, table)
-        out.update({k: _fresh(v) for k, v in self.ev.computed.items()})
+        out.update({k: fresh(v) for k, v in self.ev.computed.items()})
         out["mode"] = self.mode
         out["service_type"] = out["env"]          # 1.5 spelling, same value
         out["encap"] = self.nodename in out["encapnodes"]
@@ -877,75 +546,6 @@ def evaluate_reference(node, svc: str, section: str, key: str, nodename: str | N
         raise NotFound(f"{section}.{key}: {exc}") from None
 
 
-def write_env(node, svc: str, text: str) -> Path:
-    """Write etc/<svc>.env (or its existing .conf) atomically, mode 0644. The one place env files are written:
-    config-change journaling hooks in here."""
-    path = node.env_file(svc)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, path)
-    return path
-
-
 # ---- editing the text -------------------------------------------------------------------------------------
 
-def split_param(param: str) -> tuple[str, str]:
-    """'ip#1.ipname@n1.example.com' -> ('ip#1', 'ipname@n1.example.com'); 'nodes' -> ('DEFAULT', 'nodes')."""
-    head, at, scope = param.partition("@")
-    section, dot, key = head.rpartition(".")
-    return (section if dot else "DEFAULT"), (key.lower() + at + scope.lower() if at else key.lower())
 
-
-_PREFIX = re.compile(r"^(\s*[^=:]*?\s*[=:][ \t]*)")
-
-
-def _format_value(value: str) -> str:
-    """Multi-line values become indented continuation lines."""
-    return "\n\t".join(value.splitlines()) if "\n" in value else value
-
-
-def set_option(text: str, section: str, key: str, value: str) -> str:
-    """`text` with section.key = value: replaced in place (its other lines untouched), or added after the
-    section's last keyword, or in a new section (DEFAULT goes first)."""
-    env = parse(text)
-    lines = text.splitlines(keepends=True)
-    if lines and not lines[-1].endswith("\n"):
-        lines[-1] += "\n"
-    new = f"{key} = {_format_value(value)}\n"
-    sec = env.sections.get(section)
-    if sec is not None and key in sec.options and sec.options[key].line:
-        opt = sec.options[key]
-        m = _PREFIX.match(lines[opt.line - 1])
-        first = (m.group(1) if m else f"{key} = ") + _format_value(value) + "\n"
-        lines[opt.line - 1: opt.last] = [first]
-    elif sec is not None and sec.line is not None:
-        last = max([sec.line] + [o.last for o in sec.options.values() if o.last])
-        lines[last:last] = [new]
-    elif section == "DEFAULT":
-        first_header = min((s.line for s in env.sections.values() if s.line), default=None)
-        block = ["[DEFAULT]\n", new]
-        if first_header is None:
-            lines = lines + (["\n"] if lines and lines[-1].strip() else []) + block
-        else:
-            lines[first_header - 1: first_header - 1] = block + ["\n"]
-    else:
-        sep = ["\n"] if lines and lines[-1].strip() else []
-        lines = lines + sep + [f"[{section}]\n", new]
-    return "".join(lines)
-
-
-def unset_option(text: str, section: str, key: str) -> tuple[str, bool]:
-    """-> (text without section.key's line(s), whether it was there)."""
-    env = parse(text)
-    sec = env.sections.get(section)
-    if sec is None or key not in sec.options or not sec.options[key].line:
-        return text, False
-    opt = sec.options[key]
-    lines = text.splitlines(keepends=True)
-    del lines[opt.line - 1: opt.last]
-    return "".join(lines), True

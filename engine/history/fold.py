@@ -1,8 +1,10 @@
-"""Replay: the journal folded back into what the engine believed, at any point of its history.
+"""The fold: the journal's records folded back into what the engine believed.
 
     views = fold(journal.scan(svc="web1"))              # {svc: ServiceView}, pure
-    view = replay_service(journal, "web1", seq=1234)    # from the newest snapshot <= 1234
-    render(view.document())                             # the `print status` tree as it stood then
+    render(views["web1"].document())                    # the `print status` tree as it stood then
+
+engine/history/views.py starts it from a snapshot (replay_service); observations.py writes the
+status records it reads.
 
 `fold` is a pure function of the records: no clock, no file, no callback, so the same journal always
 gives the same answer. It accepts decoded records (dicts, as `Journal.read` returns them) or stored
@@ -131,16 +133,16 @@ class ServiceView:
             return self.kinds[rid]
         meta = self.meta.get(rid)
         if meta:
-            from engine.status import family
+            from domain.status import family
             from machines.defs import FAMILY_KIND
 
             return FAMILY_KIND.get(family(meta[0], rid))
         return None
 
     def document(self) -> dict:
-        """The status document (engine.evaluate's shape): the last observed status of each resource,
-        its machine state now, the frozen flag. `engine.render.render` draws it like `print status`."""
-        from engine import status as st
+        """The status document (engine.probe's shape): the last observed status of each resource,
+        its machine state now, the frozen flag. `domain.render.render` draws it like `print status`."""
+        from domain import status as st
 
         rows = []
         rids = list(self.meta) or [r for r in self.states if r]
@@ -258,87 +260,3 @@ def fold(records, svc=None, views=None) -> dict:
             view = views[name] = ServiceView(name)
         apply(view, row)
     return views
-
-
-# --- replay from a journal --------------------------------------------------------------------------
-
-def seq_at(journal, at) -> int:
-    """The last seq written at or before `at` (epoch ns, or a TIME string: ISO, epoch, age)."""
-    if isinstance(at, str):
-        from journal.timespec import parse_time_ns
-
-        at = parse_time_ns(at)
-    row = journal.connection.execute("SELECT max(seq) FROM events WHERE ts <= ?", (int(at),)).fetchone()
-    return row[0] or 0
-
-
-def replay_service(journal, svc, at=None, seq=None, snapshots=True) -> ServiceView:
-    """The service as the journal tells it at `seq` (or at time `at`, or now): from the newest valid
-    snapshot at or before that point when `snapshots`, then the service's records after it.
-    A snapshot that fails its check is skipped with a warning in `view.warnings` (full fold)."""
-    target = seq
-    if target is None and at is not None:
-        target = seq_at(journal, at)
-    view, warnings = None, []
-    if snapshots:
-        from journal import snapshots as snap
-
-        view, warnings = snap.load(journal, svc, target)
-    start = view.seq if view is not None else 0
-    if view is None:
-        view = ServiceView(svc)
-    if target is not None and target <= start:
-        view.warnings = warnings
-        return view
-    fold(journal.scan(svc=svc, seq_after=start, seq_max=target), svc, {svc: view})
-    view.warnings = warnings
-    return view
-
-
-# --- the status observation the engine journals ------------------------------------------------------
-
-def status_payload(doc) -> dict:
-    """The compact record of a status document: per rid [status, log], overall, avail; the
-    metadata (type, label, flags, tags) under `meta`, with its hash `mh` (see journal_status)."""
-    resources = doc.get("resources") or {}
-    meta = {rid: [e.get("type"), e.get("label") or "", bool(e.get("monitor")), bool(e.get("disable")),
-                  bool(e.get("optional")), bool(e.get("encap")), list(e.get("tags") or [])]
-            for rid, e in resources.items()}
-    return {"resources": {rid: [e.get("status"), list(e.get("log") or [])] for rid, e in resources.items()},
-            "overall": doc.get("overall"), "avail": doc.get("avail"), "mh": meta_hash(meta), "meta": meta,
-            "updated": doc.get("updated", "")}
-
-
-_COMPARED = ("resources", "overall", "avail", "mh")
-
-LAST_STATUS = {"rid": "", "kind": "observation", "event": "status"}
-
-
-def journal_status(journal, node, svc, doc, action_id=""):
-    """Journal the evaluated document (relaxed) when it differs from the last one journaled for svc.
-    The metadata rides along only when its hash changed, so a routine record is a few dozen bytes.
-    Returns the seq, or None when nothing changed."""
-    new = status_payload(doc)
-    found = journal.newest(svc=svc, **LAST_STATUS)
-    last = found["payload"] if found else {}
-    if all(last.get(k) == new[k] for k in _COMPARED):
-        return None
-    if last.get("mh") == new["mh"]:
-        del new["meta"]
-    return journal.append_one({"node": node, "svc": svc, "kind": "observation", "event": "status",
-                               "action_id": action_id or "", "payload": new}, durable=False)
-
-
-def after_evaluation(node, svc, journal, doc, action_id="", log=None):
-    """After an evaluation worth journaling (an action's end, `status --refresh`): the status record
-    when it changed, then a snapshot when the service is due one. A journal refusal here is logged,
-    not raised: the evaluation and the action it follows stand."""
-    from engine.errors import JournalError
-    from journal import snapshots
-
-    try:
-        journal_status(journal, node.name, svc, doc, action_id)
-        snapshots.maybe_write(journal, svc, snapshots.interval(node))
-    except JournalError as exc:
-        if log is not None:
-            log.warning(f"status not journaled: {exc}")

@@ -14,7 +14,7 @@ import time
 
 from engine import plan as planner
 from engine import requires
-from engine.errors import OsvcError
+from core.errors import OsvcError
 
 # Actions that never change state: no lock, no frozen refusal (reference §5.7 ACTIONS_NO_LOCK).
 START_FAMILY = {"start", "startstandby", "boot", "startip", "startdisk", "startfs", "startshare",
@@ -69,7 +69,7 @@ class Executor:
     """Runs one action of one service. Built per (service, command line)."""
 
     def __init__(self, node, svc, opts, *, action_id=None, extra=None):
-        from engine.config import load_service
+        from config.build import load_service
 
         self.node, self.svc, self.opts = node, svc, opts
         self.spec = load_service(node, svc)
@@ -101,7 +101,7 @@ class Executor:
         if not needs:
             return
         from drivers.base import DriverError
-        from engine.evaluate import resource_status
+        from engine.probe import resource_status
 
         problem = requires.unmet(needs, lambda rid: resource_status(self.spec.resource(rid), drivers.get(rid))[0])
         if problem:
@@ -140,7 +140,7 @@ class Executor:
     # --- guards --------------------------------------------------------------------------------
     def guards(self, action):
         """Reasons to refuse, checked before the first effect. Returns the refusal text or None."""
-        from engine.evaluate import is_frozen
+        from engine.states import is_frozen
 
         opts = self.opts
         if action in SYNC_ACTIONS or action in SYNC_HOOKS:
@@ -164,7 +164,7 @@ class Executor:
 
     # --- machines ------------------------------------------------------------------------------
     def _models(self):
-        from engine.evaluate import load_states
+        from engine.states import load_states
         from machines.core import Model, attach
         from machines.defs import kind_of
 
@@ -198,7 +198,7 @@ class Executor:
         fire(self.models[rid], trigger, **payload)
 
     def save_states(self):
-        from engine.evaluate import save_states
+        from engine.states import save_states
 
         save_states(self.node, self.svc, {rid: m.state for rid, m in self.models.items()})
 
@@ -289,7 +289,7 @@ class Executor:
 
     def observe(self, rid, res, drv, model):
         """Journal what the probe sees when it differs from the machine's belief (and move the machine)."""
-        from engine.evaluate import resource_status
+        from engine.probe import resource_status
         from machines.core import can
 
         value, logs = resource_status(res, drv)
@@ -304,8 +304,8 @@ class Executor:
 
     # --- the action ------------------------------------------------------------------------------
     def run(self):
-        from engine.log import resource_logger, service_logger
-        from engine.lock import ServiceLock
+        from core.log import resource_logger, service_logger
+        from core.lock import ServiceLock
         from journal.store import Journal
 
         action = self.opts.action
@@ -351,7 +351,7 @@ class Executor:
 
     def hook_steps(self, hook):
         """A step per selected resource whose driver has the sync hook `hook`."""
-        from drivers import driver_class
+        from drivers.registry import driver_class
 
         return [planner.Step(r.rid, r.family, hook) for r in self.selected()
                 if hasattr(driver_class(r.family, r.type) or object, hook)]
@@ -365,7 +365,7 @@ class Executor:
                                               "path": str(self.spec.path)})
 
     def run_locked(self, action, steps):
-        from engine.runtime import build_drivers
+        from drivers.registry import build_drivers
         from drivers.runner import Runner
 
         from engine.recovery import recover
@@ -471,7 +471,7 @@ class Executor:
         again. Only non-optional failures fail the set (run_step passes over optional ones)."""
         import threading
 
-        from engine import forked
+        from core import forked
         from journal.store import Journal
         from machines.core import restore
 
@@ -573,22 +573,23 @@ class Executor:
         self.fire("", "rolled_back" if not failed else "rollback_failed")
 
     def refresh(self, drivers):
-        from engine import evaluate
+        from engine.probe import evaluate
+        from engine.states import write_cache
 
         states = {rid: m.state for rid, m in self.models.items()}
         try:
-            doc = evaluate.evaluate(self.node, self.spec, drivers, states)
-            evaluate.write_cache(self.node, self.svc, doc)
+            doc = evaluate(self.node, self.spec, drivers, states)
+            write_cache(self.node, self.svc, doc)
         except Exception as exc:  # the action's outcome stands; the next status --refresh rebuilds the cache
             self.log.warning(f"status refresh failed: {exc}")
             return
-        from journal.replay import after_evaluation
+        from engine.history.observations import after_evaluation
 
         after_evaluation(self.node, self.svc, self.journal, doc, self.action_id, self.log)  # status record, snapshot
 
     def dry_run(self, steps):
         """Print the planned steps and the transitions each would journal; touch nothing."""
-        from engine.evaluate import load_states
+        from engine.states import load_states
         from machines.defs import STEPS, dest_of, kind_of, machine_def
 
         states = load_states(self.node, self.svc)

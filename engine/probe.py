@@ -1,16 +1,10 @@
-"""Status evaluation: ask each resource's driver, apply the flags, build and cache the document.
+"""Status evaluation: ask each resource's driver, apply the flags, build the document.
 
-The cached document (`var/<svc>/status.json`) is a derived view: `print status` serves it while it is
-newer than the env file, `--refresh` and every state-changing action rebuild it.
+engine/states.py caches it (`var/<svc>/status.json`); `--refresh` and every state-changing action
+rebuild it through here.
 """
 
-import json
-import os
-from pathlib import Path
-
-CACHE_NAME = "status.json"
-STATES_NAME = "states.json"
-FROZEN_NAME = "frozen"
+from engine.states import is_frozen, load_states
 
 
 def resource_type(res):
@@ -20,61 +14,9 @@ def resource_type(res):
     return res.family
 
 
-def cache_path(node, svc) -> Path:
-    return node.svc_var(svc) / CACHE_NAME
-
-
-def is_frozen(node, svc) -> bool:
-    return (node.svc_var(svc) / FROZEN_NAME).exists()
-
-
-def write_atomic(path: Path, text: str, mode=0o644):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w") as fh:
-        fh.write(text)
-    os.chmod(tmp, mode)
-    os.replace(tmp, path)
-
-
-def read_cache(node, svc, stale_ok=False):
-    """The cached document if it is still valid (newer than the env file and launchers), else None.
-
-    stale_ok: return it even when outdated (the previous status the restart policy compares with)."""
-    path = cache_path(node, svc)
-    try:
-        cache_mtime = path.stat().st_mtime
-    except FileNotFoundError:
-        return None
-    for dep in () if stale_ok else (node.env_file(svc), node.launchers_dir(svc)):
-        try:
-            if dep.stat().st_mtime > cache_mtime:
-                return None
-        except FileNotFoundError:
-            pass
-    try:
-        with open(path) as fh:
-            return json.load(fh)
-    except (OSError, ValueError):
-        return None
-
-
-def load_states(node, svc) -> dict:
-    """rid -> machine state, as the last action left them ('' key for the service machine)."""
-    try:
-        with open(node.svc_var(svc) / STATES_NAME) as fh:
-            return json.load(fh)
-    except (OSError, ValueError):
-        return {}
-
-
-def save_states(node, svc, states: dict):
-    write_atomic(node.svc_var(svc) / STATES_NAME, json.dumps(states, sort_keys=True))
-
-
 def resource_status(res, driver):
     """(value, logs) of one resource, flags applied (reference §2.3)."""
-    from engine import status as st
+    from domain import status as st
 
     if res.disabled:
         return "n/a", ["disabled"]
@@ -98,7 +40,7 @@ GATED_FAMILIES = ("app", "sync")
 
 def instance_avail(spec, values):
     """The avail of the ip/disk/fs/share/container resources (None when the service has none)."""
-    from engine import status as st
+    from domain import status as st
 
     avail = None
     for res in spec.resources:
@@ -129,7 +71,7 @@ def evaluate(node, spec, drivers, states=None):
 
     Two waves of concurrent probes: first everything but app and sync, then app and sync with the
     instance's avail in their context (an app is not checked where the instance is not up)."""
-    from engine import status as st
+    from domain import status as st
     from machines.defs import kind_of, machine_def
 
     states = load_states(node, spec.name) if states is None else states
@@ -167,5 +109,3 @@ def evaluate(node, spec, drivers, states=None):
     return doc
 
 
-def write_cache(node, svc, doc):
-    write_atomic(cache_path(node, svc), json.dumps(doc, indent=1))

@@ -6,7 +6,7 @@ A scopable keyword may be written several times, `key@scope`. On node N the firs
 default. Unscopable keywords are read raw (plain `key` only).
 """
 
-from engine.record import Record
+from core.record import Record
 
 
 class NodeSets(Record, frozen=True):

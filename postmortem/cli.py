@@ -5,8 +5,8 @@ import json
 import os
 import sys
 
-from engine.errors import JournalError, UsageError
-from journal import replay_cli
+from core.errors import UsageError
+from postmortem import replay as replay_cli
 
 EXAMPLES = {
     "tail": """examples:
@@ -101,7 +101,7 @@ def build_parser():
 
 
 def _open():
-    from engine.node import Node
+    from core.node import Node
     from journal.store import Journal
 
     return Journal(Node.from_env().journal_path, create=False)
@@ -134,6 +134,7 @@ def cmd_tail(opts):
 
 
 def cmd_verify(opts):
+    from engine.history.snapshots import check_snapshots
     from journal import verify as v
 
     with _open() as j:
@@ -150,7 +151,7 @@ def cmd_verify(opts):
                 sys.stderr.write(f"\rverifying seq {seq}/{total} ({100 * seq // max(total, 1)}%)")
                 sys.stderr.flush()
         try:
-            res = v.verify(j, progress=progress)
+            res = v.verify(j, progress=progress, checks=(check_snapshots,))
         finally:
             if progress:
                 sys.stderr.write("\r\033[K")
@@ -192,7 +193,7 @@ def cmd_stats(opts):
 
 
 def cmd_audit(opts):
-    from journal import audit
+    from postmortem import audit
     from journal.timespec import parse_time_ns
 
     with _open() as j:
@@ -203,7 +204,7 @@ def cmd_audit(opts):
 
 
 def cmd_report(opts):
-    from journal import report
+    from postmortem import report
 
     with _open() as j:
         path, entry = report.write(j, opts.svc, opts.output, action_id=opts.action_id)

@@ -20,7 +20,7 @@ import sqlite3
 
 import msgpack
 
-from engine.errors import JournalError
+from core.errors import JournalError
 
 DEFAULT_INTERVAL = 1000
 SCHEMA = ("CREATE TABLE IF NOT EXISTS snapshots (svc TEXT NOT NULL, seq INTEGER NOT NULL, hash BLOB NOT NULL, "
@@ -94,7 +94,7 @@ def load(journal, svc, max_seq=None):
 
 
 def _first_sound(journal, svc, rows, warnings):
-    from journal.replay import ServiceView
+    from engine.history.fold import ServiceView
 
     for row in rows:
         why = problem(journal, svc, row)
@@ -121,7 +121,7 @@ def interval(node) -> int:
 def maybe_write(journal, svc, every=DEFAULT_INTERVAL):
     """After an action: snapshot svc when it has `every` records past its newest snapshot.
     Reads at most every+1 rows to decide; folds only what the snapshot needs. Returns the seq or None."""
-    from journal.replay import ServiceView, fold
+    from engine.history.fold import ServiceView, fold
 
     view, _ = load(journal, svc)
     start = view.seq if view is not None else 0
@@ -136,7 +136,7 @@ def maybe_write(journal, svc, every=DEFAULT_INTERVAL):
 def build_all(journal, every=DEFAULT_INTERVAL, chunk=20000):
     """One pass over the whole journal: a snapshot of each service every `every` of its records
     (bench and maintenance; the engine writes them incrementally). Returns how many were written."""
-    from journal.replay import SVC, ServiceView, apply
+    from engine.history.fold import SVC, ServiceView, apply
 
     views, written = {}, 0
     for row in journal.scan(chunk=chunk):
@@ -157,7 +157,7 @@ def check(journal, rows=None):
     """Every snapshot against the chain: digest, hash at its seq, and its content against a fresh
     fold of the journal up to that seq. Returns the list of problems (empty when all are sound).
     `rows`: the journal's rows in seq order (verify passes the ones it already walked)."""
-    from journal.replay import SVC, ServiceView, apply
+    from engine.history.fold import SVC, ServiceView, apply
 
     conn = journal.connection
     if not _exists(conn):
@@ -207,3 +207,12 @@ def drop(journal) -> int:
     n = conn.execute("DELETE FROM snapshots").rowcount
     conn.execute("COMMIT")
     return n
+
+
+def check_snapshots(journal):
+    """journal.verify's check of the replay snapshots against the verified chain: digest, hash, content."""
+    problems = check(journal)
+    if problems:
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise JournalError(f"{problems[0]}{more}. The event chain itself is intact: rebuild the snapshots "
+                           f"with `osvc-engine journal snapshot`")

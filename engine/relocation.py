@@ -20,8 +20,8 @@ import os
 import time
 
 from engine import plan as planner
-from engine.actions import ActionFailed, Executor, Refused, boot_id
-from engine.errors import OsvcError, UsageError
+from engine.executor import ActionFailed, Executor, Refused, boot_id
+from core.errors import OsvcError, UsageError
 
 # A remote action may boot a VM (start_timeout up to 600 s) behind the peer's lock (lock_timeout).
 REMOTE_TIMEOUT = 3600
@@ -56,7 +56,7 @@ class Relocation(Executor):
 
     def migrate_problem(self):
         """Why this service cannot be live-migrated (only drivers with `migrate(dest)` can), or None."""
-        from drivers import driver_class
+        from drivers.registry import driver_class
 
         containers = self.containers()
         if not containers:
@@ -75,8 +75,8 @@ class Relocation(Executor):
 
     # --- the action -------------------------------------------------------------------------------
     def run(self):
-        from engine.lock import ServiceLock
-        from engine.log import resource_logger, service_logger
+        from core.lock import ServiceLock
+        from core.log import resource_logger, service_logger
         from journal.store import Journal
 
         action = self.opts.action
@@ -131,7 +131,7 @@ class Relocation(Executor):
     def run_relocation(self, action):
         from drivers.runner import Runner
         from engine.recovery import recover
-        from engine.runtime import build_drivers
+        from drivers.registry import build_drivers
 
         t0 = time.monotonic()
         recover(self.node, self.svc, self.journal, self.spec, self.log)   # an interrupted action first
@@ -163,7 +163,7 @@ class Relocation(Executor):
     # --- remote actions -------------------------------------------------------------------------------
     def remote(self, dest, *words, cluster=True):
         """`osvc-engine -s SVC <words>` on `dest` (with --cluster when this action had it); the Result."""
-        from engine.transport import node_transport
+        from drivers.transport import node_transport
 
         argv = ["osvc-engine", "-s", self.svc, *words, *(["--cluster"] if cluster and self.opts.cluster else [])]
         return node_transport(self.node).run(self.remote_runner.run, dest, argv, timeout=REMOTE_TIMEOUT,

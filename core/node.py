@@ -8,7 +8,10 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
-from engine.record import Record
+from core.record import Record
+
+# Node-level files of etc/ (node.conf, auth.conf): never a service, whatever a glob matches.
+NODE_FILES = frozenset({"node", "auth"})
 
 
 def default_root() -> Path:
@@ -95,8 +98,7 @@ class Node(Record, frozen=True):
         if not self.etc.is_dir():
             return []
         names = {p.stem for p in self.etc.iterdir() if p.suffix in (".env", ".conf") and p.is_file()}
-        names.discard("auth")
-        return sorted(names)
+        return sorted(names - NODE_FILES)
 
 
 @lru_cache(maxsize=8)

@@ -14,7 +14,7 @@ import json
 import os
 import time
 
-from engine.errors import LockTimeout, OsvcError
+from core.errors import LockTimeout, OsvcError
 
 # Locks this process holds: real path -> [fd, depth]. A nested `with` on the same path is a no-op
 # (the reference's "re-locking from the owning pid"): an action calling a sub-action keeps its lock.

@@ -1,6 +1,6 @@
 """The keyword table: every section family, type and keyword an env file may use (reference §1.3-1.5).
 
-This module is data. The loader (engine/config.py), `validate config` and `set` all read through it:
+This module is data. The loader (config/build.py), `validate config` and `set` all read through it:
 nothing else knows which keywords exist, which are required, scopable, typed or defaulted.
 
 Vocabulary:
@@ -12,8 +12,10 @@ Vocabulary:
 - `alias_of`: an older spelling read as the named keyword (service_type -> env, vgname -> name).
 """
 
-from engine.record import Record, factory, replace
+from core.record import Record, factory, replace
 from typing import Any
+
+from domain.families import TIMEOUTS
 
 
 class DefaultFrom(Record, frozen=True):
@@ -100,10 +102,6 @@ PR_KEYWORDS = (
     K("no_preempt_abort", "bool", default=False),
 )
 
-# Container start/stop timeouts (seconds). Defaults per type: reference §5.5.
-TIMEOUTS = {"": (600, 60), "kvm": (180, 120), "xen": (180, 120), "ovm": (180, 120), "esx": (180, 120),
-            "ldom": (600, 240), "vbox": (600, 240), "openstack": (240, 120), "vcloud": (240, 120),
-            "docker": (30, 60)}
 
 _CLOUD = (K("cloud_id"), K("size"), K("key_name"), K("shared_ip_group"))
 _VIRTINST = (U("virtinst"), U("snap"), U("snapof"))

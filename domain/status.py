@@ -1,14 +1,14 @@
 """Status values, the merge table and the aggregation of one service's status document.
 
 Pure: no file, process or clock. The caller evaluates each resource (drivers, caches), then hands the
-results to `aggregate()`, which returns the json status document of DESIGN §4; `engine.render` draws it.
+results to `aggregate()`, which returns the json status document of DESIGN §4; `domain.render` draws it.
 
 Values are the 1.x strings. Two internal accumulators (SUWU "stdby up with up", SUWD "stdby up with
 down") exist only while folding; `aggregate()` resolves them so they never reach a document.
 Stdlib only: `print status` imports this module.
 """
 
-from engine.errors import OsvcError
+from core.errors import OsvcError
 
 UP, DOWN, WARN, NA, UNDEF = "up", "down", "warn", "n/a", "undef"
 STDBY_UP, STDBY_DOWN = "stdby up", "stdby down"

@@ -1,0 +1,1 @@
+"""The shared vocabulary: families, actions, service specs, status algebra and rendering (pure data and functions)."""

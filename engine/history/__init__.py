@@ -1,0 +1,1 @@
+"""The engine's read model of its own journal: the fold, snapshots and the status observations it writes."""
