@@ -13,6 +13,7 @@ config/edit.py edits and writes the text.
 import hashlib
 from pathlib import Path
 
+from config import checks
 from config import keywords as kwt
 from config import references as refs
 from config.ini import Option, Problem, Problems, Section, parse
@@ -35,8 +36,9 @@ from config.scoping import NodeSets, split_key
 # ---- building the service ---------------------------------------------------------------------------------
 
 class _Builder:
-    def __init__(self, node, svc, text, path, nodename=None, environ=None):
+    def __init__(self, node, svc, text, path, nodename=None, environ=None, whole_file=False):
         self.node = node
+        self.whole_file = whole_file   # the service's whole env file: the value checks of config/checks.py too
         self.svc = svc
         self.path = str(path)
         self.env = parse(text, self.path)
@@ -61,6 +63,8 @@ class _Builder:
             value, opt = self.ev.read(section, kw, table)
             if origin is not None:
                 origin[kw.name] = opt
+            if self.whole_file and opt is not None:     # a default is checked where it comes from
+                self.check_value(section, kw, value, opt)
             return value
         except (ValueProblem, refs.RefError) as exc:
             opt = self.ev.option(section, kw, table)
@@ -69,6 +73,56 @@ class _Builder:
                 return kw.on_error
             self.at(opt, section, kw.name, str(exc))
             return None if isinstance(kw.default, (str, kwt.DefaultFrom)) else fresh(kw.default)
+
+    def check_value(self, section, kw, value, opt):
+        """What the type does not say (issue 17): no option-like operand, trigger quotes that balance."""
+        problem = checks.operand_problem(kw.name, value)
+        if problem is None and kw.type == "trigger":
+            problem = checks.trigger_problem(value)
+        if problem is not None:
+            self.at(opt, section, kw.name, problem)
+
+    def check_resource(self, sec, family, rtype, conf, origin):
+        """Checks of a resource's evaluated keywords together: mount points, ip addresses and netmask."""
+        found = []
+        if family == "fs":
+            keyword = "path" if rtype == "directory" else "mnt"
+            problem = checks.mount_point_problem(conf.get(keyword), self.node.root, keyword)
+            if problem is not None:
+                found.append((keyword, problem))
+        elif family == "ip":
+            found = checks.ip_problems(conf)
+        for keyword, problem in found:
+            if not any(p.keyword == keyword and p.section == sec.name for p in self.problems):
+                self.at(origin.get(keyword), sec, keyword, problem)
+
+    def check_env_section(self):
+        """Every [env] key expands, used or not: a reference loop or a bad $( ) is an error before anything
+        refers to it (an unresolved reference only a warning: nothing may ever read the key)."""
+        sec = self.env.sections.get("env")
+        if sec is None:
+            return
+        for key in dict.fromkeys(split_key(k)[0] for k in sec.options):
+            try:
+                self.ev.ref_value("env", key)
+            except refs.Unresolved as exc:
+                opt = self.ev.option(sec, kwt.Keyword(key), {key: kwt.Keyword(key)})
+                self.at(opt, sec, key, f"{exc} (not used yet)", fatal=False)
+            except refs.RefError as exc:
+                opt = self.ev.option(sec, kwt.Keyword(key), {key: kwt.Keyword(key)})
+                self.at(opt, sec, key, str(exc))
+
+    def check_defines_a_service(self):
+        """An env file with no section and no DEFAULT keyword (empty, only comments, a lone [DEFAULT], or only
+        a comment =) is refused: truncated or emptied by mistake, it would still start the launchers of
+        <svc>.d/ with no ip, disk or fs under them."""
+        if any(p.fatal for p in self.problems):
+            return                       # lines that did not parse (a NUL, no '='): not an empty file
+        default = [k for k in self.default_sec.options if split_key(k)[0] != "comment"]
+        if default or any(name != "DEFAULT" for name, sec in self.env.sections.items() if not sec.virtual):
+            return
+        self.problem("DEFAULT", "", "the env file defines no service (no resource section, no DEFAULT keyword): "
+                     "an empty or truncated file? Write the service's sections, or delete the file", 1)
 
     def check_keys(self, section, table, allowed=None, where=""):
         """Own keywords of a section: known, and scoped only when scopable."""
@@ -234,6 +288,9 @@ class _Builder:
             self.at(opt, sec, "type", f"unknown {family} type {text!r} (one of: "
                     f"{', '.join(t or repr(t) for t in fam.types)})")
             return None
+        if text.strip().startswith("-"):
+            self.at(opt, sec, "type", f"{text.strip()!r} begins with '-': give the {family} type (ext4, xfs...)")
+            return None
         return text
 
     def resource(self, sec, family, forced, rid=None):
@@ -265,6 +322,8 @@ class _Builder:
                     except refs.RefError as exc:
                         self.at(opt, sec, key, str(exc))
         conf["type"] = rtype if family != "app" else ""
+        if self.whole_file:
+            self.check_resource(sec, family, rtype, conf, origin)
         return self.spec(sec, family, rtype, rid, conf, origin)
 
     def check_required(self, sec, kw, table):
@@ -417,6 +476,8 @@ class _Builder:
 
     # -- whole service
     def build(self) -> ServiceSpec | None:
+        if self.whole_file:
+            self.check_defines_a_service()
         self.bootstrap()
         default = self.defaults()
         self.service_disabled = bool(default.get("disable"))
@@ -456,6 +517,8 @@ class _Builder:
                     companions.extend(self._companion_of(res))
             resources.extend(built)
         self.cross_checks(resources)
+        if self.whole_file:
+            self.check_env_section()
         for stem, sec in self.pr_sections.items():
             if not any(r.rid == stem + "pr" for r in resources):
                 self.problem(sec.name, "", f"unused: [{stem}] has no scsireserv companion (set scsireserv = true "
@@ -502,26 +565,46 @@ class _Anything:
 
 # ---- public API -------------------------------------------------------------------------------------------
 
-def build(node, svc: str, text: str, path, nodename: str | None = None, environ=None):
-    """-> (ServiceSpec or None, Problems in file order). `nodename`: evaluate as that node (impersonation)."""
-    builder = _Builder(node, svc, text, path, nodename, environ)
+def build(node, svc: str, text: str, path, nodename: str | None = None, environ=None, whole_file=False):
+    """-> (ServiceSpec or None, Problems in file order). `nodename`: evaluate as that node (impersonation).
+    `whole_file`: `text` is the service's whole env file (load_service, validate; set and create before they
+    write), not a fragment: the file must define a service, and the values pass config/checks.py (no option-like
+    operand, no system mount point, literal addresses and netmasks, balanced trigger quotes, every [env] key
+    expands)."""
+    builder = _Builder(node, svc, text, path, nodename, environ, whole_file)
     spec = builder.build()
     return spec, Problems(builder.problems.ordered())
 
 
+def decode(data: bytes, path) -> str:
+    """The env file's text: UTF-8 (a leading BOM dropped), else ConfigError at the first bad byte's line."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise ConfigError(f"{path}:{line}: not UTF-8 text (byte 0x{data[exc.start]:02x} at column {column}): an env "
+                          f"file is UTF-8 text; is it binary, or in another encoding (iconv -t utf-8)?") from None
+
+
 def read_env(node, svc: str) -> tuple[Path, str]:
+    """The service's env file and its text; NotFound (exit 4) when absent, ConfigError (exit 3) when it is not
+    UTF-8 text."""
     path = node.env_file(svc)
     try:
-        return path, path.read_text()
+        data = path.read_bytes()
     except FileNotFoundError:
         known = ", ".join(node.services()) or "none"
         raise NotFound(f"unknown service '{svc}': no {path} (services here: {known})") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a folder, not an env file") from None
+    return path, decode(data, path)
 
 
 def load_service(node, svc: str, nodename: str | None = None) -> ServiceSpec:
     """The service as this node (or `nodename`) sees it; ConfigError on the first fatal problem."""
     path, text = read_env(node, svc)
-    spec, problems = build(node, svc, text, path, nodename)
+    spec, problems = build(node, svc, text, path, nodename, whole_file=True)
     fatal = [p for p in problems if p.fatal]
     if fatal:
         more = f" (and {len(fatal) - 1} more: run validate config)" if len(fatal) > 1 else ""
@@ -531,14 +614,14 @@ def load_service(node, svc: str, nodename: str | None = None) -> ServiceSpec:
 
 def validate(node, svc: str, nodename: str | None = None) -> list:
     """Every problem of the service's env file, in file order (warnings included)."""
-    path, text = read_env(node, svc)
-    return list(build(node, svc, text, path, nodename)[1])
+    path, text = read_env(node, svc)     # ConfigError (file:line) when the file is not UTF-8 text
+    return list(build(node, svc, text, path, nodename, whole_file=True)[1])
 
 
 def evaluate_reference(node, svc: str, section: str, key: str, nodename: str | None = None) -> str:
     """The text `{section.key}` expands to on this node: scoped, references resolved (any section)."""
     path, text = read_env(node, svc)
-    builder = _Builder(node, svc, text, path, nodename)
+    builder = _Builder(node, svc, text, path, nodename, whole_file=True)
     builder.build()
     try:
         return builder.ev.ref_value(section, key.lower())

@@ -29,6 +29,12 @@ def split_param(param: str) -> tuple[str, str]:
     return (section if dot else "DEFAULT"), (key.lower() + at + scope.lower() if at else key.lower())
 
 
+def _lines(text: str) -> list[str]:
+    """The lines as config/ini.py numbers them (ended by '\n' only), each with its ending."""
+    parts = text.split("\n")
+    return [p + "\n" for p in parts[:-1]] + ([parts[-1]] if parts[-1] else [])
+
+
 _PREFIX = re.compile(r"^(\s*[^=:]*?\s*[=:][ \t]*)")
 
 
@@ -41,7 +47,7 @@ def set_option(text: str, section: str, key: str, value: str) -> str:
     """`text` with section.key = value: replaced in place (its other lines untouched), or added after the
     section's last keyword, or in a new section (DEFAULT goes first)."""
     env = parse(text)
-    lines = text.splitlines(keepends=True)
+    lines = _lines(text)
     if lines and not lines[-1].endswith("\n"):
         lines[-1] += "\n"
     new = f"{key} = {_format_value(value)}\n"
@@ -74,6 +80,6 @@ def unset_option(text: str, section: str, key: str) -> tuple[str, bool]:
     if sec is None or key not in sec.options or not sec.options[key].line:
         return text, False
     opt = sec.options[key]
-    lines = text.splitlines(keepends=True)
+    lines = _lines(text)
     del lines[opt.line - 1: opt.last]
     return "".join(lines), True

@@ -5,6 +5,7 @@
 
 import re
 
+from config.checks import control_problem
 from core.record import Record, factory
 
 
@@ -67,7 +68,15 @@ def parse(text: str, path: str = "<text>") -> EnvFile:
     opt = None            # current Option (continuation lines extend it)
     opt_indent = 0
     blanks = 0            # blank lines seen inside a value (kept if a continuation follows)
-    for lineno, raw in enumerate(text.splitlines(), 1):
+    # Lines end at '\n' only (a trailing '\r' is dropped): str.splitlines would also cut at \v, \f, \x1c-\x1e,
+    # \x85, U+2028 and U+2029, and the line numbers would no longer be the editor's.
+    for lineno, raw in enumerate(text.split("\n"), 1):
+        raw = raw.removesuffix("\r")
+        bad = control_problem(raw)
+        if bad:
+            problems.add(Problem(path, lineno, cur.name if cur else "", "", bad))
+            opt = None
+            continue
         stripped = raw.strip()
         if not stripped:
             blanks += 1 if opt else 0

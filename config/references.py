@@ -33,7 +33,14 @@ class BadExpression(RefError):
 
 
 _INDEXED = re.compile(r"^(?P<name>[^\[\]]+)\[(?P<index>[^\[\]]*)\]$")
-_MAX_POWER = 1024   # refuse exponents that would make $(9**9**9) a denial of service
+# Bounds of the work one value may cost (issue 17 item 7): every command reads the env file, so a runaway
+# expression (`$(((9**1024)**1024)**1024)`) or a reference bomb (`a = {b}{b}`, `b = {c}{c}`...) would hang them
+# all. No legitimate value comes near these.
+_MAX_POWER = 1024        # |exponent| of **
+_MAX_BITS = 1024         # integers: 1024 bits, 309 decimal digits (operands, and every intermediate result)
+_MAX_EXPR = 1000         # characters of one $( ) expression, after its references are expanded
+_MAX_DEPTH = 100         # nesting of an expression's syntax tree (5000 unary minus: a RecursionError)
+MAX_EXPANDED = 1 << 20   # characters of one expanded value (1 MiB)
 
 
 def expand(text: str, resolve, tolerate: bool = False) -> str:
@@ -44,12 +51,16 @@ def expand(text: str, resolve, tolerate: bool = False) -> str:
     if "{" not in text and "$(" not in text:
         return text
     out, _ = _expand(text, 0, None, resolve, tolerate)
+    if len(out) > MAX_EXPANDED:
+        raise BadExpression(f"the value expands to {len(out)} characters (at most {MAX_EXPANDED}): "
+                            f"references nested too deep?")
     return out
 
 
 def _expand(text, pos, closer, resolve, tolerate):
     """Expand text[pos:] up to the `closer` character (None: the end). -> (expanded, index after closer)."""
     out = []
+    size = 0    # characters the references added (a reference bomb stops at MAX_EXPANDED)
     depth = 0   # plain parentheses inside $( ... ), so the right ')' closes the expression
     n = len(text)
     while pos < n:
@@ -63,6 +74,10 @@ def _expand(text, pos, closer, resolve, tolerate):
         if ch == "{" and _has_closing(text, pos):
             body, pos = _expand(text, pos + 1, "}", resolve, tolerate)
             out.append(_reference(body, resolve, tolerate))
+            size += len(out[-1])
+            if size > MAX_EXPANDED:
+                raise BadExpression(f"the value expands to more than {MAX_EXPANDED} characters: "
+                                    f"references nested too deep?")
             continue
         if text.startswith("$(", pos) and _has_closing_paren(text, pos + 2):
             body, pos = _expand(text, pos + 2, ")", resolve, tolerate)
@@ -143,38 +158,66 @@ def _lookup(body, resolve):
 # ---- safe arithmetic ----------------------------------------------------------------------------------------
 
 def evaluate(expr: str):
-    """The value of an arithmetic expression: numbers and + - * / // % ** and unary + -, nothing else."""
+    """The value of an arithmetic expression: numbers and + - * / // % ** and unary + -, nothing else.
+
+    Bounded (BadExpression past a bound): the text (_MAX_EXPR), the syntax tree's depth (_MAX_DEPTH), every
+    exponent (_MAX_POWER) and every integer, written or computed (_MAX_BITS): at worst a few ms."""
     import ast
     import operator
 
     binops = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
               ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod, ast.Pow: operator.pow}
     unops = {ast.UAdd: operator.pos, ast.USub: operator.neg}
+    shown = expr.strip() if len(expr.strip()) <= 60 else expr.strip()[:57] + "..."
 
-    def walk(node):
+    def bounded(value):
+        if isinstance(value, int) and value.bit_length() > _MAX_BITS:
+            raise BadExpression(f"$({shown}): number too large (more than {_MAX_BITS} bits, about "
+                                f"{int(_MAX_BITS * 0.30103)} digits)")
+        return value
+
+    def power(left, right):
+        if abs(right) > _MAX_POWER:
+            raise BadExpression(f"$({shown}): exponent {right} too large (at most {_MAX_POWER})")
+        if isinstance(left, int) and isinstance(right, int) and right > 0 \
+                and (abs(left).bit_length() - 1) * right > _MAX_BITS:
+            raise BadExpression(f"$({shown}): number too large (more than {_MAX_BITS} bits, about "
+                                f"{int(_MAX_BITS * 0.30103)} digits)")
+        return left ** right
+
+    def walk(node, depth=0):
+        if depth > _MAX_DEPTH:
+            raise BadExpression(f"$({shown}): too complex (more than {_MAX_DEPTH} nested operations)")
         if isinstance(node, ast.Expression):
-            return walk(node.body)
+            return walk(node.body, depth + 1)
         if isinstance(node, ast.Constant) and type(node.value) in (int, float):
-            return node.value
+            return bounded(node.value)
         if isinstance(node, ast.BinOp) and type(node.op) in binops:
-            left, right = walk(node.left), walk(node.right)
-            if isinstance(node.op, ast.Pow) and abs(right) > _MAX_POWER:
-                raise BadExpression(f"$({expr.strip()}): exponent {right} too large")
-            return binops[type(node.op)](left, right)
+            left, right = walk(node.left, depth + 1), walk(node.right, depth + 1)
+            if isinstance(node.op, ast.Pow):
+                return bounded(power(left, right))
+            return bounded(binops[type(node.op)](left, right))
         if isinstance(node, ast.UnaryOp) and type(node.op) in unops:
-            return unops[type(node.op)](walk(node.operand))
-        raise BadExpression(f"$({expr.strip()}): only numbers and + - * / // % ** are allowed")
+            return unops[type(node.op)](walk(node.operand, depth + 1))
+        raise BadExpression(f"$({shown}): only numbers and + - * / // % ** are allowed")
 
+    if len(expr.strip()) > _MAX_EXPR:
+        raise BadExpression(f"$({shown}): expression too long ({len(expr.strip())} characters, at most "
+                            f"{_MAX_EXPR})")
     try:
         tree = ast.parse(expr.strip(), mode="eval")
     except SyntaxError:
-        raise BadExpression(f"$({expr.strip()}): not an arithmetic expression") from None
+        raise BadExpression(f"$({shown}): not an arithmetic expression") from None
+    except (RecursionError, MemoryError, ValueError):
+        raise BadExpression(f"$({shown}): expression too complex") from None
     try:
         return walk(tree)
     except ZeroDivisionError:
-        raise BadExpression(f"$({expr.strip()}): division by zero") from None
+        raise BadExpression(f"$({shown}): division by zero") from None
+    except RecursionError:
+        raise BadExpression(f"$({shown}): expression too complex") from None
     except (OverflowError, ValueError) as exc:
-        raise BadExpression(f"$({expr.strip()}): {exc}") from None
+        raise BadExpression(f"$({shown}): {exc}") from None
 
 
 def _number(value) -> str:

@@ -5,13 +5,40 @@ configparser (imported when node.conf is read).
 """
 
 import os
+import re
 from functools import lru_cache
 from pathlib import Path
 
+from core.errors import UsageError
 from core.record import Record
 
 # Node-level files of etc/ (node.conf, auth.conf): never a service, whatever a glob matches.
 NODE_FILES = frozenset({"node", "auth"})
+
+# The service name syntax: the 1.x agent's names are host-name-like (ovmguest1, vm188, deb1.opensvc.com), the
+# env file name without its suffix. Letters, digits, '.', '-' and '_', starting with a letter or a digit, no
+# '..', at most SERVICE_NAME_MAX characters: no '/', no newline or other control character, no leading '-'
+# (never an option), and every file derived from it (.<svc>.env.<pid>.tmp, <svc>.log.5, <svc>.compliance)
+# stays far below the 255-byte file name limit.
+SERVICE_NAME_MAX = 128
+_SERVICE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+SERVICE_NAME_HELP = (f"1 to {SERVICE_NAME_MAX} letters, digits, '.', '-' or '_', starting with a letter or a "
+                     f"digit, without '..'; not {' or '.join(sorted(NODE_FILES))}")
+# Lock files of a service besides var/lock/<svc>: the sync lock, the compliance lock (reference §7).
+LOCK_SUFFIXES = (".sync", ".compliance")
+
+
+def check_service_name(name) -> str:
+    """`name` if it is a valid service name, else UsageError (exit 2: the name is a malformed argument; it can
+    never name a service, so it is not 'unknown service', exit 4). Every per-service path goes through here,
+    so no name can lead outside etc/, var/ or log/."""
+    if isinstance(name, str) and len(name) <= SERVICE_NAME_MAX and _SERVICE_NAME.fullmatch(name) \
+            and ".." not in name and name not in NODE_FILES:
+        return name
+    shown = repr(name[:SERVICE_NAME_MAX]) + ("..." if len(name) > SERVICE_NAME_MAX else "") \
+        if isinstance(name, str) else repr(name)
+    why = f" ({name}.conf is a node file)" if name in NODE_FILES else ""
+    raise UsageError(f"invalid service name {shown}{why}: a service name is {SERVICE_NAME_HELP}")
 
 
 def default_root() -> Path:
@@ -51,6 +78,7 @@ class Node(Record, frozen=True):
 
     def env_file(self, svc: str) -> Path:
         """The service's env file: `<svc>.env`, else `<svc>.conf`, else where a new one goes."""
+        check_service_name(svc)
         for suffix in (".env", ".conf"):
             path = self.etc / f"{svc}{suffix}"
             if path.exists():
@@ -58,16 +86,19 @@ class Node(Record, frozen=True):
         return self.etc / f"{svc}.env"
 
     def launchers_dir(self, svc: str) -> Path:
-        return self.etc / f"{svc}.d"
+        return self.etc / f"{check_service_name(svc)}.d"
 
     def svc_var(self, svc: str) -> Path:
-        return self.var / svc
+        return self.var / check_service_name(svc)
 
     def lock_path(self, svc: str) -> Path:
+        """var/lock/<svc>, or a service's other lock `<svc>.sync` (LOCK_SUFFIXES)."""
+        base = next((svc[: -len(s)] for s in LOCK_SUFFIXES if isinstance(svc, str) and svc.endswith(s)), svc)
+        check_service_name(base)
         return self.var / "lock" / svc
 
     def log_path(self, svc: str) -> Path:
-        return self.root / "log" / f"{svc}.log"
+        return self.root / "log" / f"{check_service_name(svc)}.log"
 
     @property
     def conf_path(self) -> Path:

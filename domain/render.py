@@ -26,6 +26,16 @@ RESET = "\x1b[0m"
 
 FLAGS = (("M", "monitor"), ("D", "disable"), ("O", "optional"), ("E", "encap"))
 
+# Control characters of a document's text (a value holding a newline, an escape sequence) are drawn escaped,
+# `\n`, `\x1b`: a row stays one line and the terminal only gets the colours drawn here.
+_ESCAPES = {c: f"\\x{c:02x}" for c in (*range(0x20), 0x7f, *range(0x80, 0xa0))} \
+    | {ord("\n"): "\\n", ord("\r"): "\\r", ord("\t"): "\\t"}
+_ESCAPES_IN_LOG = {c: e for c, e in _ESCAPES.items() if c != ord("\t")}   # a tab is a blank in a log line
+
+
+def _escaped(text, table=_ESCAPES):
+    return str(text).translate(table)
+
 
 class Row:
     """One line of the tree and what hangs under it."""
@@ -45,8 +55,8 @@ def _messages(log):
     """The log of a resource: a list of messages (ours), or the 1.5 `# a\\n# b` string."""
     if isinstance(log, str):
         lines = log.splitlines()
-        return [ln[2:] if ln.startswith("# ") else ln for ln in lines if ln.strip()]
-    return [ln for msg in (log or ()) for ln in str(msg).splitlines() or [""]]
+        return [_escaped(ln[2:] if ln.startswith("# ") else ln, _ESCAPES_IN_LOG) for ln in lines if ln.strip()]
+    return [_escaped(ln, _ESCAPES_IN_LOG) for msg in (log or ()) for ln in str(msg).splitlines() or [""]]
 
 
 def _wrap(text, width):
@@ -89,7 +99,8 @@ def _emit(out, rails, row, last, color):
 
 def _row(rid, entry, children=()):
     status = parse(entry.get("status"), f"status document: resource {rid}")
-    return Row(rid, _flags(entry), status, entry.get("label") or "", _messages(entry.get("log")), children)
+    return Row(_escaped(rid), _flags(entry), status, _escaped(entry.get("label") or ""), _messages(entry.get("log")),
+               children)
 
 
 def _encap_children(doc, rid, entry):
@@ -142,7 +153,7 @@ def tree(doc, show_disabled=None):
 def render(doc, color=False, show_disabled=None):
     """The `print status` text of one document, newline-terminated."""
     top = tree(doc, show_disabled)
-    name = str(doc["svcname"])
+    name = _escaped(doc["svcname"])
     out = [f"\x1b[1m{name}{RESET}" if color else name, _line("", top, color)]
     for i, group in enumerate(top.children):
         _emit(out, "", group, i == len(top.children) - 1, color)
