@@ -15,107 +15,26 @@ import importlib
 import os
 import sys
 
-# action words -> (handler "module:function", needs an existing service, one-line help, example)
-ACTIONS = {
-    "print status": ("engine.commands.status:print_status", True,
-                     "show the status tree (--format json for the document, --from FILE to render a saved one)",
-                     "osvc-engine -s web1 print status"),
-    "json status": ("engine.commands.status:json_status", True,
-                    "alias of 'print status --format json'", "osvc-engine -s web1 json status"),
-    "status": ("engine.commands.status:status", True,
-               "evaluate the status; the exit code is overall (0 up, 1 down, 2 warn, 3 n/a)",
-               "osvc-engine -s web1 status --refresh; echo $?"),
-    "validate config": ("engine.commands.config:validate_config", True,
-                        "check the env file; every problem with file:line, section and keyword",
-                        "osvc-engine -s web1 validate config"),
-    "print config": ("engine.commands.config:print_config", True,
-                     "print the env file (--format json: sections and keywords)",
-                     "osvc-engine -s web1 print config --format json"),
-    "get": ("engine.commands.config:get", True,
-            "print a keyword's raw value (--eval: as this node sees it)",
-            "osvc-engine -s web1 get --param ip#1.ipname --eval"),
-    "set": ("engine.commands.config:set_", True,
-            "set a keyword, keeping comments and order", "osvc-engine -s web1 set --param fs#1.mnt --value /srv"),
-    "unset": ("engine.commands.config:unset", True,
-              "remove a keyword", "osvc-engine -s web1 unset --param fs#1.mnt_opt"),
-    "create": ("engine.commands.config:create", False,
-               "create a service from --config FILE or --kw section.key=value",
-               "osvc-engine -s web1 create --kw ip#1.ipname=10.0.0.5 --kw ip#1.ipdev=eth0"),
-    "delete": ("engine.commands.config:delete", True,
-               "delete a service's env file and launchers", "osvc-engine -s web1 delete"),
-    "freeze": ("engine.commands.service:freeze", True,
-               "refuse state-changing actions until thaw (--force overrides); journaled",
-               "osvc-engine -s web1 freeze"),
-    "thaw": ("engine.commands.service:thaw", True, "undo freeze", "osvc-engine -s web1 thaw"),
-    "frozen": ("engine.commands.service:frozen", True, "exit 1 when frozen, 0 otherwise",
-               "osvc-engine -s web1 frozen || echo frozen"),
-    "recover": ("engine.recovery:recover_action", True,
-                "close an action its crashed process left open: probe, journal the real states "
-                "(--resume: then re-run it)", "osvc-engine -s web1 recover --resume"),
-}
+from domain.actions import ACTIONS as ACTION_TABLE
 
-# State-changing resource actions: all run by the one executor (engine/executor.py).
-_RUN = "engine.executor:run_action"
-for _words, _text, _example in (
-    ("start", "start every resource: ip, disks, fs, share, container, app, encap, hb last",
-     "osvc-engine -s web1 start"),
-    ("stop", "stop every resource, in the mirror order (hb first)", "osvc-engine -s web1 stop"),
-    ("restart", "stop then start, as one journaled action", "osvc-engine -s web1 restart"),
-    ("startstandby", "start only the always_on (standby) resources", "osvc-engine -s web1 startstandby"),
-    ("boot", "start if this node is in autostart_node, else startstandby", "osvc-engine -s web1 boot"),
-    ("shutdown", "stop everything, standby resources included", "osvc-engine -s web1 shutdown"),
-    ("startip", "start the ip resources", "osvc-engine -s web1 startip"),
-    ("stopip", "stop the ip resources", "osvc-engine -s web1 stopip"),
-    ("startdisk", "start the disk resources", "osvc-engine -s web1 startdisk"),
-    ("stopdisk", "stop the disk resources", "osvc-engine -s web1 stopdisk"),
-    ("startfs", "start disks then filesystems", "osvc-engine -s web1 startfs"),
-    ("stopfs", "stop filesystems then disks", "osvc-engine -s web1 stopfs"),
-    ("startshare", "start the shares", "osvc-engine -s web1 startshare"),
-    ("stopshare", "stop the shares", "osvc-engine -s web1 stopshare"),
-    ("startcontainer", "start the containers (VMs)", "osvc-engine -s web1 startcontainer"),
-    ("stopcontainer", "stop the containers (VMs)", "osvc-engine -s web1 stopcontainer"),
-    ("startapp", "run the app launchers' start", "osvc-engine -s web1 startapp"),
-    ("stopapp", "run the app launchers' stop", "osvc-engine -s web1 stopapp"),
-    ("starthb", "enable HA (hb resources)", "osvc-engine -s web1 --cluster starthb"),
-    ("stophb", "disable HA (hb resources)", "osvc-engine -s web1 --cluster stophb"),
-    ("sync_nodes", "copy the sync resources' data to the other nodes", "osvc-engine -s web1 sync_nodes"),
-    ("sync_drp", "copy the sync resources' data to the drp nodes", "osvc-engine -s web1 sync_drp"),
-    ("sync_all", "sync_nodes then sync_drp", "osvc-engine -s web1 sync_all"),
-    ("presync", "prepare what a sync sends (srp: export the SRP definition); sync actions run it first",
-     "osvc-engine -s srp1 presync"),
-    ("postsync", "install what a sync brought (srp: import the SRP); the syncing node runs it here",
-     "osvc-engine -s srp1 postsync --waitlock 3600"),
-    ("prstart", "take the SCSI-3 persistent reservations", "osvc-engine -s web1 prstart"),
-    ("prstop", "release the SCSI-3 persistent reservations", "osvc-engine -s web1 prstop"),
-):
-    ACTIONS[_words] = (_RUN, True, _text, _example)
-
-# Cluster actions moving a service to another node (reference §5.10): engine/relocation.py.
-for _words, _text, _example in (
-    ("switch", "stop here, then start on the --to node (its own journaled start there)",
-     "osvc-engine -s web1 switch --to node2"),
-    ("migrate", "live-migrate the VM to the --to node (ovm, hpvm): startfs there, migrate, stopfs here",
-     "osvc-engine -s ovmguest1 migrate --to ovmnode2 --cluster"),
-):
-    ACTIONS[_words] = ("engine.relocation:run_relocation", True, _text, _example)
-
-# SCSI-3 reservations (reference §6.3): prstatus and the 1.x aliases, and the seed's diskupdate.
-for _words, _func, _text, _example in (
-    ("prstatus", "prstatus", "status of the SCSI-3 reservations only; exit code is their status",
-     "osvc-engine -s web1 prstatus"),
-    ("scsireserv", "scsireserv", "alias of prstart", "osvc-engine -s web1 scsireserv"),
-    ("scsirelease", "scsirelease", "alias of prstop", "osvc-engine -s web1 scsirelease"),
-    ("scsicheckreserv", "scsicheckreserv", "alias of prstatus", "osvc-engine -s web1 scsicheckreserv"),
-    ("diskupdate", "diskupdate", "refresh the VM disk lists and the reservations held on them (journaled)",
-     "osvc-engine -s vm188 diskupdate"),
-):
-    ACTIONS[_words] = (f"engine.commands.pr:{_func}", True, _text, _example)
+# action words -> (handler "module:function", needs an existing service, one-line help, example): the
+# actions table (domain/actions.py) as the dispatch reads it.
+ACTIONS = {a.name: (a.handler, a.needs_service, a.help, a.example) for a in ACTION_TABLE.values()}
 
 # Subcommand families with their own parsers: "module:function" taking (argv) -> int
 FAMILIES = {
     "journal": "postmortem.cli:main",
-    "machines": "machines.cli:main",
+    "machines": "cli:machines_command",
 }
+
+
+def machines_command(argv):
+    """`osvc-engine machines`: the machines package knows machine kinds, the families table which family
+    runs which; the two share a layer and never import each other, so the CLI hands one to the other."""
+    from domain.families import MACHINE_KINDS
+    from machines import cli as machines_cli
+
+    return machines_cli.main(argv, families=MACHINE_KINDS)
 
 DESCRIPTION = """\
 osvc-engine manages services (a VM or container of any technology, its ip

@@ -15,7 +15,7 @@ Vocabulary:
 from core.record import Record, factory, replace
 from typing import Any
 
-from domain.families import TIMEOUTS
+from domain.families import CONFIG_ORDER, RID_ALIASES, TIMEOUTS
 
 
 class DefaultFrom(Record, frozen=True):
@@ -35,8 +35,8 @@ class Keyword(Record, frozen=True):
     text: str = ""
 
 
-class Family(Record, frozen=True):
-    """A resource section family: keywords for every type, per type, and for types not listed."""
+class FamilyKeywords(Record, frozen=True):
+    """A resource section family's keywords: for every type, per type, and for types not listed."""
     types: tuple | None            # allowed `type` values; None = free text (fs: the filesystem type)
     default_type: str | None       # '' = native driver; None = `type` is required
     common: tuple = ()             # keywords of every type of the family (besides RESOURCE_KEYWORDS)
@@ -106,8 +106,9 @@ PR_KEYWORDS = (
 _CLOUD = (K("cloud_id"), K("size"), K("key_name"), K("shared_ip_group"))
 _VIRTINST = (U("virtinst"), U("snap"), U("snapof"))
 
-FAMILIES = {
-    "container": Family(
+# The keywords of each section family (domain.families: the families and their order).
+_KEYWORDS = {
+    "container": FamilyKeywords(
         types=CONTAINER_TYPES, default_type=None,
         common=(
             K("type", required=True, candidates=CONTAINER_TYPES),
@@ -133,7 +134,7 @@ FAMILIES = {
             "vcloud": _CLOUD + (K("vapp"),),
         },
     ),
-    "ip": Family(
+    "ip": FamilyKeywords(
         types=("", "crossbow", "amazon", "docker", "gce"), default_type="",
         common=(
             K("type", candidates=("", "crossbow", "amazon", "docker", "gce")),
@@ -152,7 +153,7 @@ FAMILIES = {
             "gce": (K("routename"), K("gce_zone")),
         },
     ),
-    "fs": Family(
+    "fs": FamilyKeywords(
         types=None, default_type="",
         common=(K("type", text="the filesystem type (ext4, xfs...) or 'directory'"), K("zone")),
         per_type={
@@ -160,7 +161,7 @@ FAMILIES = {
         },
         other=(K("dev", required=True), K("mnt", required=True), K("mnt_opt"), K("mkfs_opt"), K("snap_size")),
     ),
-    "disk": Family(
+    "disk": FamilyKeywords(
         types=("disk", "veritas", "raw", "rados", "md", "drbd", "loop", "zpool", "pool", "vmdg", "vdisk", "lvm",
                "vg", "amazon", "gce", "scsireserv"),
         default_type="vg",
@@ -189,11 +190,11 @@ FAMILIES = {
         },
         open_types=frozenset({"rados", "amazon", "gce", "disk"}),
     ),
-    "share": Family(
+    "share": FamilyKeywords(
         types=("nfs",), default_type="nfs",
         common=(K("type", candidates=("nfs",)), K("path", required=True), K("opts", required=True)),
     ),
-    "app": Family(
+    "app": FamilyKeywords(
         types=("",), default_type="",
         common=(),
         per_type={
@@ -208,7 +209,7 @@ FAMILIES = {
             "legacy": (K("dir", text="the launcher folder (set by the engine)"),),
         },
     ),
-    "sync": Family(
+    "sync": FamilyKeywords(
         types=("rsync", "docker", "dds", "netapp", "symsrdfs", "zfs", "btrfs", "symclone", "symsnap", "hp3par",
                "hp3parsnap", "evasnap", "ibmdssnap", "dcssnap", "dcsckpt", "necismsnap", "zfssnap", "btrfssnap",
                "rados", "s3"),
@@ -232,18 +233,21 @@ FAMILIES = {
                               "ibmdssnap", "dcssnap", "dcsckpt", "necismsnap", "zfssnap", "btrfssnap", "rados",
                               "s3"}),
     ),
-    "hb": Family(
+    "hb": FamilyKeywords(
         types=("openha", "linuxha", "ovm", "sg", "rhcs", "vcs"), default_type=None,
         common=(K("type", required=True, candidates=("openha", "linuxha", "ovm", "sg", "rhcs", "vcs")),),
         per_type={"openha": (K("name"),), "sg": (K("name"),), "vcs": (K("name"),), "rhcs": (K("name"),)},
     ),
 }
 
+# family -> its keywords, in config order. A section family without keywords fails here (KeyError), and
+# keywords of a family that is not one fail tests/test_vocabulary.py.
+FAMILIES = {name: _KEYWORDS[name] for name in CONFIG_ORDER}
+
 # Section names that are a family themselves (1.5 un-indexed sections), and deprecated families folded into
-# disk with that type (reference §1.2).
+# a family with that type, `vg#1` a disk of type vg (reference §1.2): prefix -> family, the families' aliases.
 BARE_SECTIONS = {"vmdg": ("disk", "vmdg"), "app": ("app", "legacy")}
-DEPRECATED_FAMILIES = {"vg": "vg", "loop": "loop", "vmdg": "vmdg", "pool": "pool", "drbd": "drbd",
-                       "vdisk": "vdisk"}
+DEPRECATED_FAMILIES = RID_ALIASES
 
 DEFAULT_KEYWORDS = (
     K("mode", default="hosted", candidates=MODES,
@@ -289,9 +293,6 @@ DEFAULT_KEYWORDS = (
                                                 "mem_limit", "vmem_limit", "mem_swappiness", "blkio_weight"))
 
 SUBSET_KEYWORDS = (K("parallel", "bool", default=False),)
-
-# DEFAULT keywords the engine computes itself (node sets) rather than reading as plain values.
-NODE_SET_KEYWORDS = ("nodes", "drpnodes", "encapnodes", "flex_primary", "drp_flex_primary")
 
 SCOPES_HELP = "@<nodename>, @nodes, @drpnodes, @encapnodes, @flex_primary, @drp_flex_primary"
 
@@ -390,7 +391,7 @@ def section_kind(name: str) -> tuple[str, str | None] | None:
     if prefix in FAMILIES:
         return prefix, None
     if prefix in DEPRECATED_FAMILIES:
-        return "disk", DEPRECATED_FAMILIES[prefix]
+        return DEPRECATED_FAMILIES[prefix], prefix
     return None
 
 

@@ -11,14 +11,14 @@ lines start with the rails a child of that row would have, padded so `# ` sits o
 """
 
 from core.errors import OsvcError
+from domain.families import AVAIL_ORDER
 from domain.status import GROUPS, family, parse
 
 NAME_COLUMNS = 20            # prefix + name field: the flags column starts after it, at every level
 LABEL_COLUMN = 35            # 20 + ' ' + 4 flags + ' ' + 8 status + ' '
 WRAP = 78                    # log lines are wrapped to this width
 
-# Avail rows by family (1.5 status type order); config order within a family.
-AVAIL_ORDER = ("container", "disk", "share", "fs", "ip", "app")
+# Avail rows by family in AVAIL_ORDER (domain.families: 1.5 status type order); config order within a family.
 
 # ANSI colours of the status word (1.8 palette: green, red, brown, light blue).
 COLORS = {"up": "32", "stdby up": "32", "down": "31", "stdby down": "31", "warn": "33", "n/a": "94"}
@@ -159,10 +159,3 @@ def render(doc, color=False, show_disabled=None):
         _emit(out, "", group, i == len(top.children) - 1, color)
     return "\n".join(out) + "\n"
 
-
-def render_many(docs, color=False):
-    """Several services: their trees in the given order, one blank line between two trees.
-
-    A tree never contains an empty line, so scripts can split the output on blank lines.
-    """
-    return "\n".join(render(doc, color) for doc in docs)

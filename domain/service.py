@@ -7,8 +7,10 @@ resolved and converted to their declared type (bool, int, list of words, str).
 from core.record import Record, factory
 from pathlib import Path
 
-# Resource families, in the order the config builds them (reference §1.2).
-FAMILIES = ("container", "hb", "ip", "disk", "fs", "share", "app", "sync")
+from domain.families import CONFIG_ORDER
+
+# Resource families, in the order the config builds them (reference §1.2; domain.families' config column).
+FAMILIES = CONFIG_ORDER
 
 
 class ResourceSpec(Record):

@@ -9,6 +9,7 @@ Stdlib only: `print status` imports this module.
 """
 
 from core.errors import OsvcError
+from domain.families import AVAIL_FAMILIES, FORGED_DOWN, GROUPS, RID_ALIASES
 
 UP, DOWN, WARN, NA, UNDEF = "up", "down", "warn", "n/a", "undef"
 STDBY_UP, STDBY_DOWN = "stdby up", "stdby down"
@@ -53,9 +54,8 @@ MERGE = _build_table()
 # What an accumulator shows once folding is over (reference §2.1: SUWU prints up, SUWD stdby up).
 PUBLIC = {**{v: v for v in VALUES}, SUWU: UP, SUWD: STDBY_UP}
 
-# Groups of the document, in 1.5 json order; avail folds the first six families.
-GROUPS = ("container", "ip", "disk", "fs", "share", "app", "sync", "hb")
-AVAIL_FAMILIES = ("container", "ip", "disk", "fs", "share", "app")
+# GROUPS: the groups of the document, in 1.5 json order; AVAIL_FAMILIES: those avail folds
+# (both columns of domain.families).
 
 
 def parse(value, what="status"):
@@ -67,11 +67,6 @@ def parse(value, what="status"):
     elif isinstance(value, int) and not isinstance(value, bool) and value in STR and STR[value] in VALUES:
         return STR[value]
     raise OsvcError(f"{what}: unknown status value {value!r} (expected one of: {', '.join(VALUES)})")
-
-
-def merge(a, b):
-    """a + b by the table of reference §2.2 (commutative; undef is the identity)."""
-    return MERGE[a, b]
 
 
 def merge_all(values, start=UNDEF):
@@ -101,8 +96,8 @@ def family(type_, rid=""):
     return RID_FAMILIES.get(base, base)
 
 
-# 1.5 rids that do not name their family (reference §1.2).
-RID_FAMILIES = {"vmdg": "disk", "vg": "disk", "loop": "disk", "drbd": "disk", "pool": "disk", "vdisk": "disk"}
+# 1.5 rids that do not name their family (reference §1.2): the families' aliases.
+RID_FAMILIES = RID_ALIASES
 
 # Input resource fields: name -> default (None = required).
 FIELDS = {"rid": None, "type": None, "status": None, "label": "", "log": (), "monitor": False,
@@ -193,8 +188,8 @@ def aggregate(resources, encap=None, *, svcname, nodename, frozen=False, updated
     return doc
 
 
-# What a down container's guest looks like (reference §2.6, 1.5 flavour): these families down, others n/a.
-FORGED_DOWN = ("container", "ip", "disk", "fs", "share", "hb")
+# What a down container's guest looks like (reference §2.6, 1.5 flavour): the FORGED_DOWN families
+# (domain.families) down, others n/a.
 
 
 def _forge(guest_doc_or_resources, value_of):

@@ -14,34 +14,35 @@ import time
 
 from engine import plan as planner
 from engine import requires
+from domain import actions as vocabulary
+from domain.families import machine_of
+from machines.defs import DONE_STATES, PHASES, SOURCE_STATES, is_up
 from core.errors import OsvcError
 
-# Actions that never change state: no lock, no frozen refusal (reference §5.7 ACTIONS_NO_LOCK).
-START_FAMILY = {"start", "startstandby", "boot", "startip", "startdisk", "startfs", "startshare",
-                "startcontainer", "startapp", "starthb", "prstart"}
+# Start actions: a failure rolls back what the action started (run_sub, rollback).
+START_FAMILY = vocabulary.ROLLBACK                  # domain.actions' rollback column
 
 # Executor actions allowed without --cluster on an hb-driven service (reference §5.8; freeze, thaw
 # and the print actions never reach the executor).
-ALLOW_WITHOUT_CLUSTER = {"boot", "startstandby"}
+ALLOW_WITHOUT_CLUSTER = vocabulary.WITHOUT_CLUSTER   # domain.actions' without_cluster column
 
 # Sub-actions composed of plain actions.
-COMPOSITE = {"restart": ("stop", "start")}
+COMPOSITE = vocabulary.COMPOSITE                    # domain.actions' composite column
 
 # Sync actions: the sync drivers' method of the same name, under the `<svc>.sync` lock (reference
 # §5.7), allowed on frozen and hb-driven services (§5.8), journaled like any action.
-SYNC_ACTIONS = ("sync_nodes", "sync_drp", "sync_all")
+SYNC_ACTIONS = vocabulary.SYNC_ACTIONS
 # Driver hooks around a sync (reference §5.12): `presync` prepares what a sync sends (the srp
 # export), before the sync here; `postsync` installs it (the srp import) on each node the sync
 # reached, run there as `osvc-engine -s SVC postsync --waitlock 3600` like the agent does.
-SYNC_HOOKS = ("presync", "postsync")
+SYNC_HOOKS = vocabulary.SYNC_HOOKS
 POSTSYNC_WAITLOCK = 3600
 
 # The states a start or a stop usually begins from. From these, the driver's own idempotence is enough
 # (a start of something already running logs "already started"); from any other state the executor
 # probes first and journals what it sees when it differs from the belief.
-SOURCE_STATES = {"start": ("down", "ha-disabled"), "stop": ("up", "ha-enabled")}
-# Where a start or a stop leaves a resource: a resumed action (recover --resume) skips what is there.
-DONE_STATES = {"start": ("up", "ha-enabled"), "stop": ("down", "ha-disabled")}
+# (SOURCE_STATES, machines.defs.) Where a start or a stop leaves a resource, DONE_STATES: a resumed
+# action (recover --resume) skips what is there.
 
 
 def boot_id():
@@ -166,14 +167,13 @@ class Executor:
     def _models(self):
         from engine.states import load_states
         from machines.core import Model, attach
-        from machines.defs import kind_of
 
         states = load_states(self.node, self.svc)
         models = {}
         for res in self.spec.resources:
             if res.encap:
                 continue
-            kind = kind_of(res.family)
+            kind = machine_of(res.family)
             m = Model(res.rid, journal=self._transition_sink(res.rid))
             attach(m, kind, states.get(res.rid) or None)
             models[res.rid] = m
@@ -213,7 +213,6 @@ class Executor:
         through at once, and the journal still shows the phase.
         """
         from drivers.base import DriverError, StopTimeout
-        from machines.defs import STEPS, kind_of
 
         res = self.spec.resource(step.rid)
         drv = drivers.get(step.rid)
@@ -223,7 +222,7 @@ class Executor:
         if step.direction == "stop" and res.standby and not self.opts.force:
             rlog.info(f"skip '{self.current}' on standby resource (--force to override)")
             return
-        mstep = STEPS[(kind_of(res.family), step.direction)]
+        mstep = PHASES[(machine_of(res.family), step.direction)]
         model = self.models[step.rid]
         if model.state not in SOURCE_STATES[step.direction]:
             # the belief is not the usual starting point (already up for a start, failed...): look first
@@ -293,7 +292,7 @@ class Executor:
         from machines.core import can
 
         value, logs = resource_status(res, drv)
-        believed_up = model.state in ("up", "ha-enabled")
+        believed_up = is_up(model.state)
         seen_up = value in ("up", "stdby up")
         if value in ("up", "stdby up", "down", "stdby down") and believed_up != seen_up:
             trigger = "observed_up" if seen_up else "observed_down"
@@ -417,6 +416,9 @@ class Executor:
             end["error"] = str(error)
         self.record("action", "end", payload=end)
         self.refresh(drivers)
+        from machines.core import detach_all
+
+        detach_all(self.models.values())     # the shared machines keep no model of an ended action
 
     @staticmethod
     def outcome(error):
@@ -428,10 +430,8 @@ class Executor:
         raise ActionFailed(str(error)) from error
 
     def run_sub(self, action, steps, drivers):
-        from machines.defs import STEPS
-
-        direction = planner.ACTIONS[action][0]
-        svc_step = STEPS[("service", direction)]
+        direction = vocabulary.direction(action)
+        svc_step = PHASES[("service", direction)]
         svc_begin, svc_ok, svc_failed = svc_step.begin, svc_step.ok, svc_step.failed
         self.fire("", svc_begin, action=action)
         try:
@@ -590,7 +590,7 @@ class Executor:
     def dry_run(self, steps):
         """Print the planned steps and the transitions each would journal; touch nothing."""
         from engine.states import load_states
-        from machines.defs import STEPS, dest_of, kind_of, machine_def
+        from machines.defs import dest_of, machine_def
 
         states = load_states(self.node, self.svc)
         for action, planned in steps.items():
@@ -603,8 +603,8 @@ class Executor:
                     print(f"  {action} {step.rid}")
                     self.print_requires_and_triggers(res, action)
                     continue
-                kind = kind_of(res.family)
-                mstep = STEPS[(kind, step.direction)]
+                kind = machine_of(res.family)
+                mstep = PHASES[(kind, step.direction)]
                 state = states.get(step.rid) or machine_def(kind).initial
                 path = [state]
                 for trigger in (mstep.begin, *mstep.waypoints, mstep.ok):

@@ -5,44 +5,17 @@ encap -> hb (HA enabled only once everything is up); stop is the mirror, hb firs
 rid order, fs by mount point, reversed on stop.
 """
 
-from core.record import Record
-
 from core.errors import UsageError
+from core.record import Record
+from domain import families
+from domain.actions import ACTIONS, START, STOP  # noqa: F401 (START: the planner's vocabulary too)
 
-START, STOP = "start", "stop"
-
-# Family order of a start; stop walks it backwards. "encap" is the guest engine's part.
-START_ORDER = ("ip", "disk", "fs", "share", "container", "app", "encap", "hb")
+# Family order of a start (domain.families' start column); stop walks it backwards. "encap" is the
+# guest engine's part.
+START_ORDER = families.START_ORDER
 
 # Inside the disk family, 1.5 starts reservations before the devices they protect.
 DISK_TYPE_ORDER = ("scsireserv", "loop", "drbd", "zpool", "vg", "vmdg")
-
-# action -> (direction, families it touches, standby resources only)
-ACTIONS = {
-    "start": (START, START_ORDER, False),
-    "stop": (STOP, START_ORDER, False),
-    "startstandby": (START, START_ORDER, True),
-    "shutdown": (STOP, START_ORDER, False),
-    "startip": (START, ("ip",), False),
-    "stopip": (STOP, ("ip",), False),
-    "startdisk": (START, ("disk",), False),
-    "stopdisk": (STOP, ("disk",), False),
-    "startfs": (START, ("disk", "fs"), False),
-    "stopfs": (STOP, ("disk", "fs"), False),
-    "startshare": (START, ("share",), False),
-    "stopshare": (STOP, ("share",), False),
-    "startcontainer": (START, ("container",), False),
-    "stopcontainer": (STOP, ("container",), False),
-    "startapp": (START, ("app",), False),
-    "stopapp": (STOP, ("app",), False),
-    "starthb": (START, ("hb",), False),
-    "stophb": (STOP, ("hb",), False),
-    "prstart": (START, ("disk",), False),
-    "prstop": (STOP, ("disk",), False),
-}
-
-# Sub-actions restricted to one driver type inside their family.
-TYPE_FILTER = {"prstart": "scsireserv", "prstop": "scsireserv"}
 
 
 class Step(Record, frozen=True):
@@ -86,25 +59,25 @@ def select(resources, rid=None, tags=None, subsets=None):
 
 
 def plan(action, resources, *, rid=None, tags=None, subsets=None, standby=None):
-    """The ordered steps of `action` over `resources` (ResourceSpec list, config order).
+    """The ordered steps of `action` over `resources` (ResourceSpec list, config order): the families,
+    direction, standby and type filters of its row in domain.actions.
 
     Encap-tagged resources belong to the guest engine and disabled or noaction ones are skipped:
     they never appear in a plan. `standby(res)` says whether startstandby starts a resource
     (default: its always_on flag; the executor adds 1.5 apps with `S*.standby@` launchers here).
     """
     standby = standby or (lambda r: r.standby)
-    if action not in ACTIONS:
+    act = ACTIONS.get(action)
+    if act is None or not act.families:
         raise UsageError(f"'{action}' is not a resource action")
-    direction, families, standby_only = ACTIONS[action]
-    only_type = TYPE_FILTER.get(action)
     chosen = [
         r for r in select(resources, rid, tags, subsets)
-        if r.family in families
+        if r.family in act.families
         and not r.encap and not r.disabled and "noaction" not in r.tags
-        and (not standby_only or standby(r))
-        and (only_type is None or r.type == only_type)
+        and (not act.standby_only or standby(r))
+        and (not act.type_filter or r.type == act.type_filter)
     ]
-    chosen.sort(key=lambda r: _sort_key(r, direction))
-    if direction == STOP:
+    chosen.sort(key=lambda r: _sort_key(r, act.direction))
+    if act.direction == STOP:
         chosen.reverse()
-    return [Step(r.rid, r.family, direction) for r in chosen]
+    return [Step(r.rid, r.family, act.direction) for r in chosen]

@@ -4,12 +4,13 @@ engine/states.py caches it (`var/<svc>/status.json`); `--refresh` and every stat
 rebuild it through here.
 """
 
+from domain.families import GATE_EXCLUDED_TYPES, GATE_FAMILIES, GATED_FAMILIES, TYPED_FAMILIES
 from engine.states import is_frozen, load_states
 
 
 def resource_type(res):
     """`ip`, `fs`, `app`, or `<family>.<driver type>` where the type names a driver (container.hpvm...)."""
-    if res.type and res.family in ("container", "disk", "sync", "hb", "share"):
+    if res.type and res.family in TYPED_FAMILIES:
         return f"{res.family}.{res.type}"
     return res.family
 
@@ -32,10 +33,8 @@ def resource_status(res, driver):
 
 
 # Resources whose avail gates the app and sync probes (reference §6.4: "not evaluated (instance not
-# up)"); SCSI reservations and drbd do not say whether the instance runs.
-GATE_FAMILIES = ("ip", "disk", "fs", "share", "container")
-GATE_EXCLUDED_TYPES = ("scsireserv", "drbd")
-GATED_FAMILIES = ("app", "sync")
+# up)"): GATE_FAMILIES but their GATE_EXCLUDED_TYPES (SCSI reservations and drbd do not say whether
+# the instance runs); GATED_FAMILIES are probed after them (domain.families' probe column).
 
 
 def instance_avail(spec, values):
@@ -72,7 +71,8 @@ def evaluate(node, spec, drivers, states=None):
     Two waves of concurrent probes: first everything but app and sync, then app and sync with the
     instance's avail in their context (an app is not checked where the instance is not up)."""
     from domain import status as st
-    from machines.defs import kind_of, machine_def
+    from domain.families import machine_of
+    from machines.defs import machine_def
 
     states = load_states(node, spec.name) if states is None else states
     first = [r for r in spec.resources if r.family not in GATED_FAMILIES]
@@ -97,7 +97,7 @@ def evaluate(node, spec, drivers, states=None):
             "rid": res.rid, "type": resource_type(res), "status": value, "label": label, "log": logs,
             "monitor": res.monitor, "disable": res.disabled, "optional": res.optional,
             "encap": res.encap, "tags": sorted(res.tags),
-            "state": states.get(res.rid) or machine_def(kind_of(res.family)).initial,
+            "state": states.get(res.rid) or machine_def(machine_of(res.family)).initial,
         })
     from datetime import datetime, timezone   # only when evaluating: the cached read never needs it
 

@@ -34,9 +34,9 @@ import sys
 CRASH_ENV = "OSVC_CRASH_AT_TRANSITION"
 _transitions_seen = 0
 
-UP_LIKE = ("up", "ha-enabled")
-DOWN_LIKE = ("down", "ha-disabled")
-STOP_TRANSIENT = ("stopping", "wait-down", "force-stopping", "ha-disabling")
+# What up, down, a start and a stop mean to a resource machine: machines.defs.
+from machines.defs import BEGINS, START, STOP, direction_of  # noqa: E402
+from machines.defs import DOWN_STATES as DOWN_LIKE, UP_STATES as UP_LIKE  # noqa: E402
 
 # The service's last action record that opens or closes an action (refusals are neither).
 LAST_BEGIN_END = {"rid": "", "kind": "action", "event": ("begin", "end")}
@@ -119,7 +119,7 @@ def target_state(kind, state, value):
         return "up"
     if seen_down:
         return "down"
-    return "stop-failed" if state in STOP_TRANSIENT else "start-failed"
+    return "stop-failed" if direction_of(state) == STOP else "start-failed"
 
 
 def service_target(state, action, rid_states):
@@ -143,7 +143,8 @@ def recover(node, svc, journal, spec=None, log=None, view=None):
     from engine.probe import resource_status
     from engine.states import save_states
     from machines.core import Model, attach, detach, fire
-    from machines.defs import kind_of, machine_def
+    from domain.families import machine_of
+    from machines.defs import machine_def
 
     view = view or open_action(journal, svc)
     if view is None or not view.open:
@@ -177,7 +178,7 @@ def recover(node, svc, journal, spec=None, log=None, view=None):
     for res in spec.resources:
         if res.encap:
             continue
-        kind = kind_of(res.family)
+        kind = machine_of(res.family)
         model = attach(Model(res.rid, journal=sink_for(res.rid)), kind, view.machine_state(res.rid, kind))
         models[res.rid] = model
         if model.state in machine_def(kind).stable:
@@ -261,7 +262,7 @@ def interrupted_to_resume(journal, svc):
     now = replay_service(journal, svc).states
     started = []
     for r in records:
-        if r["kind"] == "transition" and r["rid"] and r["event"] in ("start", "enable") \
+        if r["kind"] == "transition" and r["rid"] and r["event"] in BEGINS[START] \
                 and r["src"] not in UP_LIKE and r["rid"] not in started:
             started.append(r["rid"])
     return action_id, begin, started, [rid for rid in started if now.get(rid) in UP_LIKE]

@@ -249,10 +249,11 @@ class Relocation(Executor):
     def seen_up(self, res, drv) -> bool:
         """Probe the container; journal and apply what is seen when it differs from the belief."""
         from machines.core import can
+        from machines.defs import is_up
 
         model = self.models[res.rid]
         up = drv.is_up()
-        believed_up = model.state == "up"
+        believed_up = is_up(model.state)
         if up != believed_up:
             self.record("observation", "status", rid=res.rid, durable=False,
                         payload={"status": "up" if up else "down", "believed": model.state})

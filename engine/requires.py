@@ -6,14 +6,14 @@ moved. `impossible` makes the action a no-op for the resource. A resource start 
 `start_requires`, a stop against `stop_requires`, a sync against its own (sync_all: both).
 """
 
-from engine.triggers import ACTIONS
+from engine.triggers import KEYWORD_ACTIONS
 
 IMPOSSIBLE = "impossible"
 
 
 def of(requires, action):
     """The (rid, states) requirements of `action` from a resource's `requires` table."""
-    return [req for name in ACTIONS.get(action, (action,)) for req in requires.get(name, ())]
+    return [req for name in KEYWORD_ACTIONS.get(action, (action,)) for req in requires.get(name, ())]
 
 
 def impossible(requirements):

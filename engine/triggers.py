@@ -17,8 +17,9 @@ import shlex
 
 from drivers.base import DriverError
 
-# Resource action -> the trigger actions it runs (default: its own name).
-ACTIONS = {"sync_all": ("sync_nodes", "sync_drp")}
+# Resource action -> the actions its trigger and requires keywords are named after (`pre_<action>`,
+# `<action>_requires`); default: its own name. sync_all runs the sync_nodes and sync_drp ones.
+KEYWORD_ACTIONS = {"sync_all": ("sync_nodes", "sync_drp")}
 SHELL_MARKS = ("|", "&&", ";")
 # The agent gives triggers no timeout; the command runner needs one. An hour stops a hung trigger
 # from holding the service lock forever without cutting a slow legitimate one (a SAN check).
@@ -28,7 +29,7 @@ TIMEOUT = 3600
 def planned(triggers, when, action):
     """(keyword, trigger action, command) of the `when` ('pre' or 'post') triggers of `action`,
     in the order they run."""
-    for name in ACTIONS.get(action, (action,)):
+    for name in KEYWORD_ACTIONS.get(action, (action,)):
         for prefix in (f"{when}_", f"blocking_{when}_"):
             cmd = triggers.get(prefix + name)
             if cmd:

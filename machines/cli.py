@@ -2,6 +2,10 @@
 
 Reads `machines.defs` only (no `transitions` import): the output is the data the engine runs.
 docs/machines.md is this command's `--format markdown` output (a test keeps them equal).
+
+Which families run which machine is the families table's (domain.families), which this package may not
+import (same layer): the caller passes it, `families={family: kind}` (cli.py passes MACHINE_KINDS).
+Without it, KIND must be a kind and no families are listed.
 """
 
 import argparse
@@ -41,8 +45,8 @@ failed append leaves the old state. Replay restores states without firing anythi
 """
 
 
-def _families(kind):
-    return [f for f, k in defs.FAMILY_KIND.items() if k == kind]
+def _families(kind, families):
+    return [f for f, k in families.items() if k == kind]
 
 
 def _sources(src):
@@ -55,8 +59,8 @@ def _ident(state):
 
 
 # --- renderers: MachineDef -> text ------------------------------------------------------------
-def render_text(mdef):
-    fams = _families(mdef.kind)
+def render_text(mdef, families=None):
+    fams = _families(mdef.kind, families or {})
     width = max(len(t) for t, _, _ in mdef.rows)
     lines = [f"{mdef.kind}: {mdef.doc}"]
     if fams:
@@ -81,17 +85,18 @@ def render_mermaid(mdef):
     return "\n".join(lines) + "\n"
 
 
-def as_json(mdef):
+def as_json(mdef, families=None):
     return {
-        "kind": mdef.kind, "doc": mdef.doc, "families": _families(mdef.kind), "initial": mdef.initial,
+        "kind": mdef.kind, "doc": mdef.doc, "families": _families(mdef.kind, families or {}),
+        "initial": mdef.initial,
         "states": list(mdef.states), "stable": list(mdef.stable), "transient": list(mdef.transient),
         "transitions": [{"trigger": t, "sources": [defs.ANY] if src == defs.ANY else list(src), "dest": dst}
                         for t, src, dst in mdef.rows],
     }
 
 
-def render_markdown(mdef):
-    fams = _families(mdef.kind)
+def render_markdown(mdef, families=None):
+    fams = _families(mdef.kind, families or {})
     out = [f"## {mdef.kind}", "", mdef.doc[:1].upper() + mdef.doc[1:] + ".", ""]
     if fams:
         out += [f"Resource families: {', '.join(fams)}.", ""]
@@ -100,7 +105,7 @@ def render_markdown(mdef):
             "```mermaid", render_mermaid(mdef).rstrip("\n"), "```", "",
             "| trigger | from | to |", "|---|---|---|"]
     out += [f"| `{t}` | {_sources(src)} | {dst} |" for t, src, dst in mdef.rows]
-    steps = [(d, s) for (k, d), s in defs.STEPS.items() if k == mdef.kind]
+    steps = [(d, s) for (k, d), s in defs.PHASES.items() if k == mdef.kind]
     if steps:
         out += ["", "The executor's step sequences (waypoints in order, as each phase is reached):", ""]
         out += [f"- {d}: `{s.begin}`{''.join(f' → `{w}`' for w in s.waypoints)} → `{s.ok}`, "
@@ -119,29 +124,32 @@ def build_parser():
     return p
 
 
-def select(kind):
-    """KIND -> the MachineDefs to print; a family name means its kind."""
+def select(kind, families=None):
+    """KIND -> the MachineDefs to print; a family name (of `families`) means its kind."""
+    families = families or {}
     if kind is None:
         return list(defs.MACHINES.values())
-    kind = defs.FAMILY_KIND.get(kind, kind)
+    kind = families.get(kind, kind)
     if kind not in defs.MACHINES:
-        raise UsageError(f"unknown machine kind '{kind}': use one of {', '.join(defs.KINDS)} "
-                         f"or a resource family ({', '.join(defs.FAMILY_KIND)})")
+        also = f" or a resource family ({', '.join(families)})" if families else ""
+        raise UsageError(f"unknown machine kind '{kind}': use one of {', '.join(defs.KINDS)}{also}")
     return [defs.MACHINES[kind]]
 
 
-def render(mdefs, fmt):
+def render(mdefs, fmt, families=None):
     if fmt == "json":
         import json
 
-        return json.dumps({m.kind: as_json(m) for m in mdefs}, indent=2) + "\n"
+        return json.dumps({m.kind: as_json(m, families) for m in mdefs}, indent=2) + "\n"
     if fmt == "markdown":
-        return "\n".join([MARKDOWN_INTRO, *(render_markdown(m) for m in mdefs)])
-    renderer = {"text": render_text, "mermaid": render_mermaid}[fmt]
-    return "\n".join(renderer(m) for m in mdefs)
+        return "\n".join([MARKDOWN_INTRO, *(render_markdown(m, families) for m in mdefs)])
+    if fmt == "text":
+        return "\n".join(render_text(m, families) for m in mdefs)
+    return "\n".join(render_mermaid(m) for m in mdefs)
 
 
-def main(argv) -> int:
+def main(argv, families=None) -> int:
+    """`osvc-engine machines`; `families`: {family: machine kind} (domain.families.MACHINE_KINDS)."""
     opts = build_parser().parse_args(argv)
-    print(render(select(opts.kind), opts.format), end="")
+    print(render(select(opts.kind, families), opts.format, families), end="")
     return 0

@@ -4,6 +4,10 @@
     attach(m, "resource", "down")
     fire(m, "start", reason="operator")      # journals, then m.state == "starting"
     restore(m, "up")                         # replay: no callback, nothing journaled
+    detach(m)                                # the action is over: the shared machine forgets it
+
+    with Attached() as models:               # or: an action's models, all detached at its end
+        models.attach(Model("ip#1", journal=append), "resource", "up")
 
 Rules (reference/lessons.md §A.1-8):
 - One Machine per kind, built lazily from `machines.defs`, `model=None`, `auto_transitions=False`
@@ -13,12 +17,17 @@ Rules (reference/lessons.md §A.1-8):
 - No on_enter/on_exit callbacks: callbacks do no I/O; the executor acts around the triggers.
 - Restore uses `set_state(model=...)`: no callback fires, nothing is journaled.
 - Machines are owned by one thread (the executor's); no LockedMachine.
+- The machines are process-wide, their models are not: whoever attaches models detaches them when its
+  action ends (`detach`, `detach_all`, `Attached`), so a process that runs several actions (restart's
+  nested executors, a resume, in-process tests) does not keep every model of every action alive.
+  transitions keeps a machine's models in a list (membership tests are O(n)): at the few models an
+  action attaches that costs nothing (bench/machines.py measures it); a bulk load of thousands of
+  models (bench/machines.py `attach_many`) is the benchmark's business, not the engine's.
 """
 
-import gc
 import logging
 
-from machines.defs import (INDEX, KINDS, FAMILY_KIND, STEPS, dest_of, kind_of, machine_def, states_of,  # noqa: F401
+from machines.defs import (INDEX, KINDS, PHASES, dest_of, machine_def, states_of,  # noqa: F401
                            transitions_of, triggers_of)
 
 # Before transitions is imported: its DEBUG logging makes each transition ~13x slower.
@@ -26,8 +35,8 @@ logging.getLogger("transitions").setLevel(logging.WARNING)
 
 from transitions import Machine, MachineError  # noqa: E402  (after pinning the logger)
 
-__all__ = ["Model", "attach", "attach_many", "detach", "restore", "fire", "can", "machine", "MachineError",
-           "kind_of", "states_of", "transitions_of", "triggers_of", "dest_of", "STEPS", "KINDS"]
+__all__ = ["Model", "attach", "detach", "detach_all", "Attached", "restore", "fire", "can", "machine",
+           "MachineError", "states_of", "transitions_of", "triggers_of", "dest_of", "PHASES", "KINDS"]
 
 
 class Model:
@@ -47,37 +56,6 @@ class Model:
 
     def __repr__(self):
         return f"<{type(self).__name__} {self.name or 'service'} {self.machine_kind}:{self.state}>"
-
-
-class _Models:
-    """The shared machine's model registry, by identity.
-
-    transitions keeps models in a list and tests `mod not in self.models` on every add_model: O(n),
-    quadratic for 10k models. This keeps the list interface it uses (iter, len, [i], in, append,
-    remove) over a dict keyed by id()."""
-
-    __slots__ = ("_by_id",)
-
-    def __init__(self):
-        self._by_id = {}
-
-    def __contains__(self, model):
-        return id(model) in self._by_id
-
-    def __iter__(self):
-        return iter(list(self._by_id.values()))
-
-    def __len__(self):
-        return len(self._by_id)
-
-    def __getitem__(self, i):
-        return list(self._by_id.values())[i]
-
-    def append(self, model):
-        self._by_id[id(model)] = model
-
-    def remove(self, model):
-        del self._by_id[id(model)]
 
 
 def _journal_hook(kind):
@@ -112,7 +90,6 @@ def machine(kind: str) -> Machine:
                                  for t, src, dst in transitions_of(kind)],
                     auto_transitions=False, send_event=True, ignore_invalid_triggers=False,
                     before_state_change=[_journal_hook(kind)], name=kind)
-        m.models = _Models()
         _MACHINES[kind] = m
     return m
 
@@ -154,19 +131,6 @@ def attach(model, kind: str, initial: str | None = None):
     return model
 
 
-def attach_many(models, kind: str, initial: str | None = None):
-    """attach() for a bulk load (replay of many services): GC paused, as lessons §A.7 measured."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        for m in models:
-            attach(m, kind, initial)
-    finally:
-        if enabled:
-            gc.enable()
-    return models
-
-
 def detach(model):
     """Unbind `model`: remove it from its machine and delete the bound trigger methods (so a stale
     reference cannot fire transitions on a machine that forgot it). The state attribute stays."""
@@ -181,6 +145,43 @@ def detach(model):
         model.__dict__.pop(name, None)
     model.machine_kind = None
     return model
+
+
+def detach_all(models):
+    """detach() each model (an action's, at its end); the states stay readable. Returns them."""
+    models = list(models)
+    for model in models:
+        detach(model)
+    return models
+
+
+class Attached:
+    """The models one action attaches, detached together when it ends:
+
+        with Attached() as models:
+            m = models.attach(Model(rid, journal=sink), kind, state)
+            ...                                   # fire, restore
+        # every model detached here, even on an exception; m.state still says where it ended
+    """
+
+    def __init__(self):
+        self.models = []
+
+    def attach(self, model, kind: str, initial: str | None = None):
+        attach(model, kind, initial)
+        self.models.append(model)
+        return model
+
+    def close(self):
+        detach_all(reversed(self.models))
+        self.models = []
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
 
 
 def restore(model, state: str):

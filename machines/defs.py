@@ -15,6 +15,14 @@ Conventions (docs/machines.md is generated from these tables by `osvc-engine mac
 - Crash recovery: for every stable state S there is a trigger `recover_<S>` (hyphens as
   underscores) from any state (`*`) to S. Recovery fires the one matching what the probes see,
   e.g. `recover_up` for a container found running after a crash in `wait-ping`.
+- A machine's transient states are declared by direction: those of a start (`starting`, `wait-up`...),
+  those of a stop (`stopping`, `wait-down`...), and the others (`migrating`). What "up", "down" and
+  "stopping" mean to the engine (recovery, the executor's probe, relocation, the audit) is read here:
+  `is_up`, `UP_STATES`, `DOWN_STATES`, `direction_of`, `SOURCE_STATES`, `DONE_STATES`, `BEGINS`.
+
+Which machine a resource family runs is the families table's business (`domain.families.machine_of`,
+a kind name): machines know kinds, not families (the two packages share a layer and never import
+each other).
 """
 
 from core.record import Record
@@ -22,13 +30,18 @@ from core.record import Record
 ANY = "*"   # in a row's sources: every state of the machine (the recovery rows)
 
 
+START, STOP = "start", "stop"
+
+
 class MachineDef(Record, frozen=True):
     kind: str
     doc: str                  # one line: what the machine models
     initial: str
     stable: tuple             # states an action may end in (recover_<state> exists for each)
-    transient: tuple          # states that only exist while an action runs
+    transient: tuple          # states that only exist while an action runs: starting + stopping + others
     rows: tuple               # (trigger, sources tuple or ANY, dest), in display order
+    starting: tuple = ()      # the transient states of a start, in order
+    stopping: tuple = ()      # the transient states of a stop, in order
 
     @property
     def states(self) -> tuple:
@@ -39,8 +52,9 @@ def _recover_rows(stable):
     return tuple((f"recover_{s.replace('-', '_')}", ANY, s) for s in stable)
 
 
-def _define(kind, doc, initial, stable, transient, rows):
-    return MachineDef(kind, doc, initial, tuple(stable), tuple(transient), tuple(rows) + _recover_rows(stable))
+def _define(kind, doc, initial, stable, rows, starting=(), stopping=(), other=()):
+    return MachineDef(kind, doc, initial, tuple(stable), (*starting, *stopping, *other),
+                      tuple(rows) + _recover_rows(stable), tuple(starting), tuple(stopping))
 
 
 # --- container: a VM or container of any technology ------------------------------------------
@@ -49,9 +63,10 @@ CONTAINER = _define(
     "container",
     "a VM or container: boot, then wait for up status, ping and operational (ssh pwd) before up",
     "down", _C_STABLE,
-    ("starting", "wait-up", "wait-ping", "wait-operational", "stopping", "wait-down", "force-stopping",
-     "migrating"),
-    [
+    starting=("starting", "wait-up", "wait-ping", "wait-operational"),
+    stopping=("stopping", "wait-down", "force-stopping"),
+    other=("migrating",),
+    rows=[
         ("start", _C_STABLE, "starting"),
         ("wait_up", ("starting",), "wait-up"),
         # A driver without ping or operational checks passes through these at once: the journal still shows them.
@@ -75,8 +90,8 @@ _H_STABLE = ("ha-disabled", "ha-enabled", "ha-failed")
 HB = _define(
     "hb",
     "an HA heartbeat resource (e.g. hb.ovm): enable or disable the clusterware's HA on the service",
-    "ha-disabled", _H_STABLE, ("ha-enabling", "ha-disabling"),
-    [
+    "ha-disabled", _H_STABLE, starting=("ha-enabling",), stopping=("ha-disabling",),
+    rows=[
         ("enable", _H_STABLE, "ha-enabling"),
         ("enabled", ("ha-enabling",), "ha-enabled"),
         ("enable_failed", ("ha-enabling",), "ha-failed"),
@@ -92,8 +107,8 @@ _R_STABLE = ("down", "up", "start-failed", "stop-failed")
 RESOURCE = _define(
     "resource",
     "a simple resource (ip, disk, fs, share, app, sync): one command starts it, one stops it",
-    "down", _R_STABLE, ("starting", "stopping"),
-    [
+    "down", _R_STABLE, starting=("starting",), stopping=("stopping",),
+    rows=[
         ("start", _R_STABLE, "starting"),
         ("started", ("starting",), "up"),
         ("start_failed", ("starting",), "start-failed"),
@@ -110,8 +125,9 @@ _S_STABLE = ("idle", "started", "stopped", "start-failed", "stop-failed")
 SERVICE = _define(
     "service",
     "a service: which action runs, and how the last one ended (frozen is a flag, not a state)",
-    "idle", _S_STABLE, ("starting", "stopping", "rolling-back", "migrating", "switching"),
-    [
+    "idle", _S_STABLE, starting=("starting",), stopping=("stopping",),
+    other=("rolling-back", "migrating", "switching"),
+    rows=[
         ("start", _S_STABLE, "starting"),
         # A migrate or switch ends like a start or a stop on this node: running here, or not.
         ("started", ("starting", "migrating", "switching"), "started"),
@@ -129,22 +145,11 @@ SERVICE = _define(
 
 MACHINES = {m.kind: m for m in (CONTAINER, HB, RESOURCE, SERVICE)}
 KINDS = tuple(MACHINES)
-
-# Resource family (domain.service.FAMILIES) -> machine kind.
-FAMILY_KIND = {
-    "container": "container",
-    "hb": "hb",
-    "ip": "resource",
-    "disk": "resource",
-    "fs": "resource",
-    "share": "resource",
-    "app": "resource",
-    "sync": "resource",
-}
+RESOURCE_KINDS = tuple(k for k in KINDS if k != "service")   # the machines of resources
 
 
-class Step(Record, frozen=True):
-    """The triggers the executor fires for one start or stop step, in order."""
+class Phases(Record, frozen=True):
+    """A machine's trigger sequence for one start or stop: what the executor fires, in order."""
 
     begin: str
     waypoints: tuple          # fired in order between begin and ok (each as its phase is reached)
@@ -152,17 +157,17 @@ class Step(Record, frozen=True):
     failed: str
 
 
-# (kind, direction) -> Step. The container's force_stop is not a waypoint: it is fired only when the
+# (kind, direction) -> Phases. The container's force_stop is not a waypoint: it is fired only when the
 # stop timeout expires, and is followed by wait_down again.
-STEPS = {
-    ("container", "start"): Step("start", ("wait_up", "wait_ping", "wait_operational"), "started", "start_failed"),
-    ("container", "stop"): Step("stop", ("wait_down",), "stopped", "stop_failed"),
-    ("hb", "start"): Step("enable", (), "enabled", "enable_failed"),
-    ("hb", "stop"): Step("disable", (), "disabled", "disable_failed"),
-    ("resource", "start"): Step("start", (), "started", "start_failed"),
-    ("resource", "stop"): Step("stop", (), "stopped", "stop_failed"),
-    ("service", "start"): Step("start", (), "started", "start_failed"),
-    ("service", "stop"): Step("stop", (), "stopped", "stop_failed"),
+PHASES = {
+    ("container", START): Phases("start", ("wait_up", "wait_ping", "wait_operational"), "started", "start_failed"),
+    ("container", STOP): Phases("stop", ("wait_down",), "stopped", "stop_failed"),
+    ("hb", START): Phases("enable", (), "enabled", "enable_failed"),
+    ("hb", STOP): Phases("disable", (), "disabled", "disable_failed"),
+    ("resource", START): Phases("start", (), "started", "start_failed"),
+    ("resource", STOP): Phases("stop", (), "stopped", "stop_failed"),
+    ("service", START): Phases("start", (), "started", "start_failed"),
+    ("service", STOP): Phases("stop", (), "stopped", "stop_failed"),
 }
 
 
@@ -172,15 +177,6 @@ def machine_def(kind: str) -> MachineDef:
         return MACHINES[kind]
     except KeyError:
         raise ValueError(f"unknown machine kind '{kind}' (kinds: {', '.join(KINDS)})") from None
-
-
-def kind_of(family: str) -> str:
-    """The machine kind of a resource family (`fs` -> `resource`)."""
-    try:
-        return FAMILY_KIND[family]
-    except KeyError:
-        raise ValueError(f"no state machine for resource family '{family}' "
-                         f"(families: {', '.join(FAMILY_KIND)})") from None
 
 
 def states_of(kind: str) -> tuple:
@@ -218,3 +214,46 @@ def dest_of(kind: str, trigger: str, src: str) -> str | None:
     Replay uses it to validate a journaled (event, src, dst) without building a machine."""
     machine_def(kind)
     return INDEX[kind].get(trigger, {}).get(src)
+
+
+# --- what the states mean (pure, read from the tables above) --------------------------------------
+def _unique(values):
+    return tuple(dict.fromkeys(values))
+
+
+def _ends(direction):
+    """Where a completed start (or stop) leaves a resource: the `ok` destinations, every resource kind."""
+    return _unique(dst for kind in RESOURCE_KINDS
+                   for dst in INDEX[kind][PHASES[(kind, direction)].ok].values())
+
+
+UP_STATES = _ends(START)          # ('up', 'ha-enabled'): the resource runs (its HA is on)
+DOWN_STATES = _ends(STOP)         # ('down', 'ha-disabled')
+# The states a start or a stop usually begins from, and where it leaves a resource.
+SOURCE_STATES = {START: DOWN_STATES, STOP: UP_STATES}
+DONE_STATES = {START: UP_STATES, STOP: DOWN_STATES}
+# The trigger that begins a resource's start or stop, every resource kind: {start: (start, enable), ...}.
+BEGINS = {d: _unique(PHASES[(kind, d)].begin for kind in RESOURCE_KINDS) for d in (START, STOP)}
+_DIRECTIONS = {**{s: START for m in MACHINES.values() for s in m.starting},
+               **{s: STOP for m in MACHINES.values() for s in m.stopping}}
+
+
+def is_up(state: str) -> bool:
+    """Whether a resource machine in `state` believes the resource runs (`up`, `ha-enabled`)."""
+    return state in UP_STATES
+
+
+def is_down(state: str) -> bool:
+    return state in DOWN_STATES
+
+
+def direction_of(state: str) -> str | None:
+    """`start` or `stop` for a transient state of a start or a stop (`wait-ping`, `force-stopping`),
+    else None (a stable state, `migrating`, `rolling-back`...)."""
+    return _DIRECTIONS.get(state)
+
+
+def leaving(kind: str, state: str) -> tuple:
+    """The triggers that take a `kind` machine out of `state` (the recovery rows left out), in table order:
+    leaving("service", "rolling-back") -> ('rolled_back', 'rollback_failed')."""
+    return _unique(t for t, src, _ in machine_def(kind).rows if src != ANY and state in src)

@@ -5,7 +5,7 @@ when, its command line, outcome and duration, then
 
 - resources: each resource's phases with their durations (`wait-ping 2.31s`) and where it ended,
 - rollback: what a failed start undid, and how the undo went,
-- recovery: the transitions crash recovery journaled (`recover_<state>`),
+- recovery: the transitions crash recovery journaled (kind `transition`, event `recover_<state>`),
 - timeline: one line per transition, command and observation, in the tail's format (journal.lines.line),
   so `journal tail -f` during an action prints exactly the lines the audit shows afterwards.
 
@@ -20,18 +20,15 @@ import json
 from core.record import Record, factory
 
 from core.errors import UsageError
+from domain.actions import AUDIT_KINDS, AUDIT_OF
 from journal import lines as fmt
+from machines.defs import BEGINS, STOP, leaving
 
-KINDS = ("start", "stop", "failover", "migration", "rollback", "recovery")
+KINDS = AUDIT_KINDS      # start, stop, failover, migration, rollback, recovery (domain.actions)
 
-# Action name -> kinds (by name, for the actions that never reached a transition: a refusal).
-ACTION_KINDS = {
-    "restart": ("stop", "start"), "migrate": ("migration",), "switch": ("failover",),
-    "failover": ("failover",), "takeover": ("failover",), "giveback": ("failover",),
-    "recover": ("recovery",), "boot": ("start",), "shutdown": ("stop",), "prstart": ("start",),
-    "prstop": ("stop",),
-}
-ACTION_PREFIX_KINDS = (("start", "start"), ("stop", "stop"))
+# Action name -> kinds (by name, for the actions that never reached a transition: a refusal): the
+# audit column of domain.actions (startip: start, restart: stop and start, switch: failover...).
+ACTION_KINDS = AUDIT_OF
 
 # Service machine trigger -> kind: how the service machine says what the action really did.
 SERVICE_TRIGGER_KINDS = {"start": "start", "stop": "stop", "migrate": "migration", "switch": "failover",
@@ -39,11 +36,13 @@ SERVICE_TRIGGER_KINDS = {"start": "start", "stop": "stop", "migrate": "migration
 RECOVER_PREFIX = "recover_"
 
 # Record kinds shown in the timeline (actions and configs are summed up in the entry's header).
-TIMELINE_KINDS = ("transition", "recovery", "command", "observation")
+# Recovery writes `transition` records (events recover_<state>): there is no `recovery` kind.
+TIMELINE_KINDS = ("transition", "command", "observation")
 
-# The service machine's triggers that close a rollback.
-ROLLBACK_END = ("rolled_back", "rollback_failed")
-STOP_TRIGGERS = ("stop", "disable")
+# The service machine's triggers that close a rollback (rolled_back, rollback_failed), and the
+# triggers that begin a resource's stop (stop, disable): machines.defs.
+ROLLBACK_END = leaving("service", "rolling-back")
+STOP_TRIGGERS = BEGINS[STOP]
 
 
 class Phase(Record):
@@ -190,7 +189,7 @@ class Entry(Record):
 
     # -- what it did ---------------------------------------------------------------------------------
     def transitions(self):
-        return [r for r in self.records if r["kind"] in ("transition", "recovery")]
+        return [r for r in self.records if r["kind"] == "transition"]
 
     @property
     def recoveries(self):
@@ -199,9 +198,6 @@ class Entry(Record):
     @property
     def kinds(self):
         found = set(ACTION_KINDS.get(self.action, ()))
-        for prefix, kind in ACTION_PREFIX_KINDS:
-            if self.action.startswith(prefix):
-                found.add(kind)
         for rec in self.transitions():
             if rec["event"].startswith(RECOVER_PREFIX):
                 found.add("recovery")

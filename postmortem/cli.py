@@ -6,6 +6,7 @@ import os
 import sys
 
 from core.errors import UsageError
+from domain.actions import AUDIT_KINDS
 from postmortem import replay as replay_cli
 
 EXAMPLES = {
@@ -87,7 +88,7 @@ def build_parser():
     s.add_argument("-o", "--output", choices=("text", "json"), default="text")
     a = mk("audit", "one entry per action: who, where, when, outcome, phases, commands, rollback")
     a.add_argument("-s", "--service", dest="svc", metavar="SVC", help="only this service")
-    a.add_argument("--kind", choices=("start", "stop", "failover", "migration", "rollback", "recovery"),
+    a.add_argument("--kind", choices=AUDIT_KINDS,
                    help="only the actions of this kind")
     a.add_argument("--since", metavar="TIME", help="actions begun from this time: ISO, epoch seconds, or an age")
     a.add_argument("--action", dest="action_id", metavar="ID", help="only this action id")

@@ -29,14 +29,28 @@ LANE = 30             # lane height
 BAR = 16              # phase bar height, from the lane's top + 4
 AXIS = 28             # the time axis band at the bottom
 
-# State -> bar colour: what the machine was doing, at a glance.
-COLORS = {
-    "starting": "#4c8bd6", "wait-up": "#6aa5e8", "wait-ping": "#8ab8ee", "wait-operational": "#a9cbf3",
-    "stopping": "#e09a3e", "wait-down": "#edb56b", "force-stopping": "#c9541c",
-    "ha-enabling": "#4c8bd6", "ha-disabling": "#e09a3e",
-    "rolling-back": "#8e63c7", "migrating": "#3aa39a", "switching": "#3aa39a",
-}
+# Transient state -> bar colour: what the machine was doing, at a glance. The states of a start are
+# blue and those of a stop orange (machines.defs: each machine's starting and stopping states), the
+# later phases of one action in lighter shades, the last shade repeated; the other transient states
+# have their own colour.
+SHADES = {"start": ("#4c8bd6", "#6aa5e8", "#8ab8ee", "#a9cbf3"), "stop": ("#e09a3e", "#edb56b", "#c9541c")}
+OTHER_COLORS = {"rolling-back": "#8e63c7", "migrating": "#3aa39a", "switching": "#3aa39a"}
 DEFAULT_COLOR = "#9aa4ae"
+
+
+def _colors():
+    from machines.defs import MACHINES
+
+    colors = {}
+    for mdef in MACHINES.values():
+        for direction, states in (("start", mdef.starting), ("stop", mdef.stopping)):
+            shades = SHADES[direction]
+            for i, state in enumerate(states):
+                colors.setdefault(state, shades[min(i, len(shades) - 1)])
+    return {**colors, **OTHER_COLORS}
+
+
+COLORS = _colors()
 FAIL = "#d62728"
 CMD_OK = "#37474f"
 
@@ -163,7 +177,7 @@ def _lanes(entry):
     """rids in lane order: the service first, then each resource as it first moved."""
     rids = [""]
     for rec in entry.records:
-        if rec["kind"] in ("transition", "recovery", "command") and rec["rid"] not in rids:
+        if rec["kind"] in ("transition", "command") and rec["rid"] not in rids:
             rids.append(rec["rid"])
     return rids
 

@@ -7,7 +7,7 @@ from collections import deque
 import pytest
 
 from machines import defs
-from machines.core import (MachineError, Model, attach, attach_many, can, detach, fire, machine, restore,
+from machines.core import (Attached, MachineError, Model, attach, can, detach, detach_all, fire, machine, restore,
                            transitions_of)
 
 KINDS = defs.KINDS
@@ -70,19 +70,22 @@ def test_design_states_are_present():
 
 
 def test_family_kinds():
-    assert {f: defs.kind_of(f) for f in ("container", "hb", "ip", "disk", "fs", "share", "app", "sync")} == {
-        "container": "container", "hb": "hb", "ip": "resource", "disk": "resource", "fs": "resource",
-        "share": "resource", "app": "resource", "sync": "resource"}
+    """The families table names each family's machine kind (domain and machines never import each other)."""
+    from domain.families import MACHINE_KINDS, machine_of
     from domain.service import FAMILIES
 
-    assert set(FAMILIES) == set(defs.FAMILY_KIND)
+    assert {f: machine_of(f) for f in ("container", "hb", "ip", "disk", "fs", "share", "app", "sync")} == {
+        "container": "container", "hb": "hb", "ip": "resource", "disk": "resource", "fs": "resource",
+        "share": "resource", "app": "resource", "sync": "resource"}
+    assert set(FAMILIES) == set(MACHINE_KINDS)
+    assert set(MACHINE_KINDS.values()) == set(defs.RESOURCE_KINDS), "a family names a kind the machines lack"
     with pytest.raises(ValueError, match="no state machine for resource family 'vm'"):
-        defs.kind_of("vm")
+        machine_of("vm")
 
 
 def test_steps_walk_the_tables():
     """The executor's step sequences are valid paths from a stable state."""
-    for (kind, _direction), step in defs.STEPS.items():
+    for (kind, _direction), step in defs.PHASES.items():
         state = defs.machine_def(kind).initial
         for trig in (step.begin, *step.waypoints):
             state = defs.dest_of(kind, trig, state)
@@ -147,7 +150,7 @@ def test_one_shared_machine_per_kind():
 def test_container_start_sequence_is_journaled_in_order_with_payload():
     records, append = journaled()
     c = attach(Model("ovm", journal=append), "container")
-    step = defs.STEPS[("container", "start")]
+    step = defs.PHASES[("container", "start")]
     fire(c, step.begin, reason="operator start")
     for w in step.waypoints:
         fire(c, w)
@@ -258,7 +261,8 @@ def test_recovery_from_a_transient_state():
 def test_ten_thousand_models_share_one_machine():
     records, append = journaled()
     models = [Model(f"fs#{i}", journal=append) for i in range(10_000)]
-    attach_many(models, "resource")
+    for x in models:                # (a bulk load with GC paused: bench/machines.py attach_many)
+        attach(x, "resource")
     m = machine("resource")
     assert len(m.models) >= 10_000
     for x in models[:100]:
@@ -268,3 +272,40 @@ def test_ten_thousand_models_share_one_machine():
     for x in models:
         detach(x)
     assert all(x not in m.models for x in models[:10])
+
+
+def test_attached_detaches_every_model_at_the_end_of_an_action():
+    records, append = journaled()
+    shared = machine("resource")
+    before = len(shared.models)
+    with pytest.raises(RuntimeError):
+        with Attached() as models:
+            a = models.attach(Model("fs#1", journal=append), "resource")
+            b = models.attach(Model("", journal=append), "service", "started")
+            fire(a, "start")
+            assert a in shared.models and b in machine("service").models
+            raise RuntimeError("the action failed")
+    assert a not in shared.models and b not in machine("service").models and len(shared.models) == before
+    assert (a.state, b.state) == ("starting", "started"), "the states stay readable"
+    assert not hasattr(a, "start") and models.models == []
+    c = attach(Model("ip#1", journal=append), "resource")
+    assert detach_all([c]) == [c] and c not in shared.models
+
+
+def test_the_shared_machines_keep_transitions_own_model_list():
+    """No private registry replaces transitions' `models` (machines.core once did, for bulk loads)."""
+    assert all(type(machine(kind).models) is list for kind in KINDS)
+
+
+def test_an_action_leaves_no_model_on_the_shared_machines(osvc_root, capsys):
+    """The executor detaches its models when the action ends: a process running several actions
+    (restart's nested executors, a resume, in-process tests) does not keep them alive."""
+    import cli
+    from tests.helpers.launchers import launcher_service
+
+    launcher_service(osvc_root)
+    counts = {kind: len(machine(kind).models) for kind in KINDS}
+    for action in ("start", "stop", "start"):
+        rc = cli.main(["-s", "web", action])
+        assert rc == 0, capsys.readouterr().err
+        assert {kind: len(machine(kind).models) for kind in KINDS} == counts, action

@@ -13,7 +13,9 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 def run(capsys, *argv):
-    rc = cli.main(list(argv))
+    from domain.families import MACHINE_KINDS     # what cli.py hands the machines command
+
+    rc = cli.main(list(argv), families=MACHINE_KINDS)
     return rc, capsys.readouterr().out
 
 

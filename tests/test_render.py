@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from core.errors import OsvcError
-from domain.render import render, render_many
-from test_render_golden import DATA, SCENARIOS, deb1, doc, enc, res
+from domain.render import render
+from test_render_golden import DATA, SCENARIOS, deb1, doc, enc, render_many, res
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 REPO = Path(__file__).resolve().parent.parent

@@ -7,7 +7,12 @@ import pytest
 
 from core.errors import OsvcError
 from domain.status import (GROUPS, INT, MERGE, STR, SUWD, SUWU, VALUES, aggregate, exit_code,
-                           forge_encap_down, forge_encap_unknown, merge, merge_all, parse, standby)
+                           forge_encap_down, forge_encap_unknown, merge_all, parse, standby)
+
+
+def merge(a, b):
+    """a + b by the engine's table (domain.status.MERGE; the product folds with it directly)."""
+    return MERGE[a, b]
 
 U, D, W, NA, UD, SU, SD = "up", "down", "warn", "n/a", "undef", "stdby up", "stdby down"
 

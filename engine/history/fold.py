@@ -133,10 +133,10 @@ class ServiceView:
             return self.kinds[rid]
         meta = self.meta.get(rid)
         if meta:
+            from domain.families import MACHINE_KINDS
             from domain.status import family
-            from machines.defs import FAMILY_KIND
 
-            return FAMILY_KIND.get(family(meta[0], rid))
+            return MACHINE_KINDS.get(family(meta[0], rid))
         return None
 
     def document(self) -> dict:
