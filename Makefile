@@ -1,10 +1,11 @@
-# make test: set up .venv and run the whole suite; make demo: set up and run the demo; make bench: benchmarks.
+# make test: set up .venv and run the fast suite (not `slow`); make test-all: the whole suite (CI);
+# make demo: set up and run the demo; make bench: benchmarks.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: test demo bench venv clean
+.PHONY: test test-all demo bench venv clean
 
 venv: $(STAMP)
 
@@ -18,8 +19,15 @@ $(STAMP): setup.cfg pyproject.toml
 		|| $(PY) -m pip install -q -e '.[test]'
 	touch $(STAMP)
 
+# -n auto: one xdist worker a CPU; worksteal: an idle worker takes tests queued on a busy one (the crash
+# matrices' kill points take seconds each). PYTEST_ARGS adds options or narrows the selection.
+PYTEST := $(PY) -m pytest -q -n auto --dist worksteal --durations=15
+
 test: $(STAMP)
-	$(PY) -m pytest -q $(PYTEST_ARGS)
+	$(PYTEST) -m "not slow" $(PYTEST_ARGS)
+
+test-all: $(STAMP)
+	$(PYTEST) $(PYTEST_ARGS)
 
 demo: $(STAMP)
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" sh demo/run.sh

@@ -119,6 +119,13 @@ def cmd_tail(opts):
     from journal import cursor as cursormod
     from journal.tail import tail
 
+    if opts.follow:
+        import signal
+
+        # Ctrl-C (SIGINT) is how a follower ends. Python raises KeyboardInterrupt only if SIGINT was at its
+        # default when the interpreter started: one inherited as ignored (a shell without job control
+        # starts `cmd &` so, and everything under it inherits that) would leave `tail -f` running forever.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     with _open() as j:
         start = opts.cursor
         if start is None and opts.cursor_file and os.path.exists(opts.cursor_file):

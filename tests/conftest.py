@@ -1,11 +1,37 @@
+"""Fixtures every test module sees: the node root, the helper modules' fixtures (registered once here,
+never imported by name), and the `root` marker's skip.
+
+`root`: a test that needs root (loop devices, network namespaces, mounts) is marked
+`@pytest.mark.root` (or its module's `pytestmark`); a test using one of ROOT_FIXTURES is marked here.
+Without root, every marked test is skipped with one reason.
+"""
+
 import os
-import sys
-from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+pytest.register_assert_rewrite("tests.helpers")   # their asserts (crash cycles, scenarios) explain failures too
+
+pytest_plugins = [
+    "tests.helpers.sim",
+    "tests.helpers.loop",
+    "tests.helpers.netns",
+    "tests.helpers.container_scenarios",
+    "tests.helpers.journal_scenarios",
+    "tests.helpers.ovm",
+]
+
+ROOT_REASON = "needs root (loop devices, namespaces, mounts)"
+ROOT_FIXTURES = {"loop_image", "netns", "vm_netns"}      # they make loop devices and network namespaces
+
+
+def pytest_collection_modifyitems(config, items):
+    skip = pytest.mark.skip(reason=ROOT_REASON)
+    for item in items:
+        if item.get_closest_marker("root") is None and ROOT_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.root)
+        if item.get_closest_marker("root") is not None and os.geteuid() != 0:
+            item.add_marker(skip)
 
 
 @pytest.fixture
@@ -24,7 +50,3 @@ def node(osvc_root):
     from core.node import Node
 
     return Node(osvc_root, "node1")
-
-
-def needs_root():
-    return pytest.mark.skipif(os.geteuid() != 0, reason="needs root (loop devices, namespaces, mounts)")

@@ -1,5 +1,6 @@
-"""A service of real resources, through the real CLI run inside a network namespace:
-an ip on a veth in the namespace, a loop device, an ext4 filesystem on it, and 1.5 app launchers.
+"""A service of real resources, through the real CLI run inside a network namespace (and a private
+mount namespace, `mount_ns`): an ip on a veth in the namespace, a loop device, an ext4 filesystem on
+it, and 1.5 app launchers.
 """
 
 import subprocess
@@ -7,14 +8,14 @@ import subprocess
 import pytest
 
 from tests.helpers.cli import journal_rows, osvc, real_service_env, transitions, write_launcher
-from tests.helpers.loop import attached, loop_image  # noqa: F401 - fixture
-from tests.helpers.netns import netns, ns_ip  # noqa: F401 - fixture
+from tests.helpers.loop import attached, mounted_in
+from tests.helpers.netns import ns_ip
 
 ADDR = "10.77.0.10"
 
 
 @pytest.fixture
-def real_svc(osvc_root, netns, loop_image):  # noqa: F811 - fixtures
+def real_svc(osvc_root, netns, loop_image, mount_ns):
     subprocess.run(["mkfs.ext4", "-q", "-F", str(loop_image)], check=True)
     mnt = loop_image.parent / "mnt"
     state = osvc_root / "state"
@@ -24,12 +25,13 @@ def real_svc(osvc_root, netns, loop_image):  # noqa: F811 - fixtures
     write_launcher(launchers / "K10app", f'rm -f "{state}/app"')
     write_launcher(launchers / "C10app", f'test -e "{state}/app"')
     (osvc_root / "etc" / "real.env").write_text(real_service_env(ADDR, loop_image, mnt))
-    return {"ns": netns, "image": loop_image, "mnt": mnt, "state": state}
+    # nsenter, not ip netns exec (which would also unshare the mount namespace); the mounts in mount_ns
+    return {"ns": netns, "image": loop_image, "mnt": mnt, "state": state, "mount_ns": mount_ns,
+            "wrap": ("nsenter", f"--net=/run/netns/{netns}", f"--mount={mount_ns}")}
 
 
-def mounted(mnt):
-    with open("/proc/mounts") as fh:
-        return any(line.split()[1] == str(mnt) for line in fh)
+def mounted(svc):
+    return mounted_in(svc["mount_ns"], svc["mnt"])
 
 
 def addresses(ns):
@@ -38,12 +40,12 @@ def addresses(ns):
 
 def test_start_stop_real_resources(osvc_root, real_svc):
     ns = real_svc["ns"]
-    wrap = ("nsenter", f"--net=/run/netns/{ns}")   # ip netns exec would also unshare the mount namespace
+    wrap = real_svc["wrap"]
     r = osvc(osvc_root, "-s", "real", "start", wrap=wrap)
     assert r.returncode == 0, r.stdout + r.stderr
     assert f"inet {ADDR}/24" in addresses(ns)
     assert len(attached(real_svc["image"])) == 1
-    assert mounted(real_svc["mnt"])
+    assert mounted(real_svc)
     assert (real_svc["state"] / "app").exists()
 
     r = osvc(osvc_root, "-s", "real", "print", "status", wrap=wrap)
@@ -60,7 +62,7 @@ def test_start_stop_real_resources(osvc_root, real_svc):
     r = osvc(osvc_root, "-s", "real", "stop", wrap=wrap)
     assert r.returncode == 0, r.stdout + r.stderr
     assert ADDR not in addresses(ns)
-    assert not mounted(real_svc["mnt"])
+    assert not mounted(real_svc)
     assert attached(real_svc["image"]) == []
     stops = [t for t in transitions(osvc_root, "real")[len(expected_start):] if t[0]]
     assert [t[0] for t in stops[::2]] == ["app", "fs#1", "disk#1", "ip#1"]
@@ -70,7 +72,7 @@ def test_start_stop_real_resources(osvc_root, real_svc):
 
 def test_failed_launcher_rolls_back_the_real_resources(osvc_root, real_svc):
     ns = real_svc["ns"]
-    wrap = ("nsenter", f"--net=/run/netns/{ns}")   # ip netns exec would also unshare the mount namespace
+    wrap = real_svc["wrap"]
     write_launcher(osvc_root / "etc" / "real.d" / "S20broken", "echo broken >&2; exit 3")
     r = osvc(osvc_root, "-s", "real", "start", wrap=wrap)
     assert r.returncode == 1
@@ -78,7 +80,7 @@ def test_failed_launcher_rolls_back_the_real_resources(osvc_root, real_svc):
     assert "trying to rollback start on ip#1, disk#1, fs#1, app\n" in r.stdout
     # everything the action had started is undone, in stop order
     assert ADDR not in addresses(ns)
-    assert not mounted(real_svc["mnt"])
+    assert not mounted(real_svc)
     assert attached(real_svc["image"]) == []
     rolled = [t for t in transitions(osvc_root, "real") if t[1] == "stop"]
     assert [t[0] for t in rolled] == ["app", "fs#1", "disk#1", "ip#1"]

@@ -14,7 +14,6 @@ from core.errors import UsageError
 from postmortem import audit
 from journal import lines as fmt
 from tests.helpers import journal_scenarios as js
-from tests.helpers.journal_scenarios import history, utc  # noqa: F401 (fixtures)
 from tests.helpers.cli import journal_rows, osvc
 
 def mask(text, root):

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-import cli
+from tests.helpers.cli import COMMAND, run
 
 SEEDS = Path(__file__).parent / "data" / "seeds"
 
@@ -25,12 +25,6 @@ ipname@node2 = 10.0.0.2
 ipdev:eth0
 run_args = not-an-ip-keyword-but-irrelevant
 """.replace("run_args = not-an-ip-keyword-but-irrelevant\n", "netmask = 24\n\t# continuation comment\n")
-
-
-def run(capsys, *argv):
-    rc = cli.main(list(argv))
-    out, err = capsys.readouterr()
-    return rc, out, err
 
 
 @pytest.fixture
@@ -181,15 +175,12 @@ def test_delete(capsys, node, web):
 
 
 def test_real_command_line(osvc_root, web):
-    """The installed entry point, as an operator types it."""
-    exe = Path("/tmp/v/bin/osvc-engine")
-    if not exe.exists():
-        pytest.skip("the osvc-engine entry point is not installed in /tmp/v")
+    """The installed entry point (the venv's osvc-engine), as an operator types it."""
     env = {**os.environ}
-    out = subprocess.run([str(exe), "-s", "web", "get", "--param", "ip#1.ipname", "--eval"], env=env,
+    out = subprocess.run([*COMMAND, "-s", "web", "get", "--param", "ip#1.ipname", "--eval"], env=env,
                          capture_output=True, text=True)
     assert (out.returncode, out.stdout) == (0, "10.0.0.1\n")
-    out = subprocess.run([str(exe), "-s", "web", "set", "--param", "ip#1.nope", "--value", "1"], env=env,
+    out = subprocess.run([*COMMAND, "-s", "web", "set", "--param", "ip#1.nope", "--value", "1"], env=env,
                          capture_output=True, text=True)
     assert out.returncode == 3 and "nope: unknown keyword" in out.stderr
 

@@ -34,8 +34,6 @@ echo active
 
 
 def lxc_missing() -> str | None:
-    if os.geteuid() != 0:
-        return "needs root to create and start LXC containers"
     for tool in ("lxc-create", "lxc-start", "lxc-stop", "lxc-info", "lxc-attach", "lxc-destroy", "busybox"):
         if not shutil.which(tool):
             return f"{tool} is not installed (Debian packages lxc, busybox-static)"
@@ -181,6 +179,7 @@ def ok(res):
 
 
 # --- real LXC through the CLI -------------------------------------------------------------------------
+@pytest.mark.root
 def test_lxc_start_status_stop(guest):
     guest.service()
     lines = guest.status_lines()
@@ -225,6 +224,7 @@ def test_lxc_start_status_stop(guest):
     assert " down " in lines["container#1"] and " down " in lines["ip#1"]
 
 
+@pytest.mark.root
 def test_lxc_failed_start_rolls_back(guest):
     (guest.rootfs / "bin" / "systemctl").unlink()     # not a systemd guest: operational after `pwd`
     guest.service("\n[app#1]\nscript = /bin/false\nstart = 10\n")
@@ -238,6 +238,7 @@ def test_lxc_failed_start_rolls_back(guest):
     assert "trying to rollback start on container#1" in res.stdout
 
 
+@pytest.mark.root
 def test_lxc_already_started_is_a_noop(guest):
     guest.lxc_start()                          # started by hand, before the service
     guest.service()
@@ -253,6 +254,7 @@ def test_lxc_already_started_is_a_noop(guest):
     assert " up " in lines["container#1"] and " up " in lines["ip#1"]
 
 
+@pytest.mark.root
 def test_lxc_address_missing_in_guest_fails_the_ip_start(guest):
     guest.lxc_start()
     guest.service()
@@ -344,7 +346,8 @@ def test_lxc_missing_cf_fails_the_start_before_any_command(node, tmp_path):
     assert events == []
 
 
-@pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("lxc-info"), reason="needs root and lxc-info")
+@pytest.mark.root
+@pytest.mark.skipif(not shutil.which("lxc-info"), reason="lxc-info is not installed (Debian package lxc)")
 def test_lxc_leftover_veth_is_deleted_after_stop(node, tmp_path):
     """A veth LXC left behind (noted from lxc-info before the stop) is deleted once the container is down."""
     drv, log, events = lxc_driver(node, lxcpath=tmp_path / "lxc")
@@ -360,6 +363,7 @@ def test_lxc_leftover_veth_is_deleted_after_stop(node, tmp_path):
         run("ip", "link", "del", "dev", left, check=False)
 
 
+@pytest.mark.root
 @pytest.mark.skipif(lxc_missing() is not None, reason=str(lxc_missing()))
 def test_lxc_start_of_an_unknown_container_logs_its_failure(node, tmp_path):
     from drivers.base import DriverError

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from tests.helpers.cli import journal_rows
-from tests.helpers.container_scenarios import (RID, SCENARIOS, START_PHASES, SVC, Tech,  # noqa: F401
-                                               running_elsewhere, vm_pool, write_service)
+from tests.helpers.container_scenarios import (RID, SCENARIOS, START_PHASES, SVC, Tech, running_elsewhere,
+                                               write_service)
 from tests.helpers.drivers import make_driver
-from tests.helpers.sim import FakeClock, sim, sim_node_conf, simnode, vm_netns  # noqa: F401 (fixtures)
+from tests.helpers.sim import FakeClock, sim_node_conf
 
 
 def hexid():

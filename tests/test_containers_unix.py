@@ -16,9 +16,9 @@ import pytest
 from drivers.base import DriverError, StopTimeout
 from tests.helpers.cli import journal_rows, osvc, transitions
 from tests.helpers.container_scenarios import (SCENARIOS, START_PHASES, STOP_PHASES, Tech, running_elsewhere,
-                                               vm_pool, write_service)  # noqa: F401 (fixture)
+                                               write_service)
 from tests.helpers.drivers import make_driver
-from tests.helpers.sim import SIM_BIN, FakeClock, sim, sim_node_conf, simnode, vm_netns  # noqa: F401 (fixtures)
+from tests.helpers.sim import SIM_BIN, FakeClock, sim_node_conf
 
 NOWHERE = "192.0.2.10"     # TEST-NET-1: resolves as is, never answers
 SEEDS = Path(__file__).parent / "data" / "seeds"
@@ -408,6 +408,8 @@ def test_vbox_acpi_ignored_powers_off(simnode, sim):
     clock = FakeClock()
     drv, log, events = driver(simnode, "vbox", {"name": "vm1"}, clock=clock, sim=sim)
     assert drv.stop_timeout == 240           # the reference's vbox shutdown wait
+    # 240 s of fake time in 12 polls, not 240 (each one a real simulator call: ~19 s in all)
+    drv.down_poll = 20.0
     drv.stop()
     with pytest.raises(StopTimeout):
         drv.wait_down()

@@ -12,9 +12,9 @@ from drivers.container_ovm import cfg_disks, running_uuids
 from drivers.container_xen import dominfo_fields
 from drivers.runner import Result
 from simulators import hosts
-from tests.helpers.container_scenarios import SCENARIOS, Tech, vm_pool  # noqa: F401 (fixture)
+from tests.helpers.container_scenarios import SCENARIOS, Tech
 from tests.helpers.drivers import make_driver
-from tests.helpers.sim import FakeClock, sim, sim_node_conf, simnode, vm_netns  # noqa: F401 (fixtures)
+from tests.helpers.sim import FakeClock
 
 UUID = "0004fb0000060000a3e6b1d4c5f7a901"
 NOWHERE = "192.0.2.10"     # TEST-NET-1: resolves as is, never answers

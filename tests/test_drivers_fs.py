@@ -7,7 +7,7 @@ import subprocess
 import pytest
 
 from tests.helpers.drivers import make_driver
-from tests.helpers.loop import attached, loop_image  # noqa: F401 (fixture)
+from tests.helpers.loop import attached
 
 pytestmark = pytest.mark.root
 

@@ -5,7 +5,7 @@ import subprocess
 
 import pytest
 
-from tests.helpers.netns import netns, ns_ip, run_ip_driver  # noqa: F401 (fixture)
+from tests.helpers.netns import ns_ip, run_ip_driver
 
 pytestmark = pytest.mark.root
 

@@ -1,6 +1,5 @@
 """sync rsync between two local node roots through LocalTransport, and the transports' commands."""
 
-import os
 import shutil
 import time
 import types
@@ -160,7 +159,7 @@ def test_internal_sync_carries_the_containers_files_to_the_same_path(cluster):
     assert (roots["node2"] / "etc" / "svc1.env").exists()
 
 
-@pytest.mark.skipif(os.geteuid() != 0, reason="mounting a tmpfs needs root")
+@pytest.mark.root            # mounts a tmpfs
 def test_dstfs_must_be_mounted_on_the_peer(cluster, tmp_path):
     """dstfs names the peer's filesystem the copy goes into: while it is not mounted there, the sync
     refuses (the copy would fill its parent filesystem); once a real tmpfs is mounted there, it copies."""

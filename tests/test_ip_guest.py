@@ -11,9 +11,9 @@ import pytest
 
 from drivers.base import DriverError
 from domain.service import ResourceSpec, ServiceSpec
-from tests.helpers.container_scenarios import SVC, Tech, write_service, vm_pool  # noqa: F401 (fixture)
+from tests.helpers.container_scenarios import SVC, Tech, write_service
 from tests.helpers.drivers import make_driver
-from tests.helpers.sim import sim, sim_node_conf, vm_netns  # noqa: F401 (fixtures)
+from tests.helpers.sim import sim_node_conf
 
 GUEST = "127.0.0.5"        # the VM's address: in the guest, and answering ping (loopback)
 ELSEWHERE = "127.0.0.6"    # answers ping, but is not in the guest

@@ -17,11 +17,10 @@ import pytest
 from journal import store
 from journal.store import Journal
 from journal.verify import verify
+from tests.helpers import journal_writer
 
-HERE = Path(__file__).resolve().parent
-WRITER = HERE / "journal_writer.py"
-sys.path.insert(0, str(HERE))
-import journal_writer  # noqa: E402
+REPO = Path(__file__).resolve().parent.parent
+WRITER = Path(journal_writer.__file__)     # also run as a script (python tests/helpers/journal_writer.py)
 
 
 def parse_acks(text):
@@ -133,7 +132,7 @@ def test_follower_sees_every_record_once_in_order_during_concurrent_appends(tmp_
     Journal(path).append_one({"svc": "seed"})
     env = {**os.environ, "OSVC_ROOT": str(root), "OSVC_NODENAME": "node1"}
     follower = subprocess.Popen([sys.executable, "-m", "cli", "journal", "tail", "-f", "-n", "all", "-o", "json"],
-                                env=env, stdout=subprocess.PIPE, text=True, cwd=HERE.parent)
+                                env=env, stdout=subprocess.PIPE, text=True, cwd=REPO)
     lines = queue.Queue()   # a reader thread: select() cannot see lines already in Python's buffer
     threading.Thread(target=lambda: [lines.put(x) for x in follower.stdout], daemon=True).start()
     try:

@@ -10,9 +10,6 @@ from core.errors import JournalError
 from journal.store import Journal
 from journal.verify import verify
 
-needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="needs root to mount a tmpfs / set chattr +i")
-
-
 @pytest.fixture
 def tiny_fs(tmp_path):
     mnt = tmp_path / "tiny"
@@ -23,7 +20,6 @@ def tiny_fs(tmp_path):
     subprocess.run(["umount", "-l", str(mnt)], check=True)
 
 
-@needs_root
 @pytest.mark.root
 def test_disk_full_append_fails_whole_and_the_journal_stays_whole(tiny_fs):
     path = tiny_fs / "journal.db"
@@ -47,7 +43,6 @@ def test_disk_full_append_fails_whole_and_the_journal_stays_whole(tiny_fs):
                                                                         for k in range(3)]
 
 
-@needs_root
 @pytest.mark.root
 def test_read_only_file_append_fails_and_the_journal_stays_whole(tmp_path):
     path = tmp_path / "journal.db"
@@ -68,7 +63,6 @@ def test_read_only_file_append_fails_and_the_journal_stays_whole(tmp_path):
     assert verify(j).records == 3
 
 
-@needs_root
 @pytest.mark.root
 def test_read_only_mount_is_a_clear_error(tmp_path):
     src, ro = tmp_path / "src", tmp_path / "ro"

@@ -10,7 +10,7 @@ from postmortem import cli
 from journal import cursor, lines as fmt
 from journal.store import Journal
 from journal.timespec import parse_time_ns
-from tests.helpers.journal_scenarios import utc  # noqa: F401 (fixture)
+from tests.helpers.cli import run
 
 T0 = 1_714_560_889_123_000_000   # 2024-05-01 10:54:49.123 UTC
 
@@ -61,29 +61,24 @@ def journal(node, utc):
     j.close()
 
 
-def run(capsys, *argv):
-    rc = cli.main(list(argv))
-    out = capsys.readouterr()
-    return rc, out.out, out.err
-
-
 def test_text_format_is_exact(journal, capsys):
-    rc, out, _ = run(capsys, "tail")
+    rc, out, _ = run(capsys, "journal", "tail")
     assert rc == 0
     assert out.splitlines() == EXPECTED_TEXT
 
 
 def test_filters_and_newest_n(journal, capsys):
-    assert run(capsys, "tail", "-s", "web1")[1].splitlines() == [EXPECTED_TEXT[0], *EXPECTED_TEXT[4:]]
-    assert run(capsys, "tail", "--rid", "ovm", "--kind", "command")[1].splitlines()[1:] == [EXPECTED_TEXT[3]]
-    assert run(capsys, "tail", "--action", "3f2a9c1e77aa", "-n", "1")[1].splitlines()[1:] == [EXPECTED_TEXT[3]]
-    assert run(capsys, "tail", "-n", "2")[1].splitlines()[1:] == EXPECTED_TEXT[4:]
-    assert run(capsys, "tail", "-n", "0")[1] == ""
-    assert run(capsys, "tail", "--node", "node2")[1] == ""
+    assert run(capsys, "journal", "tail", "-s", "web1")[1].splitlines() == [EXPECTED_TEXT[0], *EXPECTED_TEXT[4:]]
+    assert run(capsys, "journal", "tail", "--rid", "ovm", "--kind", "command")[1].splitlines()[1:] == [EXPECTED_TEXT[3]]
+    assert run(capsys, "journal", "tail", "--action", "3f2a9c1e77aa", "-n", "1")[1].splitlines()[1:] == \
+        [EXPECTED_TEXT[3]]
+    assert run(capsys, "journal", "tail", "-n", "2")[1].splitlines()[1:] == EXPECTED_TEXT[4:]
+    assert run(capsys, "journal", "tail", "-n", "0")[1] == ""
+    assert run(capsys, "journal", "tail", "--node", "node2")[1] == ""
 
 
 def test_json_has_every_column_and_the_decoded_payload(journal, capsys):
-    rc, out, _ = run(capsys, "tail", "-o", "json", "-n", "all")
+    rc, out, _ = run(capsys, "journal", "tail", "-o", "json", "-n", "all")
     objs = [json.loads(x) for x in out.splitlines()]
     assert [o["seq"] for o in objs] == [1, 2, 3, 4, 5]
     third = objs[2]
@@ -95,15 +90,15 @@ def test_json_has_every_column_and_the_decoded_payload(journal, capsys):
 
 
 def test_cursor_resumes_after_the_record(journal, capsys):
-    rc, out, _ = run(capsys, "tail", "-n", "2", "--show-cursor")
+    rc, out, _ = run(capsys, "journal", "tail", "-n", "2", "--show-cursor")
     last = out.splitlines()[-1]
     assert last.startswith("-- cursor: j=" + journal.uuid + ";s=5;x=")
     c = last[len("-- cursor: "):]
     journal.append_one({"node": "node1", "svc": "web1", "kind": "action", "event": "end", "payload": {"rc": 0}})
-    rc, out, _ = run(capsys, "tail", "--cursor", c)
+    rc, out, _ = run(capsys, "journal", "tail", "--cursor", c)
     assert out.splitlines() == ["-- 2024-05-01 --",
                                 "10:54:50.373 node1    web1                     end                                   rc=0"]
-    rc, out, _ = run(capsys, "tail", "-o", "json", "--show-cursor", "-n", "1")
+    rc, out, _ = run(capsys, "journal", "tail", "-o", "json", "--show-cursor", "-n", "1")
     assert json.loads(out)["cursor"] == cursor.make(journal.uuid, 6, journal.hash_at(6))
 
 
@@ -134,18 +129,18 @@ def test_cursor_error_through_the_cli(journal, capsys):
 
 def test_cursor_file_is_read_and_updated(journal, capsys, tmp_path):
     cf = tmp_path / "cursor"
-    run(capsys, "tail", "-n", "0", "--cursor-file", str(cf))
+    run(capsys, "journal", "tail", "-n", "0", "--cursor-file", str(cf))
     assert cf.read_text().strip() == cursor.make(journal.uuid, 5, journal.hash_at(5))
     journal.append_one({"svc": "web1", "event": "end", "node": "node1"})
-    rc, out, _ = run(capsys, "tail", "--cursor-file", str(cf))
+    rc, out, _ = run(capsys, "journal", "tail", "--cursor-file", str(cf))
     assert [line.split()[3] for line in out.splitlines()[1:]] == ["end"]
     assert cf.read_text().strip() == cursor.make(journal.uuid, 6, journal.hash_at(6))
 
 
 def test_since(journal, capsys):
-    rc, out, _ = run(capsys, "tail", "--since", "2024-05-01T10:54:49.800")
+    rc, out, _ = run(capsys, "journal", "tail", "--since", "2024-05-01T10:54:49.800")
     assert out.splitlines()[1:] == EXPECTED_TEXT[4:]
-    rc, out, _ = run(capsys, "tail", "--since", str((T0 + 700_000_000) / 1e9))
+    rc, out, _ = run(capsys, "journal", "tail", "--since", str((T0 + 700_000_000) / 1e9))
     assert out.splitlines()[1:] == EXPECTED_TEXT[4:]
     assert parse_time_ns("10m", now_ns=T0) == T0 - 600 * 10**9
     assert parse_time_ns("2h", now_ns=T0) == T0 - 7200 * 10**9
@@ -200,10 +195,10 @@ def test_follow_in_process_prints_new_records(journal):
 
 
 def test_export_jsonl_and_msgpack(journal, capsys, tmp_path):
-    rc, out, _ = run(capsys, "export")
+    rc, out, _ = run(capsys, "journal", "export")
     assert [json.loads(x)["seq"] for x in out.splitlines()] == [1, 2, 3, 4, 5]
     dest = tmp_path / "out.msgpack"
-    rc, _, err = run(capsys, "export", "--format", "msgpack", "-o", str(dest), "-s", "web1")
+    rc, _, err = run(capsys, "journal", "export", "--format", "msgpack", "-o", str(dest), "-s", "web1")
     assert err == f"exported 2 records to {dest} (msgpack)\n"
     assert oct(dest.stat().st_mode & 0o777) == "0o600"
     with open(dest, "rb") as f:
@@ -213,14 +208,14 @@ def test_export_jsonl_and_msgpack(journal, capsys, tmp_path):
 
 
 def test_stats(journal, capsys):
-    rc, out, _ = run(capsys, "stats")
+    rc, out, _ = run(capsys, "journal", "stats")
     lines = out.splitlines()
     assert lines[0] == f"journal   {journal.path}"
     assert lines[2] == "records   5 (seq 1..5; 5 durable, 0 relaxed)"
     assert lines[4:7] == ["first     2024-05-01 10:54:49.123", "last      2024-05-01 10:54:50.123",
                           "span      00:00:01"]
     assert lines[7:] == ["kinds", "  action       2", "  command      1", "  observation  1", "  transition   1"]
-    rc, out, _ = run(capsys, "stats", "-o", "json")
+    rc, out, _ = run(capsys, "journal", "stats", "-o", "json")
     data = json.loads(out)
     assert data["records"] == 5 and data["kinds"]["action"] == 2 and data["size_bytes"] > 0
 

@@ -5,19 +5,15 @@ import os
 import signal
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from core.errors import LockTimeout
 from core.lock import ServiceLock, holder
 
-REPO = Path(__file__).resolve().parent.parent
-
 # A second process that takes the lock, says so, and holds it until killed or told to go.
 HOLDER = """
 import sys
-sys.path.insert(0, {repo!r})
 from core.lock import ServiceLock
 with ServiceLock({path!r}, {intent!r}, timeout=0):
     print("locked", flush=True)
@@ -31,7 +27,7 @@ def other_process():
     procs = []
 
     def start(path, intent):
-        p = subprocess.Popen([sys.executable, "-c", HOLDER.format(repo=str(REPO), path=str(path), intent=intent)],
+        p = subprocess.Popen([sys.executable, "-c", HOLDER.format(path=str(path), intent=intent)],
                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         procs.append(p)
         assert p.stdout.readline().strip() == "locked"
@@ -100,7 +96,7 @@ def test_reentrant_within_the_process(tmp_path, other_process):
         with outer:                                          # the same object entered twice
             pass
         assert holder(path)["intent"] == "restart", "inner exits keep the lock"
-        probe = subprocess.run([sys.executable, "-c", HOLDER.format(repo=str(REPO), path=str(path), intent="x")],
+        probe = subprocess.run([sys.executable, "-c", HOLDER.format(path=str(path), intent="x")],
                                input="\n", capture_output=True, text=True)
         assert probe.returncode != 0 and "holder intent 'restart'" in probe.stderr
     other_process(path, "start")                             # released after the outer exit

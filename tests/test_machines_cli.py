@@ -8,19 +8,13 @@ from pathlib import Path
 import pytest
 
 from machines import cli, defs
+from tests.helpers.cli import run
 
 REPO = Path(__file__).resolve().parent.parent
 
 
-def run(capsys, *argv):
-    from domain.families import MACHINE_KINDS     # what cli.py hands the machines command
-
-    rc = cli.main(list(argv), families=MACHINE_KINDS)
-    return rc, capsys.readouterr().out
-
-
 def test_text_format_for_one_kind(capsys):
-    rc, out = run(capsys, "resource")
+    rc, out, _ = run(capsys, "machines", "resource")
     assert rc == 0
     assert out == """\
 resource: a simple resource (ip, disk, fs, share, app, sync): one command starts it, one stops it
@@ -45,11 +39,11 @@ resource: a simple resource (ip, disk, fs, share, app, sync): one command starts
 
 
 def test_a_family_name_selects_its_kind(capsys):
-    assert run(capsys, "fs")[1] == run(capsys, "resource")[1]
+    assert run(capsys, "machines", "fs")[1] == run(capsys, "machines", "resource")[1]
 
 
 def test_mermaid_format(capsys):
-    rc, out = run(capsys, "hb", "--format", "mermaid")
+    rc, out, _ = run(capsys, "machines", "hb", "--format", "mermaid")
     assert out == """\
 stateDiagram-v2
     %% hb: an HA heartbeat resource (e.g. hb.ovm): enable or disable the clusterware's HA on the service
@@ -80,7 +74,7 @@ stateDiagram-v2
 
 
 def test_json_format_is_the_tables(capsys):
-    rc, out = run(capsys, "--format", "json")
+    rc, out, _ = run(capsys, "machines", "--format", "json")
     doc = json.loads(out)
     assert list(doc) == list(defs.KINDS)
     for kind, m in doc.items():
@@ -109,6 +103,6 @@ def test_command_line_and_help():
 
 
 def test_docs_are_generated_from_the_command(capsys):
-    rc, out = run(capsys, "--format", "markdown")
+    rc, out, _ = run(capsys, "machines", "--format", "markdown")
     assert (REPO / "docs" / "machines.md").read_text() == out, \
         "docs/machines.md drifted: regenerate with `osvc-engine machines --format markdown > docs/machines.md`"

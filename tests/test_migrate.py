@@ -18,8 +18,8 @@ import pytest
 
 from tests.helpers.cli import journal_rows, osvc, transitions, write_launcher
 from tests.helpers.launchers import SCRIPT
-from tests.helpers.loop import attached, loop_image  # noqa: F401 (fixture)
-from tests.helpers.sim import sim, sim_pool_roots, vm_netns  # noqa: F401 (fixtures)
+from tests.helpers.loop import attached
+from tests.helpers.sim import sim_pool_roots
 
 SEEDS = Path(__file__).parent / "data" / "seeds"
 UUID = "0004fb0000060000a3e6b1d4c5f7a901"

@@ -9,11 +9,13 @@ import pytest
 
 from engine import recovery
 from tests.helpers.cli import COMMAND, journal_rows, osvc, transitions, write_launcher
-from tests.helpers.crash import actions, commands_of, crash_cycle
+from tests.helpers.crash import actions, commands_of, crash_cycle, kill_points, transition_names
 from tests.helpers.launchers import SCRIPT, launcher_service, running
 
 
-START_TRANSITIONS = 8     # service start, 3 x (start, started), service started
+# an uncrashed start's transitions: service start, 3 x (start, started), service started
+START = ["start", "app#1.start", "app#1.started", "app#2.start", "app#2.started", "app#3.start", "app#3.started",
+         "started"]
 
 
 @pytest.fixture
@@ -89,19 +91,27 @@ def test_the_crash_hook_kills_right_after_the_nth_transition(osvc_root, svc):
 
 # --- recover at every transition boundary -------------------------------------------------------------
 
-def test_start_killed_at_every_transition(osvc_root, svc):
-    for n in range(1, START_TRANSITIONS + 1):
-        assert osvc(osvc_root, "-s", "web", "stop").returncode == 0
-        cycle = crash_cycle(osvc_root, "web", ["start"], n)
-        assert cycle.resume_rc == 0, cycle.resume_out
-        assert running(svc) == ["a", "b", "c"]
-        started_before = [rid for rid, st in cycle.recovered_states.items() if rid and st == "up"]
-        # what the crashed action had started is not started again by the resumed one
-        assert set(starts(osvc_root, cycle.crashed_id)) == set(started_before)
-        assert not set(starts(osvc_root, cycle.resumed_id)) & set(started_before), n
-        assert sorted(starts(osvc_root, cycle.crashed_id) + starts(osvc_root, cycle.resumed_id)) == \
-            ["app#1", "app#2", "app#3"]
-    assert len(actions(osvc_root, "web")) == 3 * START_TRANSITIONS
+def test_start_kill_points(osvc_root, svc):
+    """The matrix below kills the start after each of these: what an uncrashed start journals."""
+    assert osvc(osvc_root, "-s", "web", "start").returncode == 0
+    action_id = actions(osvc_root, "web")[-1][0]
+    assert transition_names(osvc_root, "web", action_id) == START
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("n", kill_points(START))
+def test_start_killed_at_every_transition(osvc_root, svc, n):
+    assert osvc(osvc_root, "-s", "web", "stop").returncode == 0
+    cycle = crash_cycle(osvc_root, "web", ["start"], n)
+    assert cycle.resume_rc == 0, cycle.resume_out
+    assert running(svc) == ["a", "b", "c"]
+    started_before = [rid for rid, st in cycle.recovered_states.items() if rid and st == "up"]
+    # what the crashed action had started is not started again by the resumed one
+    assert set(starts(osvc_root, cycle.crashed_id)) == set(started_before)
+    assert not set(starts(osvc_root, cycle.resumed_id)) & set(started_before), n
+    assert sorted(starts(osvc_root, cycle.crashed_id) + starts(osvc_root, cycle.resumed_id)) == \
+        ["app#1", "app#2", "app#3"]
+    assert len(actions(osvc_root, "web")) == 3            # the stop, the crashed start, the resumed one
 
 
 def test_recovery_journal_of_a_start_killed_mid_resource(osvc_root, svc):

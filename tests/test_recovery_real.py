@@ -15,9 +15,9 @@ import time
 import pytest
 
 from tests.helpers.cli import osvc, real_service_env, write_launcher
-from tests.helpers.crash import actions, commands_of, crash_cycle
-from tests.helpers.loop import attached, loop_image  # noqa: F401 - fixture
-from tests.helpers.netns import netns, ns_ip  # noqa: F401 - fixture
+from tests.helpers.crash import actions, commands_of, count_transitions, crash_cycle, kill_points, transition_names
+from tests.helpers.loop import attached, mounted_in
+from tests.helpers.netns import ns_ip
 
 ADDR = "10.78.0.10"
 SCRIPT = """\
@@ -28,35 +28,18 @@ case "$1" in
   status) [ -e "$f" ] ;;
 esac
 """
-START = 12        # service start, 5 resources x (start, started), service started
-STOP = 12
-FAILED_START = 22  # start, 4 x 2, app#2 start + start_failed, start_failed, rollback, 4 x 2 stops, rolled_back
+RESOURCES = ["ip#1", "disk#1", "fs#1", "app#1", "app#2"]
+# the transitions of an uncrashed action, each a kill point of its matrix
+START = ["start", *(f"{rid}.{e}" for rid in RESOURCES for e in ("start", "started")), "started"]  # 12
+STOP = ["stop", *(f"{rid}.{e}" for rid in reversed(RESOURCES) for e in ("stop", "stopped")), "stopped"]  # 12
+# start, 4 x 2, app#2 start + start_failed, start_failed, rollback, 4 x 2 stops, rolled_back: 22
+FAILED_START = ["start", *(f"{rid}.{e}" for rid in RESOURCES[:4] for e in ("start", "started")),
+                "app#2.start", "app#2.start_failed", "start_failed", "rollback",
+                *(f"{rid}.{e}" for rid in reversed(RESOURCES[:4]) for e in ("stop", "stopped")), "rolled_back"]
 
 
 @pytest.fixture
-def mount_ns(tmp_path, loop_image):  # noqa: F811 - fixture
-    """A persistent private mount namespace for the engine's mounts. Mounts here are private (as in
-    most containers): any process that unshares its mount namespace meanwhile (`ip netns exec`, in
-    another test running at the same time) would keep a copy of a mount made in ours, and with it
-    the loop device busy after our umount. Torn down before the loop image is detached."""
-    holder = tmp_path / "mntns"
-    holder.mkdir()
-    subprocess.run(["mount", "--bind", str(holder), str(holder)], check=True)
-    subprocess.run(["mount", "--make-private", str(holder)], check=True)
-    nsfile = holder / "ns"
-    nsfile.touch()
-    subprocess.run(["unshare", f"--mount={nsfile}", "--propagation", "private", "true"], check=True)
-    try:
-        yield nsfile
-    finally:
-        mnt = loop_image.parent / "mnt"
-        subprocess.run(["nsenter", f"--mount={nsfile}", "umount", str(mnt)], capture_output=True)
-        subprocess.run(["umount", str(nsfile)], capture_output=True)
-        subprocess.run(["umount", str(holder)], capture_output=True)
-
-
-@pytest.fixture
-def real(osvc_root, netns, loop_image, mount_ns):  # noqa: F811 - fixtures
+def real(osvc_root, netns, loop_image, mount_ns):
     subprocess.run(["mkfs.ext4", "-q", "-F", str(loop_image)], check=True)
     mnt = loop_image.parent / "mnt"
     state = osvc_root / "state"
@@ -94,11 +77,8 @@ def reality(real, settle=10.0):
 
 
 def _reality(real):
-    mounts = subprocess.run(["nsenter", f"--mount={real['mount_ns']}", "cat", "/proc/mounts"],
-                            capture_output=True, text=True, check=True).stdout
-    mounted = any(line.split()[1] == str(real["mnt"]) for line in mounts.splitlines())
     return {"ip#1": f"inet {ADDR}/24" in ns_ip(real["ns"], "-o", "addr", "show", "dev", "eth0").stdout,
-            "disk#1": len(attached(real["image"])) == 1, "fs#1": mounted,
+            "disk#1": len(attached(real["image"])) == 1, "fs#1": mounted_in(real["mount_ns"], real["mnt"]),
             "app#1": (real["state"] / "a").exists(), "app#2": (real["state"] / "b").exists()}
 
 
@@ -133,11 +113,11 @@ def set_reality(real, up):
 
 
 def uncrashed_transitions(real, argv):
+    """(rc, number of transitions, their names) of the action run to its end."""
     r = osvc(real["root"], "-s", "real", *argv, wrap=real["wrap"])
     last = actions(real["root"], "real")[-1][0]
-    from tests.helpers.crash import count_transitions
-
-    return r.returncode, count_transitions(real["root"], "real", last)
+    return (r.returncode, count_transitions(real["root"], "real", last),
+            transition_names(real["root"], "real", last))
 
 
 def not_repeated(real, cycle, direction):
@@ -154,43 +134,58 @@ def realroot(real, osvc_root):
     return real
 
 
-def test_start_killed_at_every_transition(realroot):
+# --- the kill points: what an uncrashed action journals ------------------------------------------------
+def test_start_kill_points(realroot):
+    assert uncrashed_transitions(realroot, ["start"]) == (0, len(START), START)
+
+
+def test_stop_kill_points(realroot):
+    set_reality(realroot, up=True)
+    assert uncrashed_transitions(realroot, ["stop"]) == (0, len(STOP), STOP)
+
+
+def test_failed_start_kill_points(realroot):
+    (realroot["state"] / "b.fail").touch()
+    assert uncrashed_transitions(realroot, ["start"]) == (1, len(FAILED_START), FAILED_START)
+    assert set(reality(realroot).values()) == {False}
+
+
+# --- killed at each of them: one test a kill point ----------------------------------------------------
+@pytest.mark.slow
+@pytest.mark.parametrize("n", kill_points(START))
+def test_start_killed_at_every_transition(realroot, n):
     real = realroot
-    assert uncrashed_transitions(real, ["start"]) == (0, START)
-    for n in range(1, START + 1):
-        set_reality(real, up=False)
-        cycle = crash_cycle(real["root"], "real", ["start"], n, wrap=real["wrap"])
-        assert cycle.resume_rc == 0, cycle.resume_out
-        assert set(reality(real).values()) == {True}, n
-        not_repeated(real, cycle, "start")
-        started = mutations(real["root"], cycle.crashed_id, "start") + mutations(real["root"], cycle.resumed_id, "start")
-        assert sorted(started) == ["app#1", "app#2", "disk#1", "fs#1", "ip#1"], (n, started)   # each once
+    set_reality(real, up=False)
+    cycle = crash_cycle(real["root"], "real", ["start"], n, wrap=real["wrap"])
+    assert cycle.resume_rc == 0, cycle.resume_out
+    assert set(reality(real).values()) == {True}, n
+    not_repeated(real, cycle, "start")
+    started = mutations(real["root"], cycle.crashed_id, "start") + mutations(real["root"], cycle.resumed_id, "start")
+    assert sorted(started) == ["app#1", "app#2", "disk#1", "fs#1", "ip#1"], (n, started)   # each once
 
 
-def test_stop_killed_at_every_transition(realroot):
+@pytest.mark.slow
+@pytest.mark.parametrize("n", kill_points(STOP))
+def test_stop_killed_at_every_transition(realroot, n):
     real = realroot
     set_reality(real, up=True)
-    assert uncrashed_transitions(real, ["stop"]) == (0, STOP)
-    for n in range(1, STOP + 1):
-        set_reality(real, up=True)
-        cycle = crash_cycle(real["root"], "real", ["stop"], n, wrap=real["wrap"])
-        assert cycle.resume_rc == 0, cycle.resume_out
-        assert set(reality(real).values()) == {False}, n
-        not_repeated(real, cycle, "stop")
-        stopped = mutations(real["root"], cycle.crashed_id, "stop") + mutations(real["root"], cycle.resumed_id, "stop")
-        assert sorted(stopped) == ["app#1", "app#2", "disk#1", "fs#1", "ip#1"], (n, stopped)
+    cycle = crash_cycle(real["root"], "real", ["stop"], n, wrap=real["wrap"])
+    assert cycle.resume_rc == 0, cycle.resume_out
+    assert set(reality(real).values()) == {False}, n
+    not_repeated(real, cycle, "stop")
+    stopped = mutations(real["root"], cycle.crashed_id, "stop") + mutations(real["root"], cycle.resumed_id, "stop")
+    assert sorted(stopped) == ["app#1", "app#2", "disk#1", "fs#1", "ip#1"], (n, stopped)
 
 
-def test_failed_start_with_rollback_killed_at_every_transition(realroot):
+@pytest.mark.slow
+@pytest.mark.parametrize("n", kill_points(FAILED_START))
+def test_failed_start_with_rollback_killed_at_every_transition(realroot, n):
     real = realroot
     (real["state"] / "b.fail").touch()
-    assert uncrashed_transitions(real, ["start"]) == (1, FAILED_START)
-    assert set(reality(real).values()) == {False}
-    for n in range(1, FAILED_START + 1):
-        set_reality(real, up=False) if any(reality(real).values()) else None
-        cycle = crash_cycle(real["root"], "real", ["start"], n, wrap=real["wrap"])
-        assert cycle.resume_rc == 1, cycle.resume_out          # b still cannot start
-        # the resumed start rolled back what it started AND what the interrupted one had started
-        assert set(reality(real).values()) == {False}, (n, reality(real), cycle.resume_out)
-        not_repeated(real, cycle, "start")
-        assert "trying to rollback start on" in cycle.resume_out
+    set_reality(real, up=False) if any(reality(real).values()) else None
+    cycle = crash_cycle(real["root"], "real", ["start"], n, wrap=real["wrap"])
+    assert cycle.resume_rc == 1, cycle.resume_out          # b still cannot start
+    # the resumed start rolled back what it started AND what the interrupted one had started
+    assert set(reality(real).values()) == {False}, (n, reality(real), cycle.resume_out)
+    not_repeated(real, cycle, "start")
+    assert "trying to rollback start on" in cycle.resume_out

@@ -1,5 +1,6 @@
 """Crash recovery of the OVM page's service (tests/data/seeds/ovmguest1.env): a simulated OVM guest
-(xm, lazy boot) and its OVM manager HA heartbeat (hb.ovm), on the two-server pool of test_hb_ovm.
+(xm, lazy boot) and its OVM manager HA heartbeat (hb.ovm), on the two-server pool of test_hb_ovm
+(tests/helpers/ovm.py).
 
 `start --cluster`, `stop --cluster` and a start whose HA enable fails (a wrong password: the VM is
 rolled back) are killed with SIGKILL at every transition boundary; after each, `recover` brings the
@@ -8,13 +9,18 @@ and `journal replay --check` pass, and `recover --resume` completes the action w
 shutting down, enabling or disabling anything twice.
 """
 
-from tests.helpers.crash import actions, commands_of, count_transitions, crash_cycle
-from tests.helpers.sim import sim, vm_netns  # noqa: F401 (fixtures)
-from tests.test_hb_ovm import PASSWORD, SVC, USER, manager_ha, ok, ovm_pool, write_auth  # noqa: F401
+import pytest
 
-START = 9          # service start, ovm start wait_up wait_ping wait_operational started, hb enable enabled, started
-STOP = 7           # service stop, hb disable disabled, ovm stop wait_down stopped, stopped
-FAILED_START = 14  # start, ovm x5, hb enable enable_failed, start_failed, rollback, ovm stop x3, rolled_back
+from tests.helpers.crash import actions, commands_of, count_transitions, crash_cycle, kill_points, transition_names
+from tests.helpers.ovm import PASSWORD, SVC, USER, manager_ha, ok, write_auth
+
+# the transitions of an uncrashed action, each a kill point of its matrix
+OVM_START = [f"ovm.{e}" for e in ("start", "wait_up", "wait_ping", "wait_operational", "started")]
+OVM_STOP = [f"ovm.{e}" for e in ("stop", "wait_down", "stopped")]
+START = ["start", *OVM_START, "hb#1.enable", "hb#1.enabled", "started"]                          # 9
+STOP = ["stop", "hb#1.disable", "hb#1.disabled", *OVM_STOP, "stopped"]                          # 7
+FAILED_START = ["start", *OVM_START, "hb#1.enable", "hb#1.enable_failed", "start_failed", "rollback",
+                *OVM_STOP, "rolled_back"]                                                       # 14
 NODE = "ovmnode1"
 
 
@@ -56,47 +62,73 @@ def not_repeated(pool, c, direction):
     assert not set(mutated(pool, c.resumed_id, direction)) & done
 
 
-def test_vm_start_killed_at_every_transition(ovm_pool):
+def last_transitions(pool):
+    """(number, names) of the transitions of the service's last action."""
+    last = actions(pool.roots[NODE], SVC)[-1][0]
+    return count_transitions(pool.roots[NODE], SVC, last), transition_names(pool.roots[NODE], SVC, last)
+
+
+# --- the kill points: what an uncrashed action journals ------------------------------------------------
+def test_vm_start_kill_points(ovm_pool):
+    ok(ovm_pool.osvc("start", "--cluster"))
+    assert last_transitions(ovm_pool) == (len(START), START)
+
+
+def test_vm_stop_kill_points(ovm_pool):
+    ok(ovm_pool.osvc("start", "--cluster"))
+    ok(ovm_pool.osvc("stop", "--cluster"))
+    assert last_transitions(ovm_pool) == (len(STOP), STOP)
+
+
+def test_vm_failed_ha_enable_kill_points(ovm_pool):
+    write_auth(ovm_pool.roots[NODE], f"[ovm]\nusername = {USER}\npassword = wrong-{PASSWORD}\n")
+    assert ovm_pool.osvc("start", "--cluster").returncode == 1
+    assert last_transitions(ovm_pool) == (len(FAILED_START), FAILED_START)
+
+
+# --- killed at each of them: one test a kill point ----------------------------------------------------
+# Each begins as a cycle of the matrix did: after a start (the first one defines the VM on the simulated
+# hypervisor), then the VM down for a start, up for a stop, rolled back for the failed start.
+@pytest.mark.slow
+@pytest.mark.parametrize("n", kill_points(START))
+def test_vm_start_killed_at_every_transition(ovm_pool, n):
     pool = ovm_pool
     ok(pool.osvc("start", "--cluster"))
-    assert count_transitions(pool.roots[NODE], SVC, actions(pool.roots[NODE], SVC)[-1][0]) == START
-    for n in range(1, START + 1):
-        set_up(pool, False)
-        c = cycle(pool, ["start", "--cluster"], n)
-        assert c.resume_rc == 0, c.resume_out
-        assert reality(pool) == {"ovm": True, "hb#1": True}, n
-        not_repeated(pool, c, "start")
-        both = mutated(pool, c.crashed_id, "start") + mutated(pool, c.resumed_id, "start")
-        assert sorted(both) == ["hb#1", "ovm"], (n, both)        # booted once, HA enabled once
+    set_up(pool, False)
+    c = cycle(pool, ["start", "--cluster"], n)
+    assert c.resume_rc == 0, c.resume_out
+    assert reality(pool) == {"ovm": True, "hb#1": True}, n
+    not_repeated(pool, c, "start")
+    both = mutated(pool, c.crashed_id, "start") + mutated(pool, c.resumed_id, "start")
+    assert sorted(both) == ["hb#1", "ovm"], (n, both)        # booted once, HA enabled once
 
 
-def test_vm_stop_killed_at_every_transition(ovm_pool):
+@pytest.mark.slow
+@pytest.mark.parametrize("n", kill_points(STOP))
+def test_vm_stop_killed_at_every_transition(ovm_pool, n):
     pool = ovm_pool
     ok(pool.osvc("start", "--cluster"))
-    ok(pool.osvc("stop", "--cluster"))
-    assert count_transitions(pool.roots[NODE], SVC, actions(pool.roots[NODE], SVC)[-1][0]) == STOP
-    for n in range(1, STOP + 1):
-        set_up(pool, True)
-        c = cycle(pool, ["stop", "--cluster"], n)
-        assert c.resume_rc == 0, c.resume_out
-        assert reality(pool) == {"ovm": False, "hb#1": False}, n
-        not_repeated(pool, c, "stop")
-        both = mutated(pool, c.crashed_id, "stop") + mutated(pool, c.resumed_id, "stop")
-        assert sorted(both) == ["hb#1", "ovm"], (n, both)
+    set_up(pool, True)
+    c = cycle(pool, ["stop", "--cluster"], n)
+    assert c.resume_rc == 0, c.resume_out
+    assert reality(pool) == {"ovm": False, "hb#1": False}, n
+    not_repeated(pool, c, "stop")
+    both = mutated(pool, c.crashed_id, "stop") + mutated(pool, c.resumed_id, "stop")
+    assert sorted(both) == ["hb#1", "ovm"], (n, both)
 
 
-def test_vm_failed_ha_enable_with_rollback_killed_at_every_transition(ovm_pool):
+@pytest.mark.slow
+@pytest.mark.parametrize("n", kill_points(FAILED_START))
+def test_vm_failed_ha_enable_with_rollback_killed_at_every_transition(ovm_pool, n):
     pool = ovm_pool
     write_auth(pool.roots[NODE], f"[ovm]\nusername = {USER}\npassword = wrong-{PASSWORD}\n")
     assert pool.osvc("start", "--cluster").returncode == 1
-    assert count_transitions(pool.roots[NODE], SVC, actions(pool.roots[NODE], SVC)[-1][0]) == FAILED_START
-    for n in range(1, FAILED_START + 1):
-        assert reality(pool) == {"ovm": False, "hb#1": False}      # each cycle ends rolled back
-        c = cycle(pool, ["start", "--cluster"], n)
-        assert c.resume_rc == 1, c.resume_out                    # HA still cannot be enabled
-        assert reality(pool) == {"ovm": False, "hb#1": False}, (n, c.resume_out)
-        not_repeated(pool, c, "start")
-        assert "trying to rollback start on" in c.resume_out
+    assert reality(pool) == {"ovm": False, "hb#1": False}      # each cycle ends rolled back
+    c = cycle(pool, ["start", "--cluster"], n)
+    assert c.resume_rc == 1, c.resume_out                    # HA still cannot be enabled
+    assert reality(pool) == {"ovm": False, "hb#1": False}, (n, c.resume_out)
+    not_repeated(pool, c, "start")
+    assert "trying to rollback start on" in c.resume_out
 
 
 def test_a_resumed_start_rolls_back_the_vm_the_interrupted_one_booted_when_seen_up_late(ovm_pool):

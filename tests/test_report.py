@@ -12,7 +12,6 @@ from html.parser import HTMLParser
 import pytest
 
 from tests.helpers import journal_scenarios as js
-from tests.helpers.journal_scenarios import history, utc  # noqa: F401 (fixtures)
 from tests.helpers.cli import osvc
 
 VOID = {"meta", "br", "img", "input", "link", "hr", "col", "area", "base", "wbr", "source"}

@@ -17,7 +17,7 @@ from domain.service import ResourceSpec, ServiceSpec
 from simulators import sg_persist as san
 from tests.helpers.cli import journal_rows, osvc, transitions
 from tests.helpers.drivers import make_driver
-from tests.helpers.sim import FakeClock, sim, sim_node_conf  # noqa: F401 (fixtures)
+from tests.helpers.sim import FakeClock, sim_node_conf
 
 K1, K2 = "0x1a", "0x2b"
 

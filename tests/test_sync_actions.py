@@ -6,7 +6,7 @@ import shutil
 import pytest
 
 from tests.helpers.cli import journal_rows, osvc, write_launcher
-from tests.helpers.sim import sim, sim_node_conf, sim_pool_roots  # noqa: F401 (fixture)
+from tests.helpers.sim import sim_node_conf, sim_pool_roots
 
 pytestmark = pytest.mark.skipif(not shutil.which("rsync"), reason="rsync missing (apt-get install rsync)")
 

@@ -36,9 +36,9 @@ def live(osvc_root):
     env = {**os.environ, "OSVC_ROOT": str(osvc_root), "OSVC_NODENAME": "node1"}
     procs = []
 
-    def spawn(*args):
+    def spawn(*args, **popen):
         p = subprocess.Popen([*COMMAND, *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                             text=True, stdin=subprocess.DEVNULL)
+                             text=True, stdin=subprocess.DEVNULL, **popen)
         procs.append(p)
         return p
 
@@ -111,3 +111,23 @@ def test_follower_prints_transitions_live_in_the_audit_format(live):
     assert [ln[4:] for ln in audit_lines] == timeline
     assert all(line in out.seen for line in timeline)      # the commands too
 
+
+def ignore_sigint():
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def test_ctrl_c_stops_a_follower_that_inherited_sigint_ignored(live):
+    """A shell without job control starts `cmd &` with SIGINT ignored, and every child inherits that
+    (a test run in the background, a CI runner): the follower still ends on Ctrl-C, promptly."""
+    def append(event):
+        with Journal(live["root"] / "var" / "journal.db") as j:
+            j.append_one({"node": "node1", "svc": "web", "kind": "action", "event": event, "payload": {}})
+
+    append("begin")
+    follower = live["spawn"]("journal", "tail", "-f", "-s", "web", "-n", "all", preexec_fn=ignore_sigint)
+    out = Lines(follower.stdout)
+    out.until(lambda line: line.split()[2:4] == ["web", "begin"])    # printed: past its SIGINT setup
+    append("end")
+    out.until(lambda line: line.split()[2:4] == ["web", "end"])      # printed by the follow loop
+    follower.send_signal(signal.SIGINT)
+    assert follower.wait(timeout=WAIT) == 0, follower.stderr.read()

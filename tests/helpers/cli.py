@@ -1,4 +1,5 @@
-"""Run the real `osvc-engine` command in a child process against a test node root."""
+"""Run the real `osvc-engine` command against a test node root: in a child process (`osvc`, `COMMAND`)
+or in this one (`run`, with capsys)."""
 
 import os
 import subprocess
@@ -15,6 +16,15 @@ def osvc(root, *args, node="node1", wrap=(), env=None, timeout=120, stdin=subpro
     full_env = {**os.environ, "OSVC_ROOT": str(root), "OSVC_NODENAME": node, **(env or {})}
     return subprocess.run([*wrap, *COMMAND, *args], env=full_env, capture_output=True, text=True,
                           timeout=timeout, stdin=stdin)
+
+
+def run(capsys, *argv):
+    """(rc, stdout, stderr) of `osvc-engine argv...` run in this process (cli.main), read through capsys."""
+    import cli
+
+    rc = cli.main(list(argv))
+    out, err = capsys.readouterr()
+    return rc, out, err
 
 
 def write_launcher(path: Path, body: str):

@@ -5,8 +5,7 @@ hang that times out, a VM already running elsewhere; the journal shows each phas
 
 A technology's test file describes it with a `Tech` and parametrizes `SCENARIOS`:
 
-    from tests.helpers.container_scenarios import SCENARIOS, Tech, vm_pool  # noqa: F401 (fixture)
-    from tests.helpers.sim import sim, vm_netns  # noqa: F401 (fixtures)
+    from tests.helpers.container_scenarios import SCENARIOS, Tech     # vm_pool: a fixture (conftest)
 
     KVM = Tech("kvm", define=define_kvm)          # define(pool, name, running_on=None)
 
@@ -17,7 +16,8 @@ A technology's test file describes it with a `Tech` and parametrizes `SCENARIOS`
 The service: `[container#1] type, name = <vm name>, start_timeout = 4, stop_timeout = 2` plus
 `Tech.keywords`; the failed-start scenario adds `[app#1] script = /bin/false, start = 10`.
 The hang scenario sets `vmsim fail <tech> <name> start=hang`: the VM's up test must stay false
-while the simulator says `booting` (a booting VM is not up yet).
+while the simulator says `booting` (a booting VM is not up yet); its start_timeout is 1 s (the
+simulators boot in 0.3 s: the wait is all it costs).
 
 `define(pool, name, running_on=None)` makes the VM exist on the simulated hypervisors the way an
 admin would (config files under `pool.sim.root`, `vmsim define <tech> <name> ...`), stopped, or
@@ -89,9 +89,9 @@ def vm_pool(sim, vm_netns, tmp_path):
     return Pool(sim, sim_pool_roots(tmp_path, sim), ns, addr, vmname)
 
 
-def write_service(pool, tech, extra=""):
+def write_service(pool, tech, extra="", start_timeout=4):
     lines = ["[DEFAULT]", "nodes = node1 node2", "", f"[{RID}]", f"type = {tech.type}",
-             f"name = {pool.vmname}", "start_timeout = 4", "stop_timeout = 2"]
+             f"name = {pool.vmname}", f"start_timeout = {start_timeout}", "stop_timeout = 2"]
     lines += [f"{k} = {v}" for k, v in tech.keywords.items()]
     text = "\n".join(lines) + "\n" + extra
     for root in pool.roots.values():
@@ -137,7 +137,7 @@ def start_hang_times_out(pool, tech):
     """The VM never finishes booting: wait-up gives up after start_timeout, the start fails."""
     tech.define(pool, pool.vmname)
     pool.sim.vmsim("fail", tech.folder, pool.vmname, "start=hang")
-    write_service(pool, tech)
+    write_service(pool, tech, start_timeout=1)
     res = pool.osvc("-s", SVC, "start")
     assert res.returncode != 0
     assert "Waited too long for startup" in res.stdout + res.stderr

@@ -1,7 +1,15 @@
 """Crash injection through the real CLI: kill an action with SIGKILL right after its Nth journaled
 transition (OSVC_CRASH_AT_TRANSITION=N), then recover, check and resume.
 
-    for n in range(1, count + 1):
+    START = ["start", "app#1.start", "app#1.started", ..., "started"]   # an uncrashed start's transitions
+
+    def test_start_kill_points(...):                  # the matrix's range is what an uncrashed start does
+        ...run the start...
+        assert transition_names(root, "svc", action_id) == START
+
+    @pytest.mark.slow
+    @pytest.mark.parametrize("n", kill_points(START))  # one test a kill point: ids 1-start, 2-app#1.start...
+    def test_start_killed_at_every_transition(..., n):
         cycle = crash_cycle(root, "svc", ["start"], n, wrap=wrap)
         ...
 
@@ -15,6 +23,8 @@ import json
 import signal
 import time
 from pathlib import Path
+
+import pytest
 
 from tests.helpers.cli import journal_rows, osvc
 
@@ -34,6 +44,20 @@ def actions(root, svc):
 def count_transitions(root, svc, action_id):
     return len([r for r in journal_rows(root, svc=svc, kind="transition", action_id=action_id)
                 if not r["event"].startswith("recover_")])
+
+
+def transition_names(root, svc, action_id):
+    """['start', 'app#1.start', ...]: `rid.event` (`event` for the service) of an action's transitions,
+    recoveries left out, in journal order."""
+    return [f"{r['rid']}.{r['event']}" if r["rid"] else r["event"]
+            for r in journal_rows(root, svc=svc, kind="transition", action_id=action_id)
+            if not r["event"].startswith("recover_")]
+
+
+def kill_points(names):
+    """The parameters of a crash matrix: n = 1..len(names), killed right after transition n, the test id
+    naming it (`3-app#1.started`)."""
+    return [pytest.param(n, id=f"{n}-{name}") for n, name in enumerate(names, 1)]
 
 
 def commands_of(root, svc, action_id):

@@ -1,14 +1,13 @@
 """Child side of tests/helpers/netns.py: run ip driver operations in the current (namespaced)
-process and print their outcomes as JSON. Usage: ip_call.py '<json request>'."""
+process and print their outcomes as JSON. Usage (from the repository root):
+python -m tests.helpers.ip_call '<json request>'."""
 
 import json
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-
-from core.node import Node  # noqa: E402
-from tests.helpers.drivers import make_driver  # noqa: E402
+from core.node import Node
+from tests.helpers.drivers import make_driver
 
 
 def main():

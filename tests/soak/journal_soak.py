@@ -24,11 +24,11 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
-sys.path[:0] = [REPO, os.path.join(REPO, "tests")]
+sys.path.insert(0, REPO)       # run by hand as a script: tests.helpers is importable whatever the install
 
-import journal_writer  # noqa: E402
 from journal.store import Journal  # noqa: E402
 from journal.verify import verify  # noqa: E402
+from tests.helpers import journal_writer  # noqa: E402
 
 
 def fork_writer(path, wid, seed):

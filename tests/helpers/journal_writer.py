@@ -1,6 +1,6 @@
 """A journal writer process for the concurrency and crash tests (not a test module).
 
-    python tests/journal_writer.py PATH WRITER_ID COUNT [SEED]
+    python tests/helpers/journal_writer.py PATH WRITER_ID COUNT [SEED]
 
 Appends COUNT records (mixing durable, relaxed and group appends) and prints one line per
 acknowledged record, `seq writer k`, flushed right after append() returns: whatever a killed
@@ -11,10 +11,7 @@ import os
 import random
 import sys
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, REPO)
-
-from journal.store import Journal  # noqa: E402
+from journal.store import Journal
 
 
 def run(path, wid, count, seed, out_fd, busy_timeout=30.0):
