@@ -142,6 +142,16 @@ def select_services(node, pattern, must_exist=True):
     return selected
 
 
+def request_from(opts, argv):
+    """The engine's input (engine.request.ActionRequest) from the parsed command line: argparse's
+    namespace goes no further than this function."""
+    from engine.request import ActionRequest
+
+    fields = {f: getattr(opts, f) for f in ActionRequest._fields if hasattr(opts, f)}
+    fields["kw"] = tuple(fields.get("kw") or ())
+    return ActionRequest(**{**fields, "action": " ".join(opts.words), "argv": ("osvc-engine", *argv)})
+
+
 def run(argv):
     if argv and argv[0] in FAMILIES:
         return _resolve(FAMILIES[argv[0]])(argv[1:])
@@ -151,8 +161,7 @@ def run(argv):
     if words not in ACTIONS:
         parser.error(f"unknown action '{words}' (see osvc-engine --help)")
     spec, must_exist, _, _ = ACTIONS[words]
-    opts.action = words
-    opts.argv = ["osvc-engine", *argv]
+    request = request_from(opts, argv)
 
     from core.node import Node
 
@@ -160,7 +169,7 @@ def run(argv):
     handler = _resolve(spec)
     rc = 0
     for svc in select_services(node, opts.service, must_exist):
-        rc = max(rc, handler(node, svc, opts) or 0)
+        rc = max(rc, handler(node, svc, request) or 0)
     return rc
 
 

@@ -12,12 +12,15 @@ a flock'ed file lets two processes lock two different inodes); its content is th
 import fcntl
 import json
 import os
+import threading
 import time
 
 from core.errors import LockTimeout, OsvcError
 
-# Locks this process holds: real path -> [fd, depth]. A nested `with` on the same path is a no-op
-# (the reference's "re-locking from the owning pid"): an action calling a sub-action keeps its lock.
+# Locks this process holds: (real path, thread) -> [fd, depth]. A nested `with` on the same path in
+# the same thread is a no-op (the reference's "re-locking from the owning pid"): an action calling a
+# sub-action keeps its lock. Another thread of the process waits like another process would (flock
+# locks an open file description: a second fd on the same file conflicts with the first).
 _HELD = {}
 
 
@@ -68,7 +71,7 @@ class ServiceLock:
                             f"(check the permissions of {os.path.dirname(self.path)})") from None
 
     def acquire(self):
-        key = os.path.realpath(self.path)
+        key = (os.path.realpath(self.path), threading.get_ident())
         held = _HELD.get(key)
         if held is not None:
             held[1] += 1

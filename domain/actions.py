@@ -91,7 +91,7 @@ ROWS = (
          "osvc-engine -s web1 freeze"),
     _cmd("thaw", f"{_SV}:thaw", "undo freeze", "osvc-engine -s web1 thaw"),
     _cmd("frozen", f"{_SV}:frozen", "exit 1 when frozen, 0 otherwise", "osvc-engine -s web1 frozen || echo frozen"),
-    _cmd("recover", "engine.recovery:recover_action",
+    _cmd("recover", "engine.resume:recover_action",
          "close an action its crashed process left open: probe, journal the real states "
          "(--resume: then re-run it)", "osvc-engine -s web1 recover --resume", lock="service", audit=("recovery",)),
 

@@ -4,20 +4,26 @@
     driver call, transition -> on failure: rollback of what this action changed -> `action end`
     -> status refresh.
 
-Every transition goes through the machines' journaling hook, so it is durable in the journal before
-the driver acts (write-ahead). Commands are journaled by the runner's sink.
+    Executor(node, "web", ActionRequest("start", argv=...)).run()   # the rc, or raises what the CLI prints
+
+Its input is an engine.request.ActionRequest; one engine.session.Session (made here, or handed in)
+is the action: its id, journal, records, refusal, lock, loggers and drivers. Every transition goes
+through the machines' journaling hook (the session's transition sink), so it is durable in the
+journal before the driver acts (write-ahead). Commands are journaled by the runner's sink. The sync
+actions are engine/syncs.py's (SyncActions), switch and migrate engine/relocation.py's.
 """
 
-import getpass
-import os
 import time
 
+from core.errors import OsvcError
+from core.record import replace
 from engine import plan as planner
 from engine import requires
 from domain import actions as vocabulary
 from domain.families import machine_of
 from machines.defs import DONE_STATES, PHASES, SOURCE_STATES, is_up
-from core.errors import OsvcError
+from engine.session import ActionFailed, Refused, Session  # noqa: F401 - ActionFailed, Refused: the executor's errors
+from engine.syncs import SYNC_ACTIONS, SYNC_HOOKS, SyncActions
 
 # Start actions: a failure rolls back what the action started (run_sub, rollback).
 START_FAMILY = vocabulary.ROLLBACK                  # domain.actions' rollback column
@@ -29,15 +35,6 @@ ALLOW_WITHOUT_CLUSTER = vocabulary.WITHOUT_CLUSTER   # domain.actions' without_c
 # Sub-actions composed of plain actions.
 COMPOSITE = vocabulary.COMPOSITE                    # domain.actions' composite column
 
-# Sync actions: the sync drivers' method of the same name, under the `<svc>.sync` lock (reference
-# §5.7), allowed on frozen and hb-driven services (§5.8), journaled like any action.
-SYNC_ACTIONS = vocabulary.SYNC_ACTIONS
-# Driver hooks around a sync (reference §5.12): `presync` prepares what a sync sends (the srp
-# export), before the sync here; `postsync` installs it (the srp import) on each node the sync
-# reached, run there as `osvc-engine -s SVC postsync --waitlock 3600` like the agent does.
-SYNC_HOOKS = vocabulary.SYNC_HOOKS
-POSTSYNC_WAITLOCK = 3600
-
 # The states a start or a stop usually begins from. From these, the driver's own idempotence is enough
 # (a start of something already running logs "already started"); from any other state the executor
 # probes first and journals what it sees when it differs from the belief.
@@ -45,56 +42,36 @@ POSTSYNC_WAITLOCK = 3600
 # action (recover --resume) skips what is there.
 
 
-def boot_id():
-    try:
-        with open("/proc/sys/kernel/random/boot_id") as fh:
-            return fh.read().strip()
-    except OSError:
-        return ""
-
-
 def node_env(node):
     """The node's env (PRD, DEV...): `etc/node.conf` [node] env, default TST."""
     return str(node.setting("node", "env", "TST")).upper()
 
 
-class Refused(OsvcError):
-    """A guard refused the action before any effect."""
+class Executor(SyncActions):
+    """Runs one action of one service: `Executor(node, svc, request).run()`.
 
+    session: the Session to act in (default: a new one, which mints the action id)."""
 
-class ActionFailed(OsvcError):
-    """A resource action failed (after rollback, if any)."""
-
-
-class Executor:
-    """Runs one action of one service. Built per (service, command line)."""
-
-    def __init__(self, node, svc, opts, *, action_id=None, extra=None):
+    def __init__(self, node, svc, request, *, session=None):
         from config.build import load_service
 
-        self.node, self.svc, self.opts = node, svc, opts
-        self.spec = load_service(node, svc)
-        self.action_id = action_id or os.environ.get("OSVC_ACTION_ID") or os.urandom(8).hex()
-        self.extra = extra or {}
-        self.journal = None
+        if request.action == "shutdown" and not request.force:
+            request = replace(request, force=True)     # shutdown stops the standby resources too
+        self.node, self.svc, self.request = node, svc, request
+        self.spec = session.spec if session is not None else load_service(node, svc)
+        self.session = session or Session(node, svc, request, spec=self.spec)
+        self.log = self.session.log
         self.changed = []          # rids this action changed, in the order it changed them
         self.inherited = set()     # a resumed action: the rids the interrupted one started
-        self.models = {}
+        self.models = {}           # rid -> machines.core.Model ('' the service), attached in run_locked
+        self.current = None        # the sub-action running (restart: stop, then start)
 
-    # --- journal ------------------------------------------------------------------------------
-    def record(self, kind, event="", rid="", durable=True, **fields):
-        rec = {"node": self.node.name, "svc": self.svc, "rid": rid, "kind": kind, "event": event,
-               "action_id": self.action_id, "payload": fields.pop("payload", {}), **fields}
-        return self.journal.append_one(rec, durable=durable)
+    @property
+    def action_id(self):
+        return self.session.action_id
 
-    def _command_sink(self, rid, **extra):
-        """The runner's sink: each command it ran becomes a `command` record (`extra` joins the payload)."""
-        def sink(rec):
-            payload = {**rec.get("payload", {}), **extra}
-            argv = payload.get("argv") or [""]
-            self.record("command", event=os.path.basename(str(argv[0])), rid=rid, durable=False,
-                        payload=payload)
-        return sink
+    def loggers(self, rid):
+        return self.session.loggers(rid)
 
     def check_requires(self, needs, drivers):
         """Raise DriverError with the agent's message when a required resource is not in a
@@ -113,13 +90,12 @@ class Executor:
         command is journaled with its keyword. A failed blocking one raises DriverError."""
         if not res.triggers:
             return
-        from drivers.runner import Runner
         from engine import triggers
 
         log = self.loggers(res.rid)
 
         def execute(keyword, name, argv):
-            runner = Runner(log=log, sink=self._command_sink(res.rid, trigger=keyword))
+            runner = self.session.runner(res.rid, trigger=keyword)
             return runner.run(argv, timeout=triggers.TIMEOUT, check=False, env={
                 "OPENSVC_SVCNAME": self.svc, "OPENSVC_RID": res.rid, "OPENSVC_ACTION": name})
 
@@ -143,25 +119,19 @@ class Executor:
         """Reasons to refuse, checked before the first effect. Returns the refusal text or None."""
         from engine.states import is_frozen
 
-        opts = self.opts
+        request = self.request
         if action in SYNC_ACTIONS or action in SYNC_HOOKS:
             return None
-        if is_frozen(self.node, self.svc) and not opts.force:
-            return f"Abort action '{action}' for frozen service. Use --force to override."
-        scoped = bool(opts.rid or opts.tags or opts.subsets)
-        if self.spec.has_hb and not opts.cluster and not scoped and action not in ALLOW_WITHOUT_CLUSTER:
+        if is_frozen(self.node, self.svc) and not request.force:
+            return self.session.frozen_message(action)
+        scoped = bool(request.rid or request.tags or request.subsets)
+        if self.spec.has_hb and not request.cluster and not scoped and action not in ALLOW_WITHOUT_CLUSTER:
             return ("this service is managed by a clusterware, thus direct service manipulation is disabled "
                     f"({action}). the --cluster option circumvent this safety net.")
         svc_env = str(self.spec.default.get("env") or "TST").upper()
         if node_env(self.node) == "PRD" and svc_env != "PRD":
             return f"not allowed to run a {svc_env} service on a PRD node (set env = PRD or use another node)"
         return None
-
-    def refuse(self, action, reason):
-        self.log.error(reason)
-        self.record("action", "refused", payload={"action": action, "reason": reason, "argv": self.opts.argv,
-                                                  "user": getpass.getuser(), "pid": os.getpid()})
-        raise Refused(reason)
 
     # --- machines ------------------------------------------------------------------------------
     def _models(self):
@@ -174,23 +144,13 @@ class Executor:
             if res.encap:
                 continue
             kind = machine_of(res.family)
-            m = Model(res.rid, journal=self._transition_sink(res.rid))
+            m = Model(res.rid, journal=self.session.transition_sink(res.rid))
             attach(m, kind, states.get(res.rid) or None)
             models[res.rid] = m
-        svc_model = Model("", journal=self._transition_sink(""))
+        svc_model = Model("", journal=self.session.transition_sink(""))
         attach(svc_model, "service", states.get("") or None)
         models[""] = svc_model
         return models
-
-    def _transition_sink(self, rid):
-        from engine.recovery import crash_point
-
-        def sink(rec):
-            self.record(rec.pop("kind", "transition"), rec.pop("event", ""), rid=rid, durable=True,
-                        machine=rec.get("machine", ""), src=rec.get("src", ""), dst=rec.get("dst", ""),
-                        payload=rec.get("payload", {}))
-            crash_point()   # test-only crash injection (OSVC_CRASH_AT_TRANSITION), a no-op otherwise
-        return sink
 
     def fire(self, rid, trigger, **payload):
         from machines.core import fire
@@ -219,7 +179,7 @@ class Executor:
         rlog = self.loggers(step.rid)
         if drv is None:
             raise ActionFailed(f"{step.rid}: no driver for {res.family} type '{res.type}'")
-        if step.direction == "stop" and res.standby and not self.opts.force:
+        if step.direction == "stop" and res.standby and not self.request.force:
             rlog.info(f"skip '{self.current}' on standby resource (--force to override)")
             return
         mstep = PHASES[(machine_of(res.family), step.direction)]
@@ -227,7 +187,7 @@ class Executor:
         if model.state not in SOURCE_STATES[step.direction]:
             # the belief is not the usual starting point (already up for a start, failed...): look first
             self.observe(step.rid, res, drv, model)
-        if getattr(self.opts, "resumes", None) and model.state in DONE_STATES[step.direction]:
+        if self.request.resumes and model.state in DONE_STATES[step.direction]:
             # `recover --resume`: the interrupted action already got it there (the probe above agrees)
             rlog.info(f"already {model.state}: done by the interrupted action, skip")
             self.hand_to_rollback(step, drv)
@@ -296,116 +256,84 @@ class Executor:
         seen_up = value in ("up", "stdby up")
         if value in ("up", "stdby up", "down", "stdby down") and believed_up != seen_up:
             trigger = "observed_up" if seen_up else "observed_down"
-            self.record("observation", "status", rid=rid, durable=False,
-                        payload={"status": value, "log": logs, "believed": model.state})
+            self.session.record("observation", "status", rid=rid, durable=False,
+                                payload={"status": value, "log": logs, "believed": model.state})
             if can(model, trigger):
                 self.fire(rid, trigger, status=value)
 
     # --- the action ------------------------------------------------------------------------------
-    def run(self):
-        from core.log import resource_logger, service_logger
-        from core.lock import ServiceLock
-        from journal.store import Journal
-
-        action = self.opts.action
-        self.log = service_logger(self.node, self.svc)
-        self.loggers = lambda rid: resource_logger(self.svc, rid)
+    def plan(self, action):
+        """{sub-action: steps} of the action (restart: stop then start; boot: start or startstandby)."""
+        if action in SYNC_ACTIONS or action in SYNC_HOOKS:
+            return self.sync_plan(action)
         actions = COMPOSITE.get(action, (action,))
         if action == "boot":
             autostart = self.spec.default.get("autostart_node") or []
             actions = ("start",) if self.node.name in autostart else ("startstandby",)
-        if action == "shutdown":
-            self.opts.force = True
-        if action in SYNC_ACTIONS:
-            steps = {"presync": self.hook_steps("presync"), action: [
-                planner.Step(r.rid, r.family, action) for r in self.selected() if r.family == "sync"]}
-            steps = {sub: st for sub, st in steps.items() if st or sub == action}
-        elif action in SYNC_HOOKS:
-            steps = {action: self.hook_steps(action)}
-        else:
-            steps = {a: planner.plan("stop" if a == "shutdown" else a, self.spec.resources,
-                                     rid=self.opts.rid, tags=self.opts.tags, subsets=self.opts.subsets,
-                                     standby=self.starts_on_standby)
-                     for a in actions}
-        if self.opts.dry_run:
+        request = self.request
+        return {a: planner.plan("stop" if a == "shutdown" else a, self.spec.resources, rid=request.rid,
+                                tags=request.tags, subsets=request.subsets, standby=self.starts_on_standby)
+                for a in actions}
+
+    def run(self):
+        action = self.request.action
+        steps = self.plan(action)
+        if self.request.dry_run:
             return self.dry_run(steps)
-        self.journal = Journal(self.node.journal_path)
-        try:
+        with self.session:
             reason = self.guards(action)
             if reason:
-                self.refuse(action, reason)
-            timeout = self.opts.waitlock
-            if timeout is None:
-                timeout = float(self.spec.default.get("lock_timeout") or 60)
+                self.session.refuse(reason)
             lock_name = self.svc + (".sync" if action in SYNC_ACTIONS else "")   # hooks: the service lock
-            with ServiceLock(self.node.lock_path(lock_name), action, timeout):
+            with self.session.lock(action, lock_name):
                 return self.run_locked(action, steps)
-        finally:
-            self.journal.close()
 
     def selected(self):
         """The resources --rid/--tags/--subsets select that this node acts on (not disabled, not encap)."""
-        return [r for r in planner.select(self.spec.resources, self.opts.rid, self.opts.tags, self.opts.subsets)
+        request = self.request
+        return [r for r in planner.select(self.spec.resources, request.rid, request.tags, request.subsets)
                 if not r.disabled and not r.encap]
-
-    def hook_steps(self, hook):
-        """A step per selected resource whose driver has the sync hook `hook`."""
-        from drivers.registry import driver_class
-
-        return [planner.Step(r.rid, r.family, hook) for r in self.selected()
-                if hasattr(driver_class(r.family, r.type) or object, hook)]
 
     def journal_config(self):
         """Journal the env file's text when it changed since the last action (replay needs it)."""
-        last = self.journal.read(svc=self.svc, kind="config", last=1)
+        last = self.session.journal.read(svc=self.svc, kind="config", last=1)
         if last and last[0]["payload"].get("digest") == self.spec.digest:
             return
-        self.record("config", "env", payload={"digest": self.spec.digest, "text": self.spec.text,
-                                              "path": str(self.spec.path)})
+        self.session.record("config", "env", payload={"digest": self.spec.digest, "text": self.spec.text,
+                                                      "path": str(self.spec.path)})
 
     def run_locked(self, action, steps):
-        from drivers.registry import build_drivers
-        from drivers.runner import Runner
-
         from engine.recovery import recover
 
         t0 = time.monotonic()
-        recover(self.node, self.svc, self.journal, self.spec, self.log)   # an interrupted action first
+        recover(self.node, self.svc, self.session.journal, self.spec, self.log)   # an interrupted action first
         self.journal_config()
-        resumes = getattr(self.opts, "resumes", None)
-        self.record("action", "begin", payload={
-            "action": action, "argv": self.opts.argv, "user": getpass.getuser(), "pid": os.getpid(),
-            "boot_id": boot_id(), "node": self.node.name, "digest": self.spec.digest,
-            "steps": {a: [s.rid for s in st] for a, st in steps.items()},
-            **({"resumes": resumes} if resumes else {}),
-        })
+        resumes = self.request.resumes
+        self.session.record("action", "begin", payload=self.session.begin_payload(
+            digest=self.spec.digest, steps={a: [s.rid for s in st] for a, st in steps.items()},
+            **({"resumes": resumes} if resumes else {})))
         self.models = self._models()
-        extra = dict(self.extra)
+        extra = {}
         if action in SYNC_ACTIONS:     # a sync refuses to push from a node where the service is not up
-            from engine.commands.status import current_document
+            from engine.refresh import current_document
 
-            extra.setdefault("svc_avail", current_document(self.node, self.svc).get("avail"))
-        drivers = build_drivers(
-            self.node, self.spec, loggers=self.loggers, opts=self.opts, extra=extra,
-            runners=lambda rid: Runner(log=self.loggers(rid), sink=self._command_sink(rid)))
+            extra["svc_avail"] = current_document(self.node, self.svc).get("avail")
+        drivers = self.session.drivers(extra=extra)
         error = None
         try:
             for sub in steps:
                 self.current = sub
-                if sub in SYNC_ACTIONS:
-                    reached = self.run_sync(sub, steps[sub], drivers)
-                    self.remote_postsync(reached, drivers[steps[sub][0].rid].transport if steps[sub] else None)
-                elif sub in SYNC_HOOKS:
-                    self.run_sync(sub, steps[sub], drivers)
+                if sub in SYNC_ACTIONS or sub in SYNC_HOOKS:
+                    self.run_sync_sub(sub, steps[sub], drivers)
                 else:
                     self.run_sub(sub, steps[sub], drivers)
-        except (OsvcError, Exception) as exc:  # noqa: B014 - every failure ends the action cleanly
+        except Exception as exc:  # every failure ends the action cleanly
             error = exc
             if not isinstance(exc, OsvcError):
                 self.log.error(f"unexpected error: {exc!r}")
         finally:
             self.end_action(action, t0, error, drivers)
-        return self.outcome(error)
+        return self.session.outcome(error)
 
     def end_action(self, action, t0, error, drivers, **extra):
         """Save the states, journal the action's end (`extra` joins its payload), refresh the status."""
@@ -414,20 +342,11 @@ class Executor:
                "rc": 0 if error is None else 1, "duration": round(time.monotonic() - t0, 6)}
         if error is not None:
             end["error"] = str(error)
-        self.record("action", "end", payload=end)
+        self.session.record("action", "end", payload=end)
         self.refresh(drivers)
         from machines.core import detach_all
 
         detach_all(self.models.values())     # the shared machines keep no model of an ended action
-
-    @staticmethod
-    def outcome(error):
-        """The action's rc, or its failure raised as the CLI reports it."""
-        if error is None:
-            return 0
-        if isinstance(error, OsvcError):
-            raise error
-        raise ActionFailed(str(error)) from error
 
     def run_sub(self, action, steps, drivers):
         direction = vocabulary.direction(action)
@@ -472,7 +391,6 @@ class Executor:
         import threading
 
         from core import forked
-        from journal.store import Journal
         from machines.core import restore
 
         if threading.active_count() > 1:   # a fork copies one thread: a lock another one holds stays held
@@ -484,7 +402,7 @@ class Executor:
 
         def job(step):
             def call():
-                self.journal = Journal(self.node.journal_path)    # the parent's stays the parent's
+                self.session.reopen()     # the child's own connection: the parent's stays the parent's
                 try:
                     self.run_step(step, drivers)
                     error = None
@@ -505,50 +423,9 @@ class Executor:
         if failed:
             raise ActionFailed("; ".join(failed))
 
-    def run_sync(self, action, steps, drivers):
-        """Each step's driver method `action` (a sync or a sync hook); every failure is reported,
-        none stops the rest. Returns the peers the syncs reached, in order."""
-        failed, reached = [], []
-        for step in steps:
-            res = self.spec.resource(step.rid)
-            needs = requires.of(res.requires, action)
-            if requires.impossible(needs):
-                self.loggers(step.rid).info(f"skip {action}: {action}_requires is impossible")
-                continue
-            try:
-                self.check_requires(needs, drivers)
-                self.run_triggers(res, "pre", action)
-                reached += getattr(drivers[step.rid], action)() or []
-                self.run_triggers(res, "post", action)
-            except OsvcError as exc:
-                self.loggers(step.rid).error(str(exc))
-                failed.append(step.rid)
-        if failed:
-            raise ActionFailed(f"{action} failed on {', '.join(failed)}")
-        return list(dict.fromkeys(reached))
-
-    def remote_postsync(self, peers, transport):
-        """`postsync` on each peer a sync reached, when a resource here has that hook. The local
-        lock is `<svc>.sync`, the peer's postsync takes the peer's `<svc>` lock: no deadlock."""
-        if not peers or not self.hook_steps("postsync"):
-            return
-        from drivers.runner import Runner
-
-        runner = Runner(log=self.log, sink=self._command_sink(""))
-        argv = ["osvc-engine", "-s", self.svc, "postsync", "--waitlock", str(POSTSYNC_WAITLOCK)]
-        failed = []
-        for peer in peers:
-            try:
-                transport.run(runner.run, peer, argv, timeout=POSTSYNC_WAITLOCK + 600, log=self.log)
-            except OsvcError as exc:
-                self.log.error(f"postsync on {peer}: {exc}")
-                failed.append(peer)
-        if failed:
-            raise ActionFailed(f"postsync failed on {', '.join(failed)}")
-
     def rollback(self, action, drivers):
-        opts, default = self.opts, self.spec.default
-        if opts.disable_rollback:
+        default = self.spec.default
+        if self.request.disable_rollback:
             self.log.info(f"skip rollback {action}: as instructed by --disable-rollback")
             return
         if default.get("rollback") is False:
@@ -557,7 +434,7 @@ class Executor:
         if not self.changed:
             self.log.info(f"skip rollback {action}: no resource activated")
             return
-        rids = [r for r in dict.fromkeys(self.changed)]
+        rids = list(dict.fromkeys(self.changed))
         self.log.info(f"trying to rollback {action} on {', '.join(rids)}")
         self.fire("", "rollback")
         stop_steps = planner.plan("stop", [self.spec.resource(r) for r in rids])
@@ -585,7 +462,7 @@ class Executor:
             return
         from engine.history.observations import after_evaluation
 
-        after_evaluation(self.node, self.svc, self.journal, doc, self.action_id, self.log)  # status record, snapshot
+        after_evaluation(self.node, self.svc, self.session.journal, doc, self.action_id, self.log)  # status record, snapshot
 
     def dry_run(self, steps):
         """Print the planned steps and the transitions each would journal; touch nothing."""
@@ -627,6 +504,6 @@ class Executor:
                 print(f"    {keyword}: {cmd}")
 
 
-def run_action(node, svc, opts):
+def run_action(node, svc, request):
     """cli handler for every state-changing action."""
-    return Executor(node, svc, opts).run()
+    return Executor(node, svc, request).run()

@@ -16,23 +16,14 @@ Recovery records carry the interrupted action's id: its story, read back by `jou
 with how it was recovered. Who recovered is in each payload (`recovered_by`).
 
 Entry points: `Executor.run_locked` (the next action on the service), `status --refresh`, and
-`osvc-engine -s SVC recover [--resume]`. `--resume` re-runs the interrupted action from the argv of
-its `begin`; what is already in the target state is not acted on again (the executor's probe before
-a step, the drivers' `already started` paths), and what the interrupted action had started stays
-in the resumed action's rollback list.
-
-`crash_point()` is the test-only crash injection: OSVC_CRASH_AT_TRANSITION=N makes the engine SIGKILL
-itself right after journaling its Nth transition.
+`osvc-engine -s SVC recover [--resume]` (engine/resume.py: `--resume` re-runs the interrupted action
+from the request of its `begin`; `interrupted_to_resume` below finds it). Recovery sits below the
+executor: it probes and journals, it never runs an action.
 """
 
 import getpass
 import os
-import signal
 import sys
-
-
-CRASH_ENV = "OSVC_CRASH_AT_TRANSITION"
-_transitions_seen = 0
 
 # What up, down, a start and a stop mean to a resource machine: machines.defs.
 from machines.defs import BEGINS, START, STOP, direction_of  # noqa: E402
@@ -40,17 +31,6 @@ from machines.defs import DOWN_STATES as DOWN_LIKE, UP_STATES as UP_LIKE  # noqa
 
 # The service's last action record that opens or closes an action (refusals are neither).
 LAST_BEGIN_END = {"rid": "", "kind": "action", "event": ("begin", "end")}
-
-
-def crash_point():
-    """Test-only: SIGKILL this process right after its Nth journaled transition (OSVC_CRASH_AT_TRANSITION=N)."""
-    global _transitions_seen
-    at = os.environ.get(CRASH_ENV)
-    if not at:
-        return
-    _transitions_seen += 1
-    if _transitions_seen == int(at):
-        os.kill(os.getpid(), signal.SIGKILL)
 
 
 # --- is the author of an open action gone? ----------------------------------------------------------
@@ -70,7 +50,7 @@ def _process_start_ns(pid):
 
 def process_gone(begin_payload, begin_ts_ns):
     """Why the process that began an action is gone (a sentence), or None when it may still run it."""
-    from engine.executor import boot_id
+    from engine.session import boot_id
 
     pid, boot = begin_payload.get("pid"), begin_payload.get("boot_id")
     current = boot_id()
@@ -122,15 +102,23 @@ def target_state(kind, state, value):
     return "stop-failed" if direction_of(state) == STOP else "start-failed"
 
 
+def planned(action, direction):
+    """The rids the begin payload `action` planned in its sub-actions of `direction` (start|stop:
+    start, startip, prstart... | stop, shutdown, stopfs...)."""
+    from domain.actions import direction as direction_of_action
+
+    return [rid for sub, rids in (action.get("steps") or {}).items()
+            if direction_of_action(sub) == direction for rid in rids]
+
+
 def service_target(state, action, rid_states):
     """The service machine's stable state after recovery: started/stopped when every resource its
     interrupted sub-action planned is where that sub-action was taking it, else the failed state."""
     if state == "stopping":
-        rids = action.get("steps", {}).get("stop") or action.get("steps", {}).get("shutdown") or []
+        rids = planned(action, "stop")
         return "stopped" if all(rid_states.get(r) in DOWN_LIKE for r in rids) else "stop-failed"
     if state == "starting":
-        steps = action.get("steps", {})
-        rids = next((v for k, v in steps.items() if k.startswith("start") or k == "boot"), [])
+        rids = planned(action, "start")
         return "started" if all(rid_states.get(r) in UP_LIKE for r in rids) else "start-failed"
     return "start-failed"     # rolling-back (the start had failed anyway), migrating, switching
 
@@ -141,6 +129,7 @@ def recover(node, svc, journal, spec=None, log=None, view=None):
     """Recover svc's interrupted action, if any. The caller holds the service lock.
     Returns a summary dict, or None when no action is interrupted."""
     from engine.probe import resource_status
+    from engine.session import Session, probe_drivers
     from engine.states import save_states
     from machines.core import Model, attach, detach, fire
     from domain.families import machine_of
@@ -158,28 +147,22 @@ def recover(node, svc, journal, spec=None, log=None, view=None):
         from config.build import load_service
 
         spec = load_service(node, svc)
-    if log is None:
-        from core.log import service_logger
-
-        log = service_logger(node, svc)
     action, action_id = begin.get("action", "?"), op["action_id"]
+    # the records go under the interrupted action's id, without the crash injection (that counts an
+    # action's own transitions)
+    session = Session(node, svc, None, spec=spec, action_id=action_id, journal=journal, log=log, observers=[])
+    log = session.log
     log.warning(f"action '{action}' ({action_id}) was interrupted: {why}. recovering")
     by = {"pid": os.getpid(), "user": getpass.getuser(), "argv": sys.argv[1:]}
 
-    def sink_for(rid):
-        def sink(rec):
-            journal.append_one({"node": node.name, "svc": svc, "rid": rid, "kind": "transition",
-                                "machine": rec["machine"], "event": rec["event"], "src": rec["src"],
-                                "dst": rec["dst"], "action_id": action_id, "payload": rec["payload"]})
-        return sink
-
-    drivers = _probe_drivers(node, spec)
+    drivers = probe_drivers(node, spec)
     models, recovered = {}, {}
     for res in spec.resources:
         if res.encap:
             continue
         kind = machine_of(res.family)
-        model = attach(Model(res.rid, journal=sink_for(res.rid)), kind, view.machine_state(res.rid, kind))
+        model = attach(Model(res.rid, journal=session.transition_sink(res.rid)), kind,
+                       view.machine_state(res.rid, kind))
         models[res.rid] = model
         if model.state in machine_def(kind).stable:
             continue
@@ -190,7 +173,7 @@ def recover(node, svc, journal, spec=None, log=None, view=None):
              status=value, log=list(logs), recovered_by=by)
         recovered[res.rid] = [src, dest, value]
         log.info(f"{res.rid}: {src} -> {dest} (probed {value})")
-    svc_model = attach(Model("", journal=sink_for("")), "service", view.machine_state("", "service"))
+    svc_model = attach(Model("", journal=session.transition_sink("")), "service", view.machine_state("", "service"))
     models[""] = svc_model
     if svc_model.state not in machine_def("service").stable:
         src = svc_model.state
@@ -199,10 +182,9 @@ def recover(node, svc, journal, spec=None, log=None, view=None):
              recovered_by=by)
         recovered[""] = [src, dest, None]
         log.info(f"service: {src} -> {dest}")
-    journal.append_one({"node": node.name, "svc": svc, "kind": "action", "event": "end", "action_id": action_id,
-                        "payload": {"action": action, "outcome": "interrupted", "rc": 1, "reason": why,
-                                    "recovered": recovered, "recovered_by": by,
-                                    "duration": round((journal._clock() - op["ts"]) / 1e9, 6)}})
+    session.record("action", "end", payload={"action": action, "outcome": "interrupted", "rc": 1, "reason": why,
+                                             "recovered": recovered, "recovered_by": by,
+                                             "duration": round((journal._clock() - op["ts"]) / 1e9, 6)})
     states = {rid: m.state for rid, m in models.items()}
     save_states(node, svc, states)
     for m in models.values():
@@ -213,38 +195,23 @@ def recover(node, svc, journal, spec=None, log=None, view=None):
             "argv": begin.get("argv")}
 
 
-def _probe_drivers(node, spec):
-    from drivers.runner import Runner
-    from core.log import resource_logger
-    from drivers.registry import build_drivers
-
-    runner = Runner()   # probes, as status does: not journaled as commands
-    return build_drivers(node, spec, runners=lambda rid: runner, loggers=lambda rid: resource_logger(spec.name, rid))
-
-
 def recover_locked(node, svc, journal=None, spec=None, log=None, timeout=0.0):
     """Recover svc if its last action is interrupted, taking the service lock (only probed by
     default: while another action runs, that action owns the service). Returns the summary or None."""
     from core.errors import LockTimeout
-    from core.lock import ServiceLock
-    from journal.store import Journal
+    from engine.session import Session
 
-    own = journal is None
-    journal = journal or Journal(node.journal_path)
-    try:
-        if open_action(journal, svc) is None:
+    with Session(node, svc, None, spec=spec, mint=False, journal=journal, log=log) as session:
+        if open_action(session.journal, svc) is None:
             return None
         try:
-            with ServiceLock(node.lock_path(svc), "recover", timeout):
-                return recover(node, svc, journal, spec=spec, log=log)
+            with session.lock("recover", timeout=timeout):
+                return recover(node, svc, session.journal, spec=spec, log=session.log)
         except LockTimeout:
             return None
-    finally:
-        if own:
-            journal.close()
 
 
-# --- resume -----------------------------------------------------------------------------------------
+# --- what `recover --resume` re-runs (engine/resume.py) ---------------------------------------------
 
 def interrupted_to_resume(journal, svc):
     """(action_id, begin payload, rids it started, those of them still up) of the service's last
@@ -268,55 +235,3 @@ def interrupted_to_resume(journal, svc):
     return action_id, begin, started, [rid for rid in started if now.get(rid) in UP_LIKE]
 
 
-def resume(node, svc, journal):
-    """Re-run the interrupted action of svc from its begin's argv, on svc only."""
-    import cli
-    from engine.executor import Executor
-    from core.errors import OsvcError
-
-    found = interrupted_to_resume(journal, svc)
-    if found is None:
-        raise OsvcError(f"{svc}: nothing to resume: its last action did not end as interrupted")
-    action_id, begin, started, up = found
-    argv = list(begin.get("argv") or [])
-    opts = cli.build_parser().parse_intermixed_args(argv[1:])
-    opts.action = " ".join(opts.words)
-    opts.argv = argv
-    opts.resumes = action_id
-    ex = Executor(node, svc, opts)
-    ex.changed = list(up)          # what the interrupted action started belongs to this action's rollback,
-    ex.inherited = set(started)    # and so does what is seen up only later, like a VM that finished
-                                   # booting after the recovery's probe (Executor.hand_to_rollback)
-    return ex.run()
-
-
-def _refresh(node, svc, journal):
-    """The status cache and record after a recovery (an action's end does the same)."""
-    from engine.commands.status import refresh_document
-    from core.log import service_logger
-    from engine.history.observations import after_evaluation
-
-    after_evaluation(node, svc, journal, refresh_document(node, svc), log=service_logger(node, svc))
-
-
-# --- the `recover` action ----------------------------------------------------------------------------
-
-def recover_action(node, svc, opts):
-    """`osvc-engine -s SVC recover [--resume]`."""
-    from core.lock import ServiceLock
-    from journal.store import Journal
-
-    timeout = 60 if opts.waitlock is None else opts.waitlock
-    with Journal(node.journal_path) as journal:
-        with ServiceLock(node.lock_path(svc), "recover", timeout):
-            result = recover(node, svc, journal)
-        if result is None:
-            print(f"{svc}: no interrupted action")
-        else:
-            moved = ", ".join(f"{rid or 'service'} {a} -> {b}" for rid, (a, b, _) in result["recovered"].items())
-            print(f"{svc}: action '{result['action']}' ({result['action_id']}) recovered: {result['reason']}"
-                  + (f"; {moved}" if moved else ""))
-            _refresh(node, svc, journal)
-        if getattr(opts, "resume", False):
-            return resume(node, svc, journal)
-    return 0

@@ -15,13 +15,12 @@ commands go through the node transport (`exec '...' on node X`) and are journale
 records with their rc. Every refusal happens before the first effect and is journaled.
 """
 
-import getpass
-import os
 import time
 
-from engine import plan as planner
-from engine.executor import ActionFailed, Executor, Refused, boot_id
 from core.errors import OsvcError, UsageError
+from engine import plan as planner
+from engine.executor import Executor
+from engine.session import ActionFailed, Refused
 
 # A remote action may boot a VM (start_timeout up to 600 s) behind the peer's lock (lock_timeout).
 REMOTE_TIMEOUT = 3600
@@ -30,7 +29,12 @@ PR_DROPPED = ("scsi reservations were dropped. you have to acquire them now usin
 
 
 class Relocation(Executor):
-    """The executor of switch and migrate: same journal, lock, machines and drivers as any action."""
+    """The executor of switch and migrate: same session (journal, lock, records), machines and
+    drivers as any action."""
+
+    def __init__(self, node, svc, request, *, session=None):
+        super().__init__(node, svc, request, session=session)
+        self.remote_runner = self.session.runner("")   # the remote commands, journaled here (rid '')
 
     # --- checks before any effect ---------------------------------------------------------------
     def pool(self) -> list:
@@ -40,7 +44,7 @@ class Relocation(Executor):
 
     def destination_problem(self):
         """(exception class, message) when --to is not a usable destination, else None."""
-        dest = self.opts.to
+        dest = self.request.to
         if not dest:
             return UsageError, "a destination node must be provided this action"
         if dest == self.node.name:
@@ -66,45 +70,30 @@ class Relocation(Executor):
                 return f"live migration is not supported for container type {res.type}: use switch"
         return None
 
-    def refuse_with(self, action, cls, reason):
-        self.log.error(reason)
-        self.record("action", "refused", payload={"action": action, "reason": reason, "argv": self.opts.argv,
-                                                  "user": getpass.getuser(), "pid": os.getpid(),
-                                                  "to": self.opts.to or ""})
-        raise cls(reason)
+    def refuse(self, cls, reason):
+        """The session's refusal, with the destination in its payload."""
+        self.session.refuse(reason, cls, to=self.request.to or "")
 
     # --- the action -------------------------------------------------------------------------------
     def run(self):
-        from core.lock import ServiceLock
-        from core.log import resource_logger, service_logger
-        from journal.store import Journal
-
-        action = self.opts.action
-        self.log = service_logger(self.node, self.svc)
-        self.loggers = lambda rid: resource_logger(self.svc, rid)
-        if self.opts.dry_run:
+        action = self.request.action
+        if self.request.dry_run:
             return self.dry_run_plan(action)
-        self.journal = Journal(self.node.journal_path)
-        try:
+        with self.session:
             problem = self.destination_problem()
             if problem and problem[0] is UsageError:      # a bad command line comes first
-                self.refuse_with(action, *problem)
+                self.refuse(*problem)
             reason = self.guards(action)
             if reason:
-                self.refuse(action, reason)
+                self.refuse(Refused, reason)
             if problem:
-                self.refuse_with(action, *problem)
+                self.refuse(*problem)
             if action == "migrate":
                 reason = self.migrate_problem()
                 if reason:
-                    self.refuse_with(action, Refused, reason)
-            timeout = self.opts.waitlock
-            if timeout is None:
-                timeout = float(self.spec.default.get("lock_timeout") or 60)
-            with ServiceLock(self.node.lock_path(self.svc), action, timeout):
-                return self.run_relocation(action)
-        finally:
-            self.journal.close()
+                    self.refuse(Refused, reason)
+            with self.session.lock(action):
+                return self.relocate(action)
 
     def dry_run_plan(self, action):
         problem = self.destination_problem()
@@ -113,14 +102,14 @@ class Relocation(Executor):
         reason = self.migrate_problem() if action == "migrate" else None
         if reason:
             raise Refused(reason)
-        print(f"{self.svc}: {action} to {self.opts.to}")
+        print(f"{self.svc}: {action} to {self.request.to}")
         for line in self.sequence(action):
             print(f"  {line}")
         return 0
 
     def sequence(self, action) -> list:
         """The plan in words (dry run, and the begin record)."""
-        dest = self.opts.to
+        dest = self.request.to
         if action == "switch":
             return ["stop here", f"start on {dest}"]
         pr = bool(planner.plan("prstop", self.spec.resources))
@@ -128,24 +117,18 @@ class Relocation(Executor):
                  *(f"migrate {r.rid} to {dest}" for r in self.containers()), "stopfs here",
                  *([f"prstart --master on {dest}"] if pr else []), f"status --refresh on {dest}"])
 
-    def run_relocation(self, action):
-        from drivers.runner import Runner
+    def relocate(self, action):
+        """Under the service lock: begin, switch or migrate, end."""
         from engine.recovery import recover
-        from drivers.registry import build_drivers
 
         t0 = time.monotonic()
-        recover(self.node, self.svc, self.journal, self.spec, self.log)   # an interrupted action first
+        recover(self.node, self.svc, self.session.journal, self.spec, self.log)   # an interrupted action first
         self.journal_config()
-        dest = self.opts.to
-        self.record("action", "begin", payload={
-            "action": action, "to": dest, "argv": self.opts.argv, "user": getpass.getuser(), "pid": os.getpid(),
-            "boot_id": boot_id(), "node": self.node.name, "digest": self.spec.digest,
-            "sequence": self.sequence(action)})
+        dest = self.request.to
+        self.session.record("action", "begin", payload=self.session.begin_payload(
+            head={"to": dest}, digest=self.spec.digest, sequence=self.sequence(action)))
         self.models = self._models()
-        drivers = build_drivers(
-            self.node, self.spec, loggers=self.loggers, opts=self.opts, extra=dict(self.extra),
-            runners=lambda rid: Runner(log=self.loggers(rid), sink=self._command_sink(rid)))
-        self.remote_runner = Runner(log=self.log, sink=self._command_sink(""))
+        drivers = self.session.drivers()
         error = None
         try:
             if action == "switch":
@@ -158,14 +141,14 @@ class Relocation(Executor):
                 self.log.error(f"unexpected error: {exc!r}")
         finally:
             self.end_action(action, t0, error, drivers, to=dest)
-        return self.outcome(error)
+        return self.session.outcome(error)
 
     # --- remote actions -------------------------------------------------------------------------------
     def remote(self, dest, *words, cluster=True):
         """`osvc-engine -s SVC <words>` on `dest` (with --cluster when this action had it); the Result."""
         from drivers.transport import node_transport
 
-        argv = ["osvc-engine", "-s", self.svc, *words, *(["--cluster"] if cluster and self.opts.cluster else [])]
+        argv = ["osvc-engine", "-s", self.svc, *words, *(["--cluster"] if cluster and self.request.cluster else [])]
         return node_transport(self.node).run(self.remote_runner.run, dest, argv, timeout=REMOTE_TIMEOUT,
                                              check=False, log=self.log)
 
@@ -197,8 +180,6 @@ class Relocation(Executor):
 
     # --- migrate ------------------------------------------------------------------------------------
     def migrate(self, dest, drivers):
-        from drivers.base import DriverError
-
         pr = bool(planner.plan("prstop", self.spec.resources))
         containers = self.containers()
         for res in containers:       # nothing to move when it does not run here: refuse before any effect
@@ -215,7 +196,7 @@ class Relocation(Executor):
                            hint=f"the service still runs on {self.node.name}; fix node {dest}'s disks and retry")
             dest_started = True
             for res in containers:
-                self.migrate_container(res, drivers[res.rid], dest, DriverError)
+                self.migrate_container(res, drivers[res.rid], dest)
             moved = True
             self.run_steps("stopfs", drivers)
             if pr:
@@ -255,14 +236,16 @@ class Relocation(Executor):
         up = drv.is_up()
         believed_up = is_up(model.state)
         if up != believed_up:
-            self.record("observation", "status", rid=res.rid, durable=False,
-                        payload={"status": "up" if up else "down", "believed": model.state})
+            self.session.record("observation", "status", rid=res.rid, durable=False,
+                                payload={"status": "up" if up else "down", "believed": model.state})
             trigger = "observed_up" if up else "observed_down"
             if can(model, trigger):
                 self.fire(res.rid, trigger, status="up" if up else "down")
         return up
 
-    def migrate_container(self, res, drv, dest, DriverError):
+    def migrate_container(self, res, drv, dest):
+        from drivers.base import DriverError
+
         rlog = self.loggers(res.rid)
         t0 = time.monotonic()
         self.fire(res.rid, "migrate", to=dest)              # up -> migrating, journaled before the command
@@ -272,8 +255,8 @@ class Relocation(Executor):
             duration = round(time.monotonic() - t0, 6)
             # never a lie: the machine ends where the probe says the container is
             up = drv.is_up()
-            self.record("observation", "status", rid=res.rid, durable=False,
-                        payload={"status": "up" if up else "down", "believed": "migrating"})
+            self.session.record("observation", "status", rid=res.rid, durable=False,
+                                payload={"status": "up" if up else "down", "believed": "migrating"})
             self.fire(res.rid, "started" if up else "start_failed", reason=str(exc), duration=duration)
             rlog.error(str(exc))
             where = f"still running on {self.node.name}" if up else f"not running on {self.node.name}"
@@ -282,6 +265,6 @@ class Relocation(Executor):
         self.fire(res.rid, "stopped", duration=round(time.monotonic() - t0, 6))   # migrating -> down here
 
 
-def run_relocation(node, svc, opts):
+def run_relocation(node, svc, request):
     """cli handler of `switch` and `migrate`."""
-    return Relocation(node, svc, opts).run()
+    return Relocation(node, svc, request).run()

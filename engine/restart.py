@@ -1,14 +1,14 @@
 """The `restart` keyword (reference §1.9): a status evaluation that finds a resource down, whose
 previous cached status was up, starts it again, up to `restart` tries, 1 s apart.
 
-    status --refresh  ->  evaluate  ->  candidates(spec, previous, current)  ->  restart_resources()
+    status --refresh  ->  evaluate  ->  apply_policy: candidates(spec, previous, current)
+                      ->  restart_resources()  ->  evaluate again
 
 Each try is an ordinary journaled `start` action restricted to that rid (`--rid`), run by the same
 executor as a manual start: lock, guards, transitions, commands. The lock is only probed: while
-another action runs, the restart is skipped (that action owns the service).
+another action runs, the restart is skipped (that action owns the service). Only the status
+handlers apply the policy (engine/commands/status.py hands `apply_policy` to engine/refresh.py).
 """
-
-from types import SimpleNamespace
 
 NOT_DOWN = ("up", "stdby up", "n/a", "undef")
 WAS_UP = ("up", "stdby up")
@@ -36,18 +36,32 @@ def candidates(spec, previous, current):
     return chosen, notes
 
 
-def _start_opts(rid):
-    return SimpleNamespace(
-        action="start", argv=["restart", "--rid", rid], rid=rid, tags=None, subsets=None, force=False,
-        cluster=True, dry_run=False, disable_rollback=False, waitlock=0, master=False, slave=None, slaves=False)
+def start_request(rid):
+    """The request of one try: `start --rid RID --cluster`, the lock only probed."""
+    from engine.request import ActionRequest
+
+    return ActionRequest("start", argv=("restart", "--rid", rid), rid=rid, cluster=True, waitlock=0)
+
+
+def apply_policy(node, spec, drivers, previous, doc, log):
+    """Restart what went down since the last evaluation (the `restart` keyword), then re-evaluate
+    (engine/refresh.py's `policy`)."""
+    from engine import probe
+
+    chosen, notes = candidates(spec, previous, doc)
+    if chosen and restart_resources(node, spec.name, chosen, log):
+        doc = probe.evaluate(node, spec, drivers)
+    for rid, note in notes.items():
+        doc["resources"][rid]["log"].append(note)
+    return doc
 
 
 def restart_resources(node, svc, chosen, log, sleep=None):
     """Start each chosen rid again, up to its tries. Returns the rids restarted."""
     import time
 
-    from engine.executor import Executor
     from core.errors import LockTimeout, OsvcError
+    from engine.executor import Executor
     from engine.states import is_frozen
 
     sleep = sleep or time.sleep
@@ -59,7 +73,7 @@ def restart_resources(node, svc, chosen, log, sleep=None):
         for i in range(1, tries + 1):
             log.info(f"restart resource {rid}. try number {i}/{tries}")
             try:
-                Executor(node, svc, _start_opts(rid)).run()
+                Executor(node, svc, start_request(rid)).run()
             except LockTimeout:
                 log.info("resource restart skipped: an action is running")
                 return restarted

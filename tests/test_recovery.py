@@ -54,7 +54,7 @@ def test_service_target_from_its_resources():
 
 
 def test_process_gone():
-    from engine.executor import boot_id
+    from engine.session import boot_id
 
     boot = boot_id()
     now = time.time_ns()

@@ -14,14 +14,10 @@ from config.values import as_text
 from core.errors import ConfigError, NotFound, OsvcError, UsageError
 
 
-def _opt(opts, name, default=None):
-    return getattr(opts, name, default)
-
-
-def _param(opts) -> tuple[str, str]:
-    param = _opt(opts, "param")
+def _param(request) -> tuple[str, str]:
+    param = request.param
     if not param:
-        raise UsageError(f"{opts.action}: give the keyword with --param SECTION.KEY (SECTION. omitted = DEFAULT), "
+        raise UsageError(f"{request.action}: give the keyword with --param SECTION.KEY (SECTION. omitted = DEFAULT), "
                          f"e.g. --param ip#1.ipname")
     section, key = edit.split_param(param)
     if not key or key.startswith("@"):
@@ -45,7 +41,7 @@ def _check_text(node, svc, text, path, doing) -> None:
 
 # ---- read-only -------------------------------------------------------------------------------------------
 
-def validate_config(node, svc, opts) -> int:
+def validate_config(node, svc, request) -> int:
     """Print every problem as `<file>:<line>: [<section>] <keyword>: <message>`; 0 only when clean."""
     problems = cfg.validate(node, svc)
     for p in problems:
@@ -53,9 +49,9 @@ def validate_config(node, svc, opts) -> int:
     return ConfigError.exit_code if problems else 0
 
 
-def print_config(node, svc, opts) -> int:
+def print_config(node, svc, request) -> int:
     path, text = cfg.read_env(node, svc)
-    if _opt(opts, "format") == "json":
+    if request.format == "json":
         env = parse(text, str(path))
         doc = {name: {k: o.value for k, o in sec.options.items()}
                for name, sec in env.sections.items()}
@@ -65,9 +61,9 @@ def print_config(node, svc, opts) -> int:
     return 0
 
 
-def get(node, svc, opts) -> int:
-    section, key = _param(opts)
-    if _opt(opts, "eval"):
+def get(node, svc, request) -> int:
+    section, key = _param(request)
+    if request.eval:
         print(as_text(evaluated(node, svc, section, key)))
         return 0
     path, text = cfg.read_env(node, svc)
@@ -109,10 +105,10 @@ def evaluated(node, svc, section, key):
 
 # ---- writes ----------------------------------------------------------------------------------------------
 
-def _kw_items(opts) -> list[tuple[str, str, str]]:
+def _kw_items(request) -> list[tuple[str, str, str]]:
     """--kw SECTION.KEY=VALUE items -> [(section, key, value)]."""
     out = []
-    for item in _opt(opts, "kw") or []:
+    for item in request.kw or []:
         param, eq, value = item.partition("=")
         if not eq or not param.strip():
             raise UsageError(f"--kw {item}: expected SECTION.KEY=VALUE")
@@ -120,12 +116,12 @@ def _kw_items(opts) -> list[tuple[str, str, str]]:
     return out
 
 
-def set_(node, svc, opts) -> int:
+def set_(node, svc, request) -> int:
     """--param S.K --value V, and/or --kw S.K=V (repeatable: a new section's required keywords at once)."""
-    changes = _kw_items(opts)
-    if _opt(opts, "param") or not changes:
-        section, key = _param(opts)
-        value = _opt(opts, "value")
+    changes = _kw_items(request)
+    if request.param or not changes:
+        section, key = _param(request)
+        value = request.value
         if value is None:
             raise UsageError("set: give the new value with --value V (use unset to remove a keyword)")
         changes.insert(0, (section, key, value))
@@ -139,8 +135,8 @@ def set_(node, svc, opts) -> int:
     return 0
 
 
-def unset(node, svc, opts) -> int:
-    section, key = _param(opts)
+def unset(node, svc, request) -> int:
+    section, key = _param(request)
     path, text = cfg.read_env(node, svc)
     new, found = edit.unset_option(text, section, key)
     if not found:
@@ -151,18 +147,18 @@ def unset(node, svc, opts) -> int:
     return 0
 
 
-def create(node, svc, opts) -> int:
+def create(node, svc, request) -> int:
     path = node.env_file(svc)
     if path.exists():
         raise OsvcError(f"service '{svc}' already exists ({path}): change it with set/unset, or delete it first")
     text = ""
-    source = _opt(opts, "config")
+    source = request.config
     if source:
         try:
             text = sys.stdin.read() if source == "-" else open(source).read()
         except OSError as exc:
             raise UsageError(f"--config {source}: {exc.strerror}") from None
-    for section, key, value in _kw_items(opts):
+    for section, key, value in _kw_items(request):
         text = edit.set_option(text, section, key, value)
     if not text.strip():
         text = "[DEFAULT]\n"
@@ -172,7 +168,7 @@ def create(node, svc, opts) -> int:
     return 0
 
 
-def delete(node, svc, opts) -> int:
+def delete(node, svc, request) -> int:
     """Remove the env file(s), the launcher folder and the status caches; print each removed path."""
     targets = [node.etc / f"{svc}.env", node.etc / f"{svc}.conf", node.launchers_dir(svc), node.svc_var(svc)]
     for path in targets:

@@ -10,7 +10,6 @@
 """
 
 import json
-import os
 
 DISKS_NAME = "disks.json"
 
@@ -19,26 +18,19 @@ def _pr_resources(spec):
     return [r for r in spec.resources if r.type == "scsireserv" and not r.encap]
 
 
-def _drivers(node, spec, opts, runners=None):
+def _drivers(node, spec, request, runners=None):
     """Every driver of the service, sharing one rid -> driver table so a scsireserv or vmdg driver uses
-    the same peer instance."""
-    from drivers.runner import Runner
-    from core.log import resource_logger, service_logger
-    from drivers.registry import build_drivers
+    the same peer instance. `runners`: default one quiet runner (status probes: nothing journaled)."""
+    from engine.session import probe_drivers
 
-    service_logger(node, spec.name)
     shared = {}
-    if runners is None:
-        runner = Runner()
-        runners = lambda rid: runner  # noqa: E731 - status probes: one quiet runner, no journal
-    drivers = build_drivers(node, spec, runners=runners, loggers=lambda rid: resource_logger(spec.name, rid),
-                            opts=opts, extra={"drivers": shared})
+    drivers = probe_drivers(node, spec, request, runners=runners, extra={"drivers": shared})
     shared.update({rid: d for rid, d in drivers.items() if d is not None})
     return drivers
 
 
 # --- prstatus ---------------------------------------------------------------------------------------
-def prstatus(node, svc, opts):
+def prstatus(node, svc, request):
     from core.record import replace
     import sys
 
@@ -53,34 +45,33 @@ def prstatus(node, svc, opts):
     if not pr:
         print(f"{svc}: no scsireserv resource (set scsireserv = true in a disk or container section)")
         return st.INT[st.NA]
-    drivers = _drivers(node, spec, opts)
+    drivers = _drivers(node, spec, request)
     doc = probe.evaluate(node, replace(spec, resources=pr), drivers)
-    if opts.format == "json":
+    if request.format == "json":
         print(json.dumps(doc, indent=2))
     else:
-        color = opts.color == "yes" or (opts.color == "auto" and sys.stdout.isatty())
+        color = request.color == "yes" or (request.color == "auto" and sys.stdout.isatty())
         sys.stdout.write(render.render(doc, color=color))
     return st.exit_code(doc)
 
 
 # --- 1.x aliases ----------------------------------------------------------------------------------------
-def _as(action, node, svc, opts):
+def _as(action, node, svc, request):
     from engine.executor import run_action
 
-    opts.action = action
-    return run_action(node, svc, opts)
+    return run_action(node, svc, request.with_(action=action))
 
 
-def scsireserv(node, svc, opts):
-    return _as("prstart", node, svc, opts)
+def scsireserv(node, svc, request):
+    return _as("prstart", node, svc, request)
 
 
-def scsirelease(node, svc, opts):
-    return _as("prstop", node, svc, opts)
+def scsirelease(node, svc, request):
+    return _as("prstop", node, svc, request)
 
 
-def scsicheckreserv(node, svc, opts):
-    return prstatus(node, svc, opts)
+def scsicheckreserv(node, svc, request):
+    return prstatus(node, svc, request)
 
 
 # --- diskupdate ---------------------------------------------------------------------------------------
@@ -111,53 +102,39 @@ def disk_holders(spec) -> list:
             and (r.type == "vmdg" or r.rid in peers or (r.family == "container" and r.rid not in grouped))]
 
 
-def diskupdate(node, svc, opts):
-    import uuid
-
-    from drivers.base import DriverError
-    from drivers.runner import Runner
-    from engine.executor import Refused
-    from config.build import load_service
+def diskupdate(node, svc, request):
+    """One journaled action (its commands and an `observation diskupdate` record) under the service
+    lock; --dry-run journals nothing and changes no reservation."""
+    from engine.session import Session
     from engine.states import is_frozen
-    from core.lock import ServiceLock
-    from core.log import resource_logger, service_logger
-    from journal.store import Journal
 
-    spec = load_service(node, svc)
-    log = service_logger(node, svc)
-    if is_frozen(node, svc) and not opts.force and not opts.dry_run:
-        reason = "Abort action 'diskupdate' for frozen service. Use --force to override."
-        log.error(reason)
-        raise Refused(reason)
-    action_id = os.environ.get("OSVC_ACTION_ID") or uuid.uuid4().hex[:16]
-    journal = None if opts.dry_run else Journal(node.journal_path)
-
-    def record(kind, event, rid="", payload=None, durable=True):
-        if journal is not None:
-            journal.append_one({"node": node.name, "svc": svc, "rid": rid, "kind": kind, "event": event,
-                                "action_id": action_id, "payload": payload or {}}, durable=durable)
-
-    def runners(rid):
-        def sink(rec):
-            payload = rec.get("payload", {})
-            record("command", os.path.basename(str((payload.get("argv") or [""])[0])), rid, payload, False)
-        return Runner(log=resource_logger(svc, rid), sink=sink)
-
-    timeout = opts.waitlock if opts.waitlock is not None else float(spec.default.get("lock_timeout") or 60)
+    session = Session(node, svc, request)
+    if not request.dry_run:
+        session.open()
     try:
-        with ServiceLock(node.lock_path(svc), "diskupdate", timeout):
-            return _diskupdate(node, svc, spec, opts, runners, record, resource_logger, DriverError)
+        if is_frozen(node, svc) and not request.force and not request.dry_run:
+            session.refuse(session.frozen_message())
+        with session.lock("diskupdate"):
+            return _diskupdate(node, svc, session)
     finally:
-        if journal is not None:
-            journal.close()
+        session.close()
 
 
-def _diskupdate(node, svc, spec, opts, runners, record, resource_logger, DriverError):
-    drivers = _drivers(node, spec, opts, runners=runners)
+def _diskupdate(node, svc, session):
+    from drivers.base import DriverError
+
+    spec, request, resource_logger = session.spec, session.request, session.loggers
+    if request.dry_run:                  # the commands are logged, not journaled
+        from drivers.runner import Runner
+
+        runners = lambda rid: Runner(log=resource_logger(rid))
+    else:
+        runners = session.runner
+    drivers = _drivers(node, spec, request, runners=runners)
     known = read_disks(node, svc)
     table, changes, failures = dict(known), {}, []
     for res in disk_holders(spec):
-        rlog = resource_logger(svc, res.rid)
+        rlog = resource_logger(res.rid)
         drv = drivers.get(res.rid)
         if drv is None or not hasattr(drv, "disklist"):
             continue
@@ -191,14 +168,14 @@ def _diskupdate(node, svc, spec, opts, runners, record, resource_logger, DriverE
         drv = drivers.get(pr.rid)
         if pr.disabled or change is None or drv is None or not (change["added"] or change["removed"]):
             continue
-        rlog = resource_logger(svc, pr.rid)
+        rlog = resource_logger(pr.rid)
         if not drv.supported():
             rlog.info("sg_persist not found: no reservation to refresh")
             continue
         if not drv.held(change["before"] + change["added"]):
             rlog.info("the reservation is not held on this node: nothing to refresh")
             continue
-        if opts.dry_run:
+        if request.dry_run:
             rlog.info(f"would reserve {', '.join(change['added']) or 'nothing'}, "
                       f"release {', '.join(change['removed']) or 'nothing'}")
             continue
@@ -213,9 +190,9 @@ def _diskupdate(node, svc, spec, opts, runners, record, resource_logger, DriverE
             rlog.error(str(exc))
             failures.append(pr.rid)
 
-    if not opts.dry_run:
+    if not request.dry_run:
         write_disks(node, svc, table)
-        record("observation", "diskupdate", payload={
+        session.record("observation", "diskupdate", payload={
             "disks": {rid: {"before": c["before"], "after": c["after"]} for rid, c in changes.items()},
-            "reserved": reserved, "released": released, "failed": failures, "argv": opts.argv})
+            "reserved": reserved, "released": released, "failed": failures, "argv": list(request.argv)})
     return 1 if failures else 0

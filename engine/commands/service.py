@@ -1,26 +1,22 @@
 """Service-wide flags: freeze, thaw, frozen. The flag file is the fast view; the journal records each change."""
 
-import getpass
-import os
+
+def _journal_flag(node, svc, event, request):
+    """The `config freeze|thaw` record: no action's (the inherited action id, or none)."""
+    from engine.session import Session
+
+    with Session(node, svc, request, mint=False) as session:
+        session.record("config", event, payload=session.who())
 
 
-def _journal_flag(node, svc, event, opts):
-    from journal.store import Journal
-
-    with Journal(node.journal_path) as j:
-        j.append_one({"node": node.name, "svc": svc, "kind": "config", "event": event,
-                      "action_id": os.environ.get("OSVC_ACTION_ID", ""),
-                      "payload": {"argv": opts.argv, "user": getpass.getuser(), "pid": os.getpid()}})
-
-
-def _set_frozen(node, svc, opts, frozen):
+def _set_frozen(node, svc, request, frozen):
     from engine.states import FROZEN_NAME, read_cache, write_cache
 
     flag = node.svc_var(svc) / FROZEN_NAME
     if flag.exists() == frozen:
         print(f"{svc}: already {'frozen' if frozen else 'thawed'}")
         return 0
-    _journal_flag(node, svc, "freeze" if frozen else "thaw", opts)   # journal first, then the effect
+    _journal_flag(node, svc, "freeze" if frozen else "thaw", request)   # journal first, then the effect
     if frozen:
         flag.parent.mkdir(parents=True, exist_ok=True)
         flag.touch()
@@ -34,15 +30,15 @@ def _set_frozen(node, svc, opts, frozen):
     return 0
 
 
-def freeze(node, svc, opts):
-    return _set_frozen(node, svc, opts, True)
+def freeze(node, svc, request):
+    return _set_frozen(node, svc, request, True)
 
 
-def thaw(node, svc, opts):
-    return _set_frozen(node, svc, opts, False)
+def thaw(node, svc, request):
+    return _set_frozen(node, svc, request, False)
 
 
-def frozen(node, svc, opts):
+def frozen(node, svc, request):
     """Exit 1 when frozen, 0 otherwise (1.8 agent semantics)."""
     from engine.states import is_frozen
 

@@ -4,66 +4,38 @@ import json
 import sys
 
 
-def _color(opts):
-    return opts.color == "yes" or (opts.color == "auto" and sys.stdout.isatty())
+def _color(request):
+    return request.color == "yes" or (request.color == "auto" and sys.stdout.isatty())
 
 
 def current_document(node, svc, refresh=False):
-    """The service's status document: the valid cache, else a fresh evaluation (then cached)."""
+    """The service's status document: the valid cache, else a fresh evaluation (then cached);
+    `refresh`: a journaled evaluation. Evaluations here apply the restart policy."""
     from engine import states
 
-    if not refresh:
-        doc = states.read_cache(node, svc)
-        if doc is not None:
-            return doc
-        return refresh_document(node, svc)
-    return journaled_refresh(node, svc)
+    if refresh:
+        return journaled_refresh(node, svc)
+    doc = states.read_cache(node, svc)        # the fast path: nothing else imported
+    if doc is not None:
+        return doc
+    from engine.refresh import refresh_document
+    from engine.restart import apply_policy
+
+    return refresh_document(node, svc, policy=apply_policy)
 
 
 def journaled_refresh(node, svc):
     """`--refresh`: recover an interrupted action first, evaluate, journal the status when it changed."""
-    import os
-
-    from core.log import service_logger
-    from engine.recovery import recover_locked
     from engine.history.observations import after_evaluation
-    from journal.store import Journal
+    from engine.recovery import recover_locked
+    from engine.refresh import refresh_document
+    from engine.restart import apply_policy
+    from engine.session import Session
 
-    with Journal(node.journal_path) as journal:
-        recover_locked(node, svc, journal)
-        doc = refresh_document(node, svc)
-        after_evaluation(node, svc, journal, doc, os.environ.get("OSVC_ACTION_ID", ""), service_logger(node, svc))
-    return doc
-
-
-def refresh_document(node, svc, spec=None):
-    from engine import probe, states
-    from config.build import load_service
-    from core.log import resource_logger, service_logger
-    from drivers.registry import build_drivers
-    from drivers.runner import Runner
-
-    spec = spec or load_service(node, svc)
-    log = service_logger(node, svc)
-    runner = Runner()   # status probes: no journal sink
-    drivers = build_drivers(node, spec, runners=lambda rid: runner, loggers=lambda rid: resource_logger(svc, rid))
-    previous = states.read_cache(node, svc, stale_ok=True)
-    doc = probe.evaluate(node, spec, drivers)
-    if any(res.restart for res in spec.resources):
-        doc = _apply_restart_policy(node, spec, drivers, previous, doc, log)
-    states.write_cache(node, svc, doc)
-    return doc
-
-
-def _apply_restart_policy(node, spec, drivers, previous, doc, log):
-    """Restart what went down since the last evaluation (the `restart` keyword), then re-evaluate."""
-    from engine import probe, restart
-
-    chosen, notes = restart.candidates(spec, previous, doc)
-    if chosen and restart.restart_resources(node, spec.name, chosen, log):
-        doc = probe.evaluate(node, spec, drivers)
-    for rid, note in notes.items():
-        doc["resources"][rid]["log"].append(note)
+    with Session(node, svc, None, mint=False) as session:
+        recover_locked(node, svc, session.journal)
+        doc = refresh_document(node, svc, policy=apply_policy)
+        after_evaluation(node, svc, session.journal, doc, session.action_id, session.log)
     return doc
 
 
@@ -79,23 +51,22 @@ def _load_from(path):
         raise UsageError(f"--from {path}: not a status document ({exc})")
 
 
-def print_status(node, svc, opts):
+def print_status(node, svc, request):
     from domain import render
 
-    doc = _load_from(opts.from_file) if opts.from_file else current_document(node, svc, opts.refresh)
-    if opts.format == "json":
+    doc = _load_from(request.from_file) if request.from_file else current_document(node, svc, request.refresh)
+    if request.format == "json":
         print(json.dumps(doc, indent=2))
     else:
-        sys.stdout.write(render.render(doc, color=_color(opts), show_disabled=getattr(opts, "show_disabled", None)))
+        sys.stdout.write(render.render(doc, color=_color(request), show_disabled=request.show_disabled))
     return 0
 
 
-def json_status(node, svc, opts):
-    opts.format = "json"
-    return print_status(node, svc, opts)
+def json_status(node, svc, request):
+    return print_status(node, svc, request.with_(format="json"))
 
 
-def status(node, svc, opts):
+def status(node, svc, request):
     from domain import status as st
 
-    return st.exit_code(current_document(node, svc, opts.refresh))
+    return st.exit_code(current_document(node, svc, request.refresh))
