@@ -6,19 +6,21 @@
 - Names UPPER-CASED: the service `SVC`, a resource `SVC.RID`.
 - Console (stdout): `%(asctime)s %(levelname)-7s %(name)-<W>s %(message)s`, `%H:%M:%S`,
   W = len(svcname) + 8.
-- File `log/<svc>.log`, rotating 5 MB x 5: `%(asctime)s - %(name)s - %(levelname)s - %(message)s`.
+- File `log/<svc>.log`, rotating 5 MB x 5 (logging.handlers.RotatingFileHandler, delayed: a command
+  that logs nothing leaves no file): `%(asctime)s - %(name)s - %(levelname)s - %(message)s`.
 
 Service names often hold dots (deb1.opensvc.com), so logging's dotted hierarchy would make service
 `a.b` a child of service `a`. Hence service loggers never propagate (records stop at their own
 service's handlers), and a resource logger is only made once its service logger exists, so its
 nearest ancestor is always its own service.
-Stdlib only: this module is on the read path.
+Stdlib only: this module is on the read path. logging.handlers is imported by service_logger only
+(~3 ms beside sh, which every command that logs runs anyway; `print status` from the cache never
+makes a service logger, so never pays it).
 """
 
 import logging
 import os
 import sys
-import time
 
 CONSOLE_FORMAT = "%(asctime)s %(levelname)-7s %(name)-{width}s %(message)s"
 CONSOLE_DATEFMT = "%H:%M:%S"
@@ -64,40 +66,12 @@ class ConsoleHandler(logging.StreamHandler):
         self._fixed = value
 
 
-class RotatingFile(logging.FileHandler):
-    """`log/<svc>.log`, rotated before it would pass `max_bytes`, keeping `backups` old files (`.1`
-    the newest), as logging.handlers.RotatingFileHandler does: without that module, which imports
-    pickle, socket and queue for handlers no command here uses (~4 ms of every action).
-    `delay`: the file is created by the first record, so a command that logs nothing leaves no file."""
+def file_handler(path, max_bytes=FILE_MAX_BYTES, backups=FILE_BACKUPS):
+    """The service's log file: rotated before a record would pass `max_bytes`, `backups` old files
+    kept (`.1` the newest), created by the first record."""
+    from logging.handlers import RotatingFileHandler
 
-    def __init__(self, path, max_bytes=FILE_MAX_BYTES, backups=FILE_BACKUPS):
-        super().__init__(path, encoding="utf-8", delay=True)
-        self.max_bytes, self.backups = max_bytes, backups
-
-    def emit(self, record):
-        try:
-            if self.stream is None:
-                self.stream = self._open()
-            self.stream.seek(0, os.SEEK_END)
-            if self.stream.tell() and self.stream.tell() + len(self.format(record)) + 1 > self.max_bytes:
-                self.rotate()
-        except Exception:
-            self.handleError(record)
-            return
-        super().emit(record)
-
-    def rotate(self):
-        self.stream.close()
-        self.stream = None
-        base = self.baseFilename
-        for i in range(self.backups - 1, 0, -1):
-            if os.path.exists(f"{base}.{i}"):
-                os.replace(f"{base}.{i}", f"{base}.{i + 1}")
-        if self.backups:
-            os.replace(base, f"{base}.1")
-        else:
-            os.unlink(base)
-        self.stream = self._open()
+    return RotatingFileHandler(path, maxBytes=max_bytes, backupCount=backups, encoding="utf-8", delay=True)
 
 
 def _handler(logger, cls):
@@ -126,15 +100,17 @@ def service_logger(node, svc: str, stream=None, converter=None, level=logging.IN
     if converter is not None or console.formatter is None:
         console.setFormatter(console_formatter(svc, converter))
 
+    from logging.handlers import RotatingFileHandler
+
     path = node.log_path(svc)
-    rotating = _handler(log, RotatingFile)
+    rotating = _handler(log, RotatingFileHandler)
     if rotating is not None and rotating.baseFilename != os.path.abspath(path):
         log.removeHandler(rotating)
         rotating.close()
         rotating = None
     if rotating is None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        rotating = RotatingFile(path)
+        rotating = file_handler(path)
         rotating.setLevel(logging.DEBUG)
         log.addHandler(rotating)
     if converter is not None or rotating.formatter is None:
@@ -146,18 +122,3 @@ def resource_logger(svc: str, rid: str) -> logging.Logger:
     """`SVC.RID`: its records propagate to the service logger's handlers (set up by service_logger)."""
     _svc_logger(svc)
     return logging.getLogger(logger_name(svc, rid))
-
-
-def close_service_logger(svc: str):
-    """Close and remove the service's handlers (long-lived processes acting on many services)."""
-    log = logging.getLogger(logger_name(svc))
-    for h in list(log.handlers):
-        if type(h) in (ConsoleHandler, RotatingFile):   # not others' (pytest's capture)
-            log.removeHandler(h)
-            h.close()
-
-
-def fixed_clock(hms: str):
-    """A converter for tests and replays: every record shows `hms` (HH:MM:SS) as its time."""
-    h, m, s = (int(x) for x in hms.split(":"))
-    return lambda _secs: time.struct_time((2000, 1, 1, h, m, s, 5, 1, 0))

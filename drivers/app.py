@@ -19,7 +19,7 @@ through the runner costs ~5-8 ms, a fork from that shell well under 1 ms), the c
 concurrently, and a check that hangs costs the others nothing: at the timeout the batch's process
 group is killed and the checks that had not answered count as failed.
 
-Instance-availability gate: when the engine passes `ctx.extra['instance_avail']` (the avail of the
+Instance-availability gate: when the engine passes `ctx.instance_avail` (the avail of the
 ip/disk/fs/container resources) and it is neither up nor n/a, checks are not run: 1.5 form
 `ip+fs status is <s>, skip check`, 1.8 form `not evaluated (instance not up)`, both n/a.
 """
@@ -91,7 +91,7 @@ class App(Driver):
         super().__init__(res, ctx)
         self.folder = Path(self.conf.get("dir") or ctx.node.launchers_dir(ctx.svcname))
         self.script = self.conf.get("script")
-        self.timeout = int(self.conf.get("timeout") or ctx.extra.get("app_timeout") or DEFAULT_TIMEOUT)
+        self.timeout = int(self.conf.get("timeout") or ctx.timeouts.app or DEFAULT_TIMEOUT)
 
     # --- shared -----------------------------------------------------------------------------
     def label(self) -> str:
@@ -147,7 +147,7 @@ class App(Driver):
         return {Path(path).name: rc for path, rc in rcs.items()}
 
     def _gate(self):
-        avail = self.ctx.extra.get("instance_avail")
+        avail = self.ctx.instance_avail
         if avail in (None, "up", "n/a"):
             return None
         return avail

@@ -17,14 +17,13 @@ says so `operational`, `check_capabilities`, `check_manual_boot`, `files_to_sync
 `runmethod`. Class attributes say what the sequence does: `pings` (False: no ping phase),
 `remote_up` (False: no remote up test, so no other-node conflict probe).
 
-Time is injected: `ctx.extra['clock']` (monotonic seconds) and `ctx.extra['sleep']`, so unit tests of
-the sequence do not sleep. Poll intervals default to the reference's (2 s up, 1 s down);
+Time is injected: `ctx.clock` (monotonic seconds) and `ctx.sleep`, so unit tests of the sequence
+do not sleep. Poll intervals default to the reference's (2 s up, 1 s down);
 `etc/node.conf` `[container] poll_interval` shortens both (simulated hypervisors, demos).
 Timeouts: the `start_timeout` / `stop_timeout` keywords, whose defaults per type are the reference's
 (domain.families.TIMEOUTS).
 """
 
-import time
 
 from drivers.base import Driver, DriverError, StopTimeout
 from drivers.ip import resolve  # noqa: F401 (also the containers' import point)
@@ -72,8 +71,8 @@ class Container(Driver):
         super().__init__(res, ctx)
         self.name = str(self.conf.get("name") or ctx.svcname)
         self.hostname = str(self.conf.get("hostname") or self.name)
-        self.clock = ctx.extra.get("clock", time.monotonic)
-        self.sleep = ctx.extra.get("sleep", time.sleep)
+        self.clock = ctx.clock
+        self.sleep = ctx.sleep
         start_default, stop_default = TIMEOUTS.get(res.type, TIMEOUTS[""])
         self.start_timeout = float(self.conf.get("start_timeout") or start_default)
         self.stop_timeout = float(self.conf.get("stop_timeout") or stop_default)
@@ -129,10 +128,8 @@ class Container(Driver):
         """True when the hypervisor will not boot the guest by itself (what a cluster needs)."""
         return True
 
-    def files_to_sync(self) -> list:
-        return []
-
     def disklist(self) -> list:
+        """A container lists its backing disks (none unless its technology says): diskupdate asks it."""
         return []
 
     # --- probes ---------------------------------------------------------------------------------

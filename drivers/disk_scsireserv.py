@@ -27,7 +27,6 @@ spelling given to --param-rk.
 import os
 import re
 import shutil
-import time
 
 from drivers.base import Driver, DriverError
 
@@ -37,7 +36,6 @@ UA_TRIES = 10          # unit attention: one read per second, up to 10 (referenc
 RESERVE_WAIT = 3       # seconds to see a preempted reservation become ours
 LABEL_MAX = 248
 KEY_RE = re.compile(r"^0x[0-9a-fA-F]{1,16}$")
-UNIT_ATTENTION_RC = 6  # sg3_utils exit status of a Unit Attention
 
 
 class NotCapable(Exception):
@@ -86,37 +84,26 @@ class ScsiReserv(Driver):
         super().__init__(res, ctx)
         self.peer = str(self.conf.get("peer") or "")
         self.no_preempt_abort = bool(self.conf.get("no_preempt_abort"))
-        self.sleep = ctx.extra.get("sleep", time.sleep)
+        self.sleep = ctx.sleep
         self._key = None
         self._peer_driver = None
         self._probing = False
 
     # --- the peer's disks ------------------------------------------------------------------------
     def peer_driver(self):
-        """The driver of the resource whose disks we reserve: the caller's instance when it shares its
-        drivers (`ctx.extra['drivers']`), else one built from the registry."""
+        """The driver of the resource whose disks we reserve (`ctx.driver_of`)."""
         if self._peer_driver is None:
-            shared = self.ctx.extra.get("drivers") or {}
-            drv = shared.get(self.peer)
+            try:
+                drv = self.ctx.driver_of(self.peer)
+            except KeyError:
+                raise DriverError(f"{self.res.rid}: peer resource {self.peer!r} is not in the service") from None
             if drv is None:
-                spec = self.ctx.spec
-                try:
-                    peer_res = spec.resource(self.peer)
-                except (AttributeError, KeyError):
-                    raise DriverError(f"{self.res.rid}: peer resource {self.peer!r} is not in the service") from None
-                from drivers.registry import driver_for
-
-                drv = driver_for(peer_res, self.ctx)
-                if drv is None:
-                    raise DriverError(f"{self.res.rid}: no driver for the peer {self.peer}")
+                raise DriverError(f"{self.res.rid}: no driver for the peer {self.peer}")
             self._peer_driver = drv
         return self._peer_driver
 
     def disks(self) -> list:
-        disklist = getattr(self.peer_driver(), "disklist", None)
-        if disklist is None:
-            return []
-        return list(dict.fromkeys(str(d) for d in disklist() if d))
+        return list(dict.fromkeys(str(d) for d in self.peer_driver().disklist() if d))
 
     def label(self) -> str:
         try:

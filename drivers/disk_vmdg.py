@@ -33,24 +33,17 @@ class Vmdg(Driver):
         pass
 
     # --- the VM's disks ---------------------------------------------------------------------------
-    def container_res(self):
-        if not self.container_id:
-            raise DriverError(f"container_id must be set in section {self.res.rid}")
-        try:
-            return self.ctx.spec.resource(self.container_id)
-        except (AttributeError, KeyError):
-            raise DriverError(f"{self.res.rid}.container_id points to an invalid section") from None
-
     def container(self):
-        """The container's driver: the caller's instance when shared (`ctx.extra['drivers']`), else built."""
+        """The container's driver (`ctx.driver_of`)."""
         if self._container is None:
-            drv = (self.ctx.extra.get("drivers") or {}).get(self.container_id)
+            if not self.container_id:
+                raise DriverError(f"container_id must be set in section {self.res.rid}")
+            try:
+                drv = self.ctx.driver_of(self.container_id)
+            except KeyError:
+                raise DriverError(f"{self.res.rid}.container_id points to an invalid section") from None
             if drv is None:
-                from drivers.registry import driver_for
-
-                drv = driver_for(self.container_res(), self.ctx)
-                if drv is None:
-                    raise DriverError(f"{self.res.rid}: no driver for the container {self.container_id}")
+                raise DriverError(f"{self.res.rid}: no driver for the container {self.container_id}")
             self._container = drv
         return self._container
 

@@ -108,7 +108,7 @@ class Fs(Driver):
             return "down", []
         if not any(same_device(src, self.dev) for src in sources):
             return "warn", [f"{self.mnt} is mounted from {sources[-1]}, not {self.dev}"]
-        timeout = float(self.ctx.extra.get("stat_timeout", STAT_TIMEOUT))
+        timeout = self.ctx.timeouts.stat if self.ctx.timeouts.stat is not None else STAT_TIMEOUT
         if not stat_responds(self.mnt, timeout):
             return "warn", ["fs is not responding to stat"]
         return "up", []

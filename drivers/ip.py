@@ -25,7 +25,6 @@ import ipaddress
 import os
 import re
 import socket
-import time
 
 from drivers.registry import driver_class
 from drivers.base import Driver, DriverError
@@ -201,11 +200,12 @@ class Ip(Driver):
             self.ctx.log.info(f"{self.addr} is already down on {self.ipdev}")
             return
         self.ctx.run(["ip", "addr", "del", str(iface), "dev", self.ipdev], timeout=30)
-        deadline = time.monotonic() + float(self.ctx.extra.get("ip_down_wait", DOWN_WAIT))
+        wait = self.ctx.timeouts.ip_down_wait
+        deadline = self.ctx.clock() + (DOWN_WAIT if wait is None else wait)
         while self._answers(DOWN_PING_TIMEOUT):
-            if time.monotonic() > deadline:
+            if self.ctx.clock() > deadline:
                 raise DriverError(f"{self.addr} refuse to go down")
-            time.sleep(DOWN_PING_TIMEOUT)
+            self.ctx.sleep(DOWN_PING_TIMEOUT)
 
     # --- guest mode -------------------------------------------------------------------------
     def _in_guest(self, quiet=True) -> bool:

@@ -70,21 +70,48 @@ def driver_for(res, ctx):
     return cls(res, ctx) if cls is not None else None
 
 
-def build_drivers(node, spec, *, runners, loggers, opts=None, extra=None):
+class ServiceDrivers:
+    """How one resource's driver reaches the drivers of the service's other resources
+    (`ctx.driver_of(rid)`): a scsireserv its disk holder, a vmdg its VM, the internal sync the
+    containers whose files it copies.
+
+    `shared` (rid -> Driver) first: the builder's own instances when it shares them
+    (build_drivers(share=True)), or the fakes a test puts there. Else a new driver on the asking
+    driver's context, so its commands run, log and journal under the asking resource's rid, and no
+    instance is probed from two status threads at once."""
+
+    def __init__(self, spec, shared=None):
+        self.spec = spec
+        self.shared = {} if shared is None else shared
+
+    def driver_of(self, rid, ctx):
+        drv = self.shared.get(rid)
+        if drv is not None:
+            return drv
+        if self.spec is None:
+            raise KeyError(rid)
+        return driver_for(self.spec.resource(rid), ctx)
+
+
+def build_drivers(node, spec, *, runners, loggers, opts=None, share=False, **settings):
     """rid -> Driver for every resource of `spec` this node acts on (encap ones live in the guest).
 
     `runners(rid)` and `loggers(rid)` give each resource its own command runner and logger, so its
-    commands are logged under SVC.RID and journaled with its rid."""
+    commands are logged under SVC.RID and journaled with its rid. `settings` are Context fields
+    every driver gets (service_avail, clock, transport, timeouts...; an unknown name is a TypeError).
+    `share`: a driver asking `ctx.driver_of(rid)` gets the instance built here instead of a new one
+    (see ServiceDrivers)."""
     from drivers.base import Context
 
     drivers = {}
+    peers = ServiceDrivers(spec, drivers if share else None)
     for res in spec.resources:
         if res.encap:
             continue
         ctx = Context(
             node=node, svcname=spec.name, log=loggers(res.rid), run=runners(res.rid).run,
             dry_run=bool(getattr(opts, "dry_run", False)), force=bool(getattr(opts, "force", False)),
-            cluster=bool(getattr(opts, "cluster", False)), spec=spec, extra=dict(extra or {}),
+            cluster=bool(getattr(opts, "cluster", False)), spec=spec, peers=peers, **settings,
         )
         drivers[res.rid] = driver_for(res, ctx)
     return drivers

@@ -13,7 +13,7 @@
   output tails, pid, timeout) the lead journals;
 - `quiet=True` is for status probes: no log, no event (the status read path stays cheap);
 - `sh` is imported on the first run only: it costs ~80 ms, and `print status` must not pay it.
-  And it is imported without `importlib.metadata` (see `import_sh`).
+  And it is imported without `importlib.metadata` (drivers/_sh.py `import_sh`, re-exported here).
 
 Output capture: pipes by default. A command that leaves a daemon holding the pipe costs an extra
 2 s (sh waits that long for the reader threads): callers running launchers pass `out_path`, so the
@@ -23,12 +23,11 @@ for) and the runner reads the file back afterwards.
 
 import os
 import signal
-import sys
 import threading
 import time
-import types
-from core.record import Record
 
+from core.record import Record
+from drivers._sh import import_sh
 from drivers.base import DriverError
 
 TAIL_BYTES = 2048          # output tail kept in the journal event, per stream
@@ -104,58 +103,6 @@ _OUTPUT_LOG = {
     ("err", "failed"): ("error", "stderr:\n"),
     ("err", "tolerated"): ("info", "stderr:\n"),
 }
-
-
-class _VersionOnlyMetadata(types.ModuleType):
-    """Stands in for importlib.metadata while sh imports: sh asks it one question at import time, its
-    own version, and the real module would import email, zipfile and csv to answer it (~25 ms of
-    every action command here, measured). Any other use loads the real module."""
-
-    class PackageNotFoundError(ModuleNotFoundError):
-        pass
-
-    def version(self, name):
-        import glob
-
-        for entry in sys.path:
-            for meta in glob.glob(os.path.join(entry or ".", f"{name}-*.dist-info", "METADATA")):
-                with open(meta, encoding="utf-8") as fh:
-                    for line in fh:
-                        if line.startswith("Version:"):
-                            return line.split(":", 1)[1].strip()
-        raise self.PackageNotFoundError(name)
-
-    def __getattr__(self, attr):
-        _step_aside(self)
-        import importlib.metadata
-
-        return getattr(importlib.metadata, attr)
-
-
-def _step_aside(stub):
-    import importlib
-
-    if sys.modules.get("importlib.metadata") is stub:
-        del sys.modules["importlib.metadata"]
-    if getattr(importlib, "metadata", None) is stub:
-        del importlib.metadata
-
-
-def import_sh():
-    """`import sh`, with importlib.metadata stood in for when nothing loaded it yet."""
-    if "sh" in sys.modules or "importlib.metadata" in sys.modules:
-        import sh
-
-        return sh
-    import importlib
-
-    stub = _VersionOnlyMetadata("importlib.metadata")
-    sys.modules["importlib.metadata"] = importlib.metadata = stub
-    try:
-        import sh
-    finally:
-        _step_aside(stub)
-    return sh
 
 
 class Runner:

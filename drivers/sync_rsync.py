@@ -6,11 +6,12 @@ config layer adds: the service's env file and launcher folder to every peer's et
 container's `files_to_sync()` -- vm.cfg, the libvirt XML, the zone export... -- to the same path on
 the peer, so the VM can start wherever the service fails over).
 
-The transport is the driver's `transport` (`ctx.extra['transport']`, else the node's `[transport]`
-setting). After each successful copy the time is stamped in `var/<svc>/sync/<rid>/<peer>`, and the stamp is copied to the peer under the
-same path (named after the peer), so a passive node can tell how fresh its copy is.
+The transport is the driver's `transport` (`ctx.transport`, else the node's `[transport]` setting).
+After each successful copy the time is stamped in `var/<svc>/sync/<rid>/<peer>`, and the stamp is
+copied to the peer under the same path (named after the peer), so a passive node can tell how fresh
+its copy is.
 
-Status (`ctx.extra['svc_avail']`: the service's avail here, when the engine knows it):
+Status (`ctx.service_avail`: the service's avail here, when the engine knows it):
 - no peer in the targets -> n/a `no destination nodes`;
 - service not up here (passive) -> warn `passive node needs update` if the copy this node received
   is older than sync_max_delay, else up;
@@ -80,16 +81,11 @@ class SyncRsync(Driver):
         """What the service's containers need on a peer to run there: their files_to_sync()."""
         if not self.internal or self.ctx.spec is None:
             return []
-        known = self.ctx.extra.get("drivers") or {}
         found = []
         for res in self.ctx.spec.resources:
             if res.family != "container" or res.disabled or res.encap:
                 continue
-            drv = known.get(res.rid)
-            if drv is None:
-                from drivers.registry import driver_for
-
-                drv = driver_for(res, self.ctx)
+            drv = self.ctx.driver_of(res.rid)
             found += [str(f) for f in (drv.files_to_sync() if drv is not None else ()) if os.path.exists(f)]
         return list(dict.fromkeys(found))
 
@@ -142,7 +138,7 @@ class SyncRsync(Driver):
         if not peers:
             return "n/a", ["no destination nodes"]
         now = time.time()
-        if self.ctx.extra.get("svc_avail") not in (None, "up"):
+        if self.ctx.service_avail not in (None, "up"):
             if self._stale(self.ctx.node.name, now):
                 return "warn", ["passive node needs update"]
             return "up", []
@@ -171,7 +167,7 @@ class SyncRsync(Driver):
         """Copy to the peers of `target` (None: every target); returns the peers reached."""
         if target and target not in self.targets:
             return []
-        avail = self.ctx.extra.get("svc_avail")
+        avail = self.ctx.service_avail
         if avail not in (None, "up") and not self.ctx.force:
             self.ctx.log.info("won't sync this resource for a service not up")
             return []
@@ -184,7 +180,7 @@ class SyncRsync(Driver):
             self.ctx.log.info("nothing to sync")
             return []
         files = self.container_files()
-        timeout = int(self.ctx.extra.get("sync_timeout", SYNC_TIMEOUT))
+        timeout = int(self.ctx.timeouts.sync or SYNC_TIMEOUT)
         failed = []
         dstfs = self.conf.get("dstfs")
         for peer in peers:

@@ -1,15 +1,19 @@
 """How a node reaches its peers (DESIGN §9): run a command there, copy files there.
 
-Both transports take the runner's `run` callable per call (so one transport object serves every
-service and resource) and give the same two operations:
+One seam, declared by `Transport`: every method takes the runner's `run` callable per call (so one
+transport object serves every service and resource) and plain values:
 
-    transport.run(run, peer, argv, timeout=60, log=None, **kw) -> Result     # a command on peer
-    transport.rsync(run, peer, sources, dst, options=(), timeout=3600) -> Result
+    transport.command(peer, argv) -> (argv, env)      # the local command line that runs argv on
+                                                      # peer, and the variables to add to its env
+    transport.run(run, peer, argv, timeout=60, log=None, **kw) -> Result     # that command, run
+    transport.rsync(run, peer, sources, dst, options=(), timeout=3600, **kw) -> Result
+    transport.rsync_same_path(run, peer, files, options=(), timeout=3600, **kw) -> Result
+    transport.is_mountpoint(run, peer, path, timeout=60) -> bool
 
-- SshTransport (production): `ssh <opts> <peer> <argv shell-quoted>` and
+- SshTransport (production): `ssh <opts> <peer> <argv shell-quoted>` (no env) and
   `rsync <options> -e "ssh <opts>" <sources> <peer>:<dst>`; root trust between nodes as in the seeds.
 - LocalTransport(roots={node: Path}) (tests, demo): every node is a root folder on this machine.
-  `run` executes argv locally with OSVC_ROOT=roots[peer] and OSVC_NODENAME=peer (a leading
+  `command` is argv itself with OSVC_ROOT=roots[peer] and OSVC_NODENAME=peer (a leading
   `osvc-engine` word becomes the `osvc-engine` script next to sys.executable when there is one,
   so tests run the checkout's engine). Destination paths are mapped:
     * a path under any node's root   -> the same relative path under roots[peer]
@@ -27,21 +31,42 @@ SSH = ["ssh", "-q", "-o", "StrictHostKeyChecking=no", "-o", "ForwardX11=no", "-o
        "-o", "ConnectTimeout=10"]
 
 
-def _log_exec(log, argv, peer):
-    if log is not None:
-        log.info(f"exec '{' '.join(argv)}' on node {peer}")
+class Transport:
+    """The transport contract (see the module docstring); `run` is written once, on `command`."""
+
+    def command(self, peer, argv) -> tuple[list[str], dict[str, str]]:
+        """(argv to run here, variables to add to its environment) that run `argv` on `peer`."""
+        raise NotImplementedError
+
+    def run(self, run, peer, argv, timeout=60, log=None, env=None, **kw):
+        """Run `argv` on `peer` through the runner's `run`; logs `exec '...' on node <peer>` to `log`."""
+        argv = [str(a) for a in argv]
+        if log is not None:
+            log.info(f"exec '{' '.join(argv)}' on node {peer}")
+        local, peer_env = self.command(peer, argv)
+        if env or peer_env:
+            kw["env"] = {**(env or {}), **peer_env}
+        return run(local, timeout=timeout, **kw)
+
+    def rsync(self, run, peer, sources, dst, options=(), timeout=3600, **kw):
+        """rsync `sources` to `dst` on `peer`."""
+        raise NotImplementedError
+
+    def rsync_same_path(self, run, peer, files, options=(), timeout=3600, **kw):
+        """Each file to where the peer keeps the same path, folders created; the last Result."""
+        raise NotImplementedError
+
+    def is_mountpoint(self, run, peer, path, timeout=60) -> bool:
+        """Is `path` a mount point on `peer`?"""
+        raise NotImplementedError
 
 
-class SshTransport:
+class SshTransport(Transport):
     def __init__(self, ssh=None):
         self.ssh = list(ssh or SSH)
 
-    def command(self, peer, argv) -> list:
-        return [*self.ssh, "-n", peer, shlex.join(str(a) for a in argv)]
-
-    def run(self, run, peer, argv, timeout=60, log=None, **kw):
-        _log_exec(log, argv, peer)
-        return run(self.command(peer, argv), timeout=timeout, **kw)
+    def command(self, peer, argv):
+        return [*self.ssh, "-n", peer, shlex.join(str(a) for a in argv)], {}
 
     def rsync_argv(self, peer, sources, dst, options=()) -> list:
         return ["rsync", *options, "-e", " ".join(self.ssh), *map(str, sources), f"{peer}:{dst}"]
@@ -54,11 +79,11 @@ class SshTransport:
         return run(self.rsync_argv(peer, files, "/", ["-R", *options]), timeout=timeout, **kw)
 
     def is_mountpoint(self, run, peer, path, timeout=60):
-        """Is `path` a mount point on the peer (`mountpoint -q`)?"""
+        """`mountpoint -q` on the peer."""
         return self.run(run, peer, ["mountpoint", "-q", path], timeout=timeout, check=False).rc == 0
 
 
-class LocalTransport:
+class LocalTransport(Transport):
     def __init__(self, roots: dict, engine=None):
         self.roots = {name: Path(root) for name, root in roots.items()}
         self.engine = list(engine) if engine else _default_engine()
@@ -87,13 +112,7 @@ class LocalTransport:
         argv = [str(a) for a in argv]
         if argv and argv[0] == "osvc-engine":
             argv = self.engine + argv[1:]
-        env = {"OSVC_ROOT": str(self.root(peer)), "OSVC_NODENAME": peer}
-        return argv, env
-
-    def run(self, run, peer, argv, timeout=60, log=None, env=None, **kw):
-        _log_exec(log, [str(a) for a in argv], peer)
-        argv, peer_env = self.command(peer, argv)
-        return run(argv, timeout=timeout, env={**(env or {}), **peer_env}, **kw)
+        return argv, {"OSVC_ROOT": str(self.root(peer)), "OSVC_NODENAME": peer}
 
     def rsync_argv(self, peer, sources, dst, options=()) -> list:
         target = self.map_path(peer, dst)

@@ -207,8 +207,8 @@ class Executor(SyncActions):
 
         self.fire(step.rid, mstep.begin)
         method = step.direction
-        if self.current == "startstandby" and hasattr(drv, "start_standby") and not res.standby:
-            method = "start_standby"
+        if self.current == "startstandby" and step.direction == "start" and not res.standby:
+            method = "start_standby"     # Driver.start_standby: start() unless the driver has its own
         try:
             self.check_requires(needs, drivers)
             if not rollback:
@@ -216,9 +216,7 @@ class Executor(SyncActions):
             getattr(drv, method)()
             for waypoint in mstep.waypoints:
                 advance(waypoint)
-                phase = getattr(drv, waypoint, None)
-                if phase is None:
-                    continue
+                phase = getattr(drv, waypoint)    # a Driver phase: a no-op unless the driver waits
                 try:
                     phase()
                 except StopTimeout:
@@ -313,12 +311,12 @@ class Executor(SyncActions):
             digest=self.spec.digest, steps={a: [s.rid for s in st] for a, st in steps.items()},
             **({"resumes": resumes} if resumes else {})))
         self.models = self._models()
-        extra = {}
+        service_avail = None
         if action in SYNC_ACTIONS:     # a sync refuses to push from a node where the service is not up
             from engine.refresh import current_document
 
-            extra["svc_avail"] = current_document(self.node, self.svc).get("avail")
-        drivers = self.session.drivers(extra=extra)
+            service_avail = current_document(self.node, self.svc).get("avail")
+        drivers = self.session.drivers(service_avail=service_avail)
         error = None
         try:
             for sub in steps:

@@ -59,6 +59,9 @@ def _probe_all(resources, drivers):
         return results
     from concurrent.futures import ThreadPoolExecutor
 
+    from drivers.runner import import_sh
+
+    import_sh()    # here, not in a probe thread: its first import swaps importlib.metadata process-wide
     with ThreadPoolExecutor(max_workers=min(8, len(todo))) as pool:
         for res, result in zip(todo, pool.map(lambda r: resource_status(r, drivers.get(r.rid)), todo)):
             results[res.rid] = result
@@ -82,8 +85,11 @@ def evaluate(node, spec, drivers, states=None):
     for res in gated:
         driver = drivers.get(res.rid)
         if driver is not None and avail is not None:
-            driver.ctx.extra.setdefault("instance_avail", avail)   # app: check only a running instance
-            driver.ctx.extra.setdefault("svc_avail", avail)        # sync: passive node or active one
+            ctx = driver.ctx      # what the engine already knows stays (a sync action's service_avail)
+            if ctx.instance_avail is None:
+                ctx.instance_avail = avail      # app: check only a running instance
+            if ctx.service_avail is None:
+                ctx.service_avail = avail       # sync: passive node or active one
     values.update(_probe_all(gated, drivers))
     rows = []
     for res in spec.resources:

@@ -66,7 +66,8 @@ class Relocation(Executor):
         if not containers:
             return "live migration needs a container and this service has none: use switch"
         for res in containers:
-            if not hasattr(driver_class(res.family, res.type) or object, "migrate"):
+            cls = driver_class(res.family, res.type)
+            if cls is None or not cls.supports("migrate"):
                 return f"live migration is not supported for container type {res.type}: use switch"
         return None
 

@@ -30,7 +30,7 @@ class SyncActions:
         from drivers.registry import driver_class
 
         return [planner.Step(r.rid, r.family, hook) for r in self.selected()
-                if hasattr(driver_class(r.family, r.type) or object, hook)]
+                if (cls := driver_class(r.family, r.type)) is not None and cls.supports(hook)]
 
     def sync_plan(self, action):
         """{sub-action: steps} of a sync action (presync first, when a driver has it) or a hook."""

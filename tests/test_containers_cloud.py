@@ -264,7 +264,7 @@ def test_openstack_save_that_never_ends_times_out_after_240_s(sim, node):
     sim.vmsim("define", "openstack", "web1", "--running")
     sim.vmsim("fail", "openstack", "web1", "save=hang")
     clock = FakeClock()
-    drv, log, _ = os_driver(node, extra={"clock": clock, "sleep": clock.sleep})
+    drv, log, _ = os_driver(node, clock=clock, sleep=clock.sleep)
     with pytest.raises(Exception, match=r"^save failed, image status saving$"):
         drv.force_stop()
     assert clock.slept == [60.0] * 4

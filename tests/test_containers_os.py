@@ -35,8 +35,8 @@ def clock_node(node, sim):
 
 
 def driver(node, type, conf, clock=None, **kw):
-    extra = {"clock": clock, "sleep": clock.sleep} if clock else {}
-    return make_driver(node, "container", type, {"hostname": ADDR, **conf}, extra=extra, **kw)
+    timing = {"clock": clock, "sleep": clock.sleep} if clock else {}
+    return make_driver(node, "container", type, {"hostname": ADDR, **conf}, **timing, **kw)
 
 
 def boot_through(drv):

@@ -32,10 +32,10 @@ def argvs(events):
 def driver(node, type, conf, clock=None, sim=None):
     """A container driver; with a FakeClock, polls are 1 s apart (fake time: few real probes)."""
     conf = {"hostname": NOWHERE, **conf}
-    extra = {"clock": clock, "sleep": clock.sleep} if clock else None
+    timing = {"clock": clock, "sleep": clock.sleep} if clock else {}
     if clock:
         sim_node_conf(node.root, sim, poll=1.0)
-    return make_driver(node, "container", type, conf, rid="container#1", extra=extra)
+    return make_driver(node, "container", type, conf, rid="container#1", **timing)
 
 
 def hp(tool):

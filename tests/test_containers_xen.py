@@ -65,8 +65,8 @@ def argvs(events):
 
 def driver(node, type, conf, clock=None):
     conf = {"hostname": NOWHERE, **conf}
-    extra = {"clock": clock, "sleep": clock.sleep} if clock else None
-    return make_driver(node, "container", type, conf, rid="container#1", extra=extra)
+    timing = {"clock": clock, "sleep": clock.sleep} if clock else {}
+    return make_driver(node, "container", type, conf, rid="container#1", **timing)
 
 
 # --- kvm ------------------------------------------------------------------------------------------
@@ -304,7 +304,7 @@ def test_ovm_up_test_from_another_node(simnode, sim):
     write_ovm_cfg(sim, "ovmguest1")
     sim.vmsim("define", "ovm", "ovmguest1", "--id", UUID, "--running", "--node", "node2")
     drv, _, _ = driver(simnode, "ovm", {"name": "ovmguest1", "uuid": UUID})
-    drv.ctx.extra["transport"] = LocalTransport({"node1": simnode.root, "node2": simnode.root})
+    drv.ctx.transport = LocalTransport({"node1": simnode.root, "node2": simnode.root})
     assert not drv.is_up()
     assert drv.is_up_on("node2")
 

@@ -201,10 +201,10 @@ def test_script_form_absolute_and_missing(node, tmp_path, state):
 
 def test_instance_not_up_skips_checks(node, folder, state):
     launcher(folder, "C10x", "exit 0")
-    app, _, events = make_driver(node, "app", conf={}, rid="app", extra={"instance_avail": "down"})
+    app, _, events = make_driver(node, "app", conf={}, rid="app", instance_avail="down")
     assert app.status() == ("n/a", ["ip+fs status is down, skip check"])
     app8, _, _ = make_driver(node, "app", conf={"script": "C10x", "check": 1}, rid="app#1",
-                             extra={"instance_avail": "warn"})
+                             instance_avail="warn")
     assert app8.status() == ("n/a", ["not evaluated (instance not up)"])
 
 

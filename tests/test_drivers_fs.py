@@ -146,9 +146,10 @@ def test_fs_missing_device(node, tmp_path):
 
 def test_fs_not_responding_to_stat(node, tmp_path, monkeypatch):
     import drivers.fs as fsmod
+    from drivers.base import Timeouts
 
     fs, _, _ = make_driver(node, "fs", "tmpfs", {"dev": "tmpfs", "mnt": str(tmp_path)},
-                           extra={"stat_timeout": 0.05})
+                           timeouts=Timeouts(stat=0.05))
     monkeypatch.setattr(fsmod, "read_mounts", lambda path=None: [("tmpfs", str(tmp_path), "tmpfs")])
     monkeypatch.setattr(fsmod, "stat_responds", lambda path, timeout: False)
     assert fs.status() == ("warn", ["fs is not responding to stat"])

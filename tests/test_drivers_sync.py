@@ -36,7 +36,7 @@ def test_rsync_to_peer_and_status(cluster, tmp_path):
     (data / "b.txt").write_text("B")
     conf = {"src": [str(data / "*.txt")], "dst": "/srv/data/", "target": ["nodes"]}
     sync, log, events = make_driver(node, "sync", "rsync", conf, spec=spec,
-                                    extra={"transport": transport})
+                                    transport=transport)
     assert sync.label() == f"rsync {data}/*.txt to nodes"
     assert sync.peers() == ["node2"]
     assert sync.status() == ("down", ["node2 need update"])
@@ -67,7 +67,7 @@ def test_bwlimit_resource_over_default(cluster, tmp_path):
     argvs = []
     for conf in ({}, {"bwlimit": 100, "options": ["--checksum"]}):
         conf = {"src": [str(data / "a.txt")], "dst": "/srv/data/", "target": ["nodes"], **conf}
-        sync, _, events = make_driver(node, "sync", "rsync", conf, spec=spec, extra={"transport": transport})
+        sync, _, events = make_driver(node, "sync", "rsync", conf, spec=spec, transport=transport)
         sync.sync_nodes()
         argvs.append(events[0]["payload"]["argv"][1:-2])
     assert argvs == [["-HpogDtrlx", "--numeric-ids", "--bwlimit=500"],
@@ -79,7 +79,7 @@ def test_stale_sync_and_passive_node(cluster, tmp_path):
     node, spec, transport, roots = cluster
     (tmp_path / "f").write_text("x")
     conf = {"src": str(tmp_path / "f"), "dst": "/srv/", "target": "nodes", "sync_max_delay": 1}
-    sync, _, _ = make_driver(node, "sync", "rsync", conf, spec=spec, extra={"transport": transport})
+    sync, _, _ = make_driver(node, "sync", "rsync", conf, spec=spec, transport=transport)
     sync.sync_nodes()
     stamp = node.svc_var("svc1") / "sync" / "sync#1" / "node2"
     old = time.time() - 120
@@ -90,13 +90,13 @@ def test_stale_sync_and_passive_node(cluster, tmp_path):
     spec2 = ServiceSpec(name="svc1", nodename="node2", path=roots["node2"] / "etc/svc1.env", text="",
                         digest="", default=spec.default)
     passive, _, _ = make_driver(node2, "sync", "rsync", conf, spec=spec2,
-                                extra={"transport": transport, "svc_avail": "down"})
+                                transport=transport, service_avail="down")
     assert passive.status() == ("up", [])
     (roots["node2"] / "var/svc1/sync/sync#1/node2").write_text(f"{old}\n")
     assert passive.status() == ("warn", ["passive node needs update"])
     # and a passive node refuses to push, unless forced
     pusher, log, events = make_driver(node2, "sync", "rsync", conf, spec=spec2,
-                                      extra={"transport": transport, "svc_avail": "down"})
+                                      transport=transport, service_avail="down")
     pusher.sync_nodes()
     assert log.lines == [("INFO", "won't sync this resource for a service not up")] and events == []
 
@@ -119,7 +119,7 @@ def test_internal_config_sync(cluster):
     (launchers / "S10app").write_text("#!/bin/sh\n")
     (launchers / "core.core").write_text("dump")
     sync, _, events = make_driver(node, "sync", "rsync", {"internal": True}, rid="sync#i0", spec=spec,
-                                  extra={"transport": transport})
+                                  transport=transport)
     assert sync.label() == "rsync svc config to drpnodes, nodes"
     sync.sync_all()
     peer_etc = roots["node2"] / "etc"
@@ -148,7 +148,7 @@ def test_internal_sync_carries_the_containers_files_to_the_same_path(cluster):
         ResourceSpec(rid="container#3", family="container", type="kvm", conf={"name": "vm3"}, disabled=True),
     ]
     sync, _, events = make_driver(node, "sync", "rsync", {"internal": True}, rid="sync#i0", spec=spec,
-                                  extra={"transport": transport})
+                                  transport=transport)
     sync.sync_nodes()
     peer_qemu = roots["node2"] / "etc" / "libvirt" / "qemu"
     assert sorted(p.name for p in peer_qemu.iterdir()) == ["vm1.xml"]
@@ -172,7 +172,7 @@ def test_dstfs_must_be_mounted_on_the_peer(cluster, tmp_path):
     data.mkdir()
     (data / "a.txt").write_text("A")
     conf = {"src": [str(data / "a.txt")], "dst": "/srv/data/", "dstfs": "/srv/data", "target": ["nodes"]}
-    sync, _, events = make_driver(node, "sync", "rsync", conf, spec=spec, extra={"transport": transport})
+    sync, _, events = make_driver(node, "sync", "rsync", conf, spec=spec, transport=transport)
     mnt = roots["node2"] / "fs" / "srv" / "data"
     mnt.mkdir(parents=True)
     with pytest.raises(DriverError, match="the destination fs /srv/data is not mounted on node node2: refuse to "
@@ -193,7 +193,7 @@ def test_missing_source_is_named(cluster, tmp_path):
     node, spec, transport, _ = cluster
     sync, _, _ = make_driver(node, "sync", "rsync", {"src": str(tmp_path / "nope*"), "dst": "/x",
                                                      "target": "nodes"},
-                             spec=spec, extra={"transport": transport})
+                             spec=spec, transport=transport)
     with pytest.raises(Exception) as exc:
         sync.sync_nodes()
     assert str(exc.value) == f"{tmp_path}/nope*: no such file (src of sync#1)"
@@ -213,9 +213,9 @@ def test_local_transport_runs_the_engine_as_the_peer(cluster):
 
 def test_ssh_transport_commands():
     t = SshTransport()
-    assert t.command("node2", ["osvc-engine", "-s", "svc 1", "start"]) == [
+    assert t.command("node2", ["osvc-engine", "-s", "svc 1", "start"]) == ([
         "ssh", "-q", "-o", "StrictHostKeyChecking=no", "-o", "ForwardX11=no", "-o", "BatchMode=yes",
-        "-o", "ConnectTimeout=10", "-n", "node2", "osvc-engine -s 'svc 1' start"]
+        "-o", "ConnectTimeout=10", "-n", "node2", "osvc-engine -s 'svc 1' start"], {})
     assert t.rsync_argv("node2", ["/a", "/b"], "/dst/", ["-a"]) == [
         "rsync", "-a", "-e", "ssh -q -o StrictHostKeyChecking=no -o ForwardX11=no -o BatchMode=yes "
         "-o ConnectTimeout=10", "/a", "/b", "node2:/dst/"]

@@ -3,11 +3,12 @@
 import io
 import logging
 import time
+from logging.handlers import RotatingFileHandler
 
 import pytest
 
-from core.log import (RotatingFile, close_service_logger, console_formatter, fixed_clock, resource_logger,
-                        service_logger)
+from core.log import console_formatter, file_handler, resource_logger, service_logger
+from tests.helpers.logs import close_service_logger, fixed_clock
 
 
 def ours(logger):
@@ -79,8 +80,8 @@ def test_log_file(console, node):
     assert text == ("2000-01-01 10:54:49,{ms} - WEB1.IP#1 - INFO - ip addr add 10.0.0.5/24 dev eth0\n"
                     "2000-01-01 10:54:49,{ms2} - WEB1 - ERROR - boom\n").format(
         ms=text[20:23], ms2=text.splitlines()[1][20:23])
-    handler = next(h for h in logging.getLogger("WEB1").handlers if isinstance(h, RotatingFile))
-    assert (handler.max_bytes, handler.backups) == (5 * 1024 * 1024, 5)
+    handler = next(h for h in logging.getLogger("WEB1").handlers if isinstance(h, RotatingFileHandler))
+    assert (handler.maxBytes, handler.backupCount) == (5 * 1024 * 1024, 5)
 
 
 def test_log_file_rotates_keeping_five(tmp_path):
@@ -88,7 +89,7 @@ def test_log_file_rotates_keeping_five(tmp_path):
     path = tmp_path / "svc.log"
     log = logging.getLogger("ROTATION.TEST")
     log.propagate = False
-    handler = RotatingFile(path, max_bytes=100)
+    handler = file_handler(path, max_bytes=100)
     handler.setFormatter(logging.Formatter("%(message)s"))
     log.addHandler(handler)
     try:

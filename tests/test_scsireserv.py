@@ -48,9 +48,9 @@ def pr_driver(node, disks, key=K1, force=False, cluster=False, conf=None, clock=
     clock = clock or FakeClock()
     drv, log, events = make_driver(
         node, "disk", "scsireserv", {"peer": "container#1", "prkey": key, **(conf or {})}, rid="container#1pr",
-        extra={"sleep": clock.sleep}, force=force)
+        sleep=clock.sleep, force=force)
     drv.ctx.cluster = cluster
-    drv.ctx.extra["drivers"] = {"container#1": DiskVm(vm_res, drv.ctx, disks)}
+    drv.ctx.peers.shared["container#1"] = DiskVm(vm_res, drv.ctx, disks)
     return drv, log, events
 
 
@@ -318,8 +318,8 @@ def test_ldm_parsing_intersects_services_and_domain_disks():
     assert disks == ["/dev/rdsk/c0t1d0s2", "/dev/rdsk/c0t2d0s2"]
 
 
-def vmdg_driver(node, spec, extra=None):
-    return make_driver(node, "disk", "vmdg", spec.resource("vmdg").conf, rid="vmdg", spec=spec, extra=extra)
+def vmdg_driver(node, spec, shared=None):
+    return make_driver(node, "disk", "vmdg", spec.resource("vmdg").conf, rid="vmdg", spec=spec, shared=shared)
 
 
 def two_resource_spec(ctype, name="ldg1"):
@@ -348,7 +348,7 @@ def test_vmdg_of_an_ldom_asks_ldm(sim, node, tmp_path):
 def test_vmdg_of_other_vms_asks_the_container_driver(sim, node):
     spec = two_resource_spec("hpvm", "vm188")
     vm = DiskVm(spec.resource("container#1"), make_driver(node, "disk", "vmdg")[0].ctx, ["/dev/rdisk/disk12"])
-    drv = vmdg_driver(node, spec, extra={"drivers": {"container#1": vm}})[0]
+    drv = vmdg_driver(node, spec, shared={"container#1": vm})[0]
     assert drv.disklist() == ["/dev/rdisk/disk12"]
 
 

@@ -46,3 +46,18 @@ def test_start_ignores_standby_launchers_and_no_launcher_means_nothing_planned(o
     assert "app" in dry.stdout
     nothing = osvc(osvc_root, "-s", "db", "startstandby", "--dry-run", node="node5")
     assert nothing.stdout.splitlines() == ["db: startstandby", "  nothing to do"]
+
+
+def test_a_failed_startstandby_rolls_back_with_the_stop_launchers(osvc_root, tmp_path):
+    """The rollback of a startstandby stops what it started (K*), it does not run the standby
+    launchers again."""
+    state = tmp_path / "state"
+    state.mkdir()
+    folder = osvc_root / "etc" / "db.d"
+    write_launcher(folder / "S10web.standby@node1", f'echo "S10 $1" >> {state}/ran; exit 0')
+    write_launcher(folder / "S20bad.standby@node1", f'echo "S20 $1" >> {state}/ran; exit 1')
+    write_launcher(folder / "K10web", f'echo "K10 $1" >> {state}/ran; exit 0')
+    (osvc_root / "etc" / "db.env").write_text("[DEFAULT]\nnodes = node1 node2\n")
+    res = osvc(osvc_root, "-s", "db", "startstandby")
+    assert res.returncode != 0
+    assert (state / "ran").read_text().splitlines() == ["S10 start", "S20 start", "K10 stop"]

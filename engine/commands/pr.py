@@ -19,14 +19,11 @@ def _pr_resources(spec):
 
 
 def _drivers(node, spec, request, runners=None):
-    """Every driver of the service, sharing one rid -> driver table so a scsireserv or vmdg driver uses
-    the same peer instance. `runners`: default one quiet runner (status probes: nothing journaled)."""
+    """Every driver of the service, shared: a scsireserv or vmdg driver asking `ctx.driver_of` gets
+    the same instance. `runners`: default one quiet runner (status probes: nothing journaled)."""
     from engine.session import probe_drivers
 
-    shared = {}
-    drivers = probe_drivers(node, spec, request, runners=runners, extra={"drivers": shared})
-    shared.update({rid: d for rid, d in drivers.items() if d is not None})
-    return drivers
+    return probe_drivers(node, spec, request, runners=runners, share=True)
 
 
 # --- prstatus ---------------------------------------------------------------------------------------
@@ -136,7 +133,7 @@ def _diskupdate(node, svc, session):
     for res in disk_holders(spec):
         rlog = resource_logger(res.rid)
         drv = drivers.get(res.rid)
-        if drv is None or not hasattr(drv, "disklist"):
+        if drv is None or not drv.supports("disklist"):
             continue
         try:
             after = list(dict.fromkeys(str(d) for d in drv.disklist()))

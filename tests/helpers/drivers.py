@@ -2,7 +2,7 @@
 
 import logging
 
-from drivers.registry import driver_class
+from drivers.registry import ServiceDrivers, driver_class
 from drivers.base import Context
 from drivers.runner import Runner
 from domain.service import ResourceSpec
@@ -23,13 +23,15 @@ class LineLog(logging.Logger):
 
 
 def make_driver(node, family, type="", conf=None, rid=None, tags=(), svc="svc1", spec=None,
-                extra=None, force=False):
-    """(driver, log, events) for a resource of this family/type on `node`."""
+                force=False, shared=None, **context):
+    """(driver, log, events) for a resource of this family/type on `node`. `context`: Context fields
+    (clock, sleep, transport, timeouts, instance_avail...); `shared`: rid -> driver that
+    `ctx.driver_of` returns before building one from `spec`."""
     log = LineLog(f"{svc.upper()}.{(rid or family + '#1').upper()}")
     events = []
     runner = Runner(log=log, sink=events.append)
     res = ResourceSpec(rid=rid or f"{family}#1", family=family, type=type, conf=dict(conf or {}),
                        tags=frozenset(tags))
-    ctx = Context(node=node, svcname=svc, log=log, run=runner.run, spec=spec, extra=dict(extra or {}),
-                  force=force)
+    ctx = Context(node=node, svcname=svc, log=log, run=runner.run, spec=spec, force=force,
+                  peers=ServiceDrivers(spec, shared), **context)
     return driver_class(family, type)(res, ctx), log, events

@@ -15,8 +15,7 @@ def main():
     node = Node(Path(req["root"]), "node1")
     out = []
     for op in req["ops"]:
-        drv, log, events = make_driver(node, "ip", conf=req["conf"], tags=req["tags"],
-                                       extra=req["extra"])
+        drv, log, events = make_driver(node, "ip", conf=req["conf"], tags=req["tags"], **req["context"])
         entry = {"op": op, "ok": True, "error": None, "value": None}
         try:
             entry["value"] = getattr(drv, op)()

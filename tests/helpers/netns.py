@@ -42,9 +42,10 @@ def ns_ip(ns, *args, check=True):
     return _ip("-n", ns, *args, check=check)
 
 
-def run_ip_driver(ns, root, conf, ops, tags=(), extra=None):
-    """Run ip driver operations inside `ns`; a list of {op, ok, error, value, log, argv}."""
-    request = {"root": str(root), "conf": conf, "ops": ops, "tags": list(tags), "extra": extra or {}}
+def run_ip_driver(ns, root, conf, ops, tags=(), context=None):
+    """Run ip driver operations inside `ns`; a list of {op, ok, error, value, log, argv}.
+    `context`: Context fields given as JSON values."""
+    request = {"root": str(root), "conf": conf, "ops": ops, "tags": list(tags), "context": context or {}}
     proc = subprocess.run(["ip", "netns", "exec", ns, sys.executable, "-m", "tests.helpers.ip_call",
                            json.dumps(request)], capture_output=True, text=True, cwd=REPO, timeout=120)
     if proc.returncode != 0:

@@ -1,0 +1,59 @@
+"""drivers/_sh.py: sh imported with a stand-in for importlib.metadata, and never first from a probe thread."""
+
+import os
+import subprocess
+import sys
+import threading
+
+from domain.service import ResourceSpec
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def test_sh_asks_the_stand_in_its_own_version_and_nothing_else():
+    """Fails when sh changes how it asks for its version: another question loads the real
+    importlib.metadata (and email...) during the import, no question leaves the stand-in unused."""
+    code = ("import sys\n"
+            "from drivers import _sh\n"
+            "sh = _sh.import_sh()\n"
+            "loaded = sorted(m for m in ('importlib.metadata', 'email', 'zipfile', 'csv') if m in sys.modules)\n"
+            "import importlib.metadata as real\n"
+            "print(_sh.answered, loaded, sh.__version__ == real.version('sh'), type(real).__name__)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO).stdout
+    assert out.split() == ["['sh']", "[]", "True", "module"]
+
+
+def test_the_stand_in_steps_aside_for_any_other_question():
+    code = ("import sys, importlib\n"
+            "from drivers import _sh\n"
+            "stub = _sh._VersionOnlyMetadata('importlib.metadata')\n"
+            "sys.modules['importlib.metadata'] = importlib.metadata = stub\n"
+            "dist = stub.distribution('sh')\n"
+            "print(sys.modules['importlib.metadata'] is stub, type(sys.modules['importlib.metadata']).__name__,\n"
+            "      dist.version == stub.version('sh'))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO).stdout
+    assert out.split() == ["False", "module", "True"]
+
+
+class Probe:
+    """A driver whose status() notes the thread it runs on."""
+
+    def __init__(self, events):
+        self.events = events
+
+    def status(self):
+        self.events.append(("probe", threading.current_thread() is threading.main_thread()))
+        return "up", []
+
+
+def test_probes_import_sh_on_the_calling_thread_before_the_pool(monkeypatch):
+    import drivers.runner
+    from engine.probe import _probe_all
+
+    events = []
+    monkeypatch.setattr(drivers.runner, "import_sh",
+                        lambda: events.append(("import sh", threading.current_thread() is threading.main_thread())))
+    resources = [ResourceSpec(rid=f"fs#{i}", family="fs", type="tmpfs", conf={}) for i in (1, 2, 3)]
+    values = _probe_all(resources, {r.rid: Probe(events) for r in resources})
+    assert values == {r.rid: ("up", []) for r in resources}
+    assert events == [("import sh", True)] + [("probe", False)] * 3
