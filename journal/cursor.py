@@ -29,6 +29,9 @@ def make(journal_uuid, seq, record_hash: bytes) -> str:
 
 
 def parse(text) -> Cursor:
+    if not text.strip():
+        raise UsageError("empty cursor: pass a cursor printed by `osvc-engine journal tail --show-cursor`, "
+                         "or leave --cursor out to start from the newest records")
     m = _RE.match(text.strip())
     if not m:
         raise UsageError(f"malformed cursor {text!r}: pass a cursor printed by "
@@ -36,9 +39,43 @@ def parse(text) -> Cursor:
     return Cursor(m.group(1), int(m.group(2)), m.group(3))
 
 
+FILE_MAX = 256      # a cursor is ~70 characters: more than this is not a cursor file
+
+
+def read_file(path):
+    """The cursor saved in the file at `path`, or None when the file does not exist or is empty (a
+    follower starts there and writes it). Never quotes what the file holds in an error: --cursor-file
+    may be pointed at any file (the cursor file of a root follower could be /etc/shadow)."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read(FILE_MAX + 1)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise UsageError(f"cannot read the cursor file {path}: {exc.strerror or exc}") from None
+    try:
+        text = data.decode("ascii").strip()
+    except UnicodeDecodeError:
+        text = None
+    if text == "":
+        return None
+    if text is None or len(data) > FILE_MAX or not _RE.match(text):
+        raise UsageError(f"the cursor file {path} does not hold a cursor (one line `j=...;s=...;x=...` written "
+                         f"by `osvc-engine journal tail --cursor-file`): point --cursor-file at another file, "
+                         f"or remove this one if it is a stale cursor file")
+    return text
+
+
 def resolve(journal, text) -> int:
     """The seq a cursor points to in `journal`, after checking it belongs there."""
     cur = parse(text)
+    if cur.seq == 0:
+        start = journal.genesis[:PREFIX_BYTES].hex()
+        if cur.uuid == journal.uuid and cur.hash_prefix != start:
+            raise UsageError(f"cursor {text}: s=0 is the start of journal {journal.uuid} (before its first "
+                             f"record), whose start mark is x={start}, not x={cur.hash_prefix}: the cursor was "
+                             f"edited or made by hand. Leave --cursor out to read from the start, or pass a cursor "
+                             f"printed by `osvc-engine journal tail --show-cursor`")
     if cur.uuid != journal.uuid:
         raise NotFound(f"cursor {text} belongs to journal {cur.uuid}, not to this one "
                        f"({journal.uuid} at {journal.path}): wrong node, or the journal was replaced")

@@ -38,6 +38,7 @@ _PRIORITY = {
     "argv": lambda v: "$ " + (shlex.join(map(str, v)) if isinstance(v, (list, tuple)) else str(v)),
     "cmd": lambda v: "$ " + (shlex.join(map(str, v)) if isinstance(v, (list, tuple)) else str(v)),
     "rc": lambda v: f"rc={v}",
+    "tolerated": lambda v: "(tolerated)" if v is True else "",   # the runner did not raise on that rc
     "duration": duration,
     "duration_ms": lambda v: duration(v / 1000) if isinstance(v, (int, float)) else f"{v}ms",
     "duration_ns": lambda v: duration(v / 1e9) if isinstance(v, (int, float)) else f"{v}ns",
@@ -69,7 +70,7 @@ def detail(payload) -> str:
     """A short summary of a payload: known keys first in a fixed order, then k=v for the rest."""
     if not isinstance(payload, dict):
         return _short(payload)
-    parts = [render(payload[k]) for k, render in _PRIORITY.items() if k in payload]
+    parts = [text for k, render in _PRIORITY.items() if k in payload and (text := render(payload[k]))]
     parts += [f"{k}={_short(v)}" for k, v in payload.items()
               if k not in _PRIORITY and k not in _HIDDEN and (v or k not in _WHEN_SET)]
     text = " ".join(parts)

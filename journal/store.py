@@ -9,15 +9,22 @@ Durability per call: durable=True commits with synchronous=FULL (the WAL is fsyn
 append returns); durable=False uses synchronous=NORMAL (survives a process crash, not a power loss).
 
 sqlite_utils is imported only to create the schema: it costs ~80 ms and the hot path needs none of it.
+
+Readers (`Journal(path, readonly=True)`: every `osvc-engine journal` read command) open the file with
+SQLite's `mode=ro`, and `immutable=1` when its folder is not writable (a read-only mount, evidence
+copied off a dead node): they never write the database, and never create a file beside it in a folder
+they cannot write (docs/journal.md, "Reading a journal read-only").
 """
 
 import os
+import shutil
 import sqlite3
 import time
 import uuid as uuidlib
 from itertools import chain as _chain
 from operator import itemgetter
 from pathlib import Path
+from urllib.parse import quote
 
 import msgpack
 
@@ -128,17 +135,131 @@ _ERRORS = (
     ("SQLITE_CANTOPEN", "cannot open journal {path} ({err}). Check the directory exists and is writable"),
     ("SQLITE_PERM", "journal {path}: permission denied ({err}); nothing was {done}"),
 )
+# A reader cannot open the file: it is not asked to write anything, so the folder's mode is not the cause.
+READER_CANTOPEN = "cannot open journal {path} for reading ({err}). Check the file is readable by this user"
+
+# Below this much free space on the journal's filesystem, an I/O error of SQLite's (which is all it says
+# when the -shm or the WAL cannot grow) is the disk being full: ENOSPC reaches sqlite3 without its errno.
+FULL_MARGIN = 1 << 20
 
 
 def _os_wall_ns():
     return time.time_ns()
 
 
+def _read_head(path):
+    """The anchor's newest Head, or None (missing, unreadable, both slots damaged)."""
+    try:
+        return anchor.read(path)
+    except OSError:
+        return None
+
+
+# -- reading read-only -------------------------------------------------------------------------------
+
+
+def _ro_uri(path, immutable=False):
+    return f"file:{quote(str(path), safe='/')}?mode=ro" + ("&immutable=1" if immutable else "")
+
+
+def _writable(folder):
+    """Can this process create a file in `folder`? access() says no on a read-only mount, for root too."""
+    return os.access(folder, os.W_OK)
+
+
+def _size(path):
+    try:
+        return os.stat(path).st_size
+    except OSError:
+        return 0
+
+
+def _read_only_source(path):
+    """The URI a reader opens, or None. In a folder this process can write: `mode=ro` (SQLite shares the
+    file with live writers through the -wal and -shm, and creates them if they are missing, as any
+    connection does: the database file itself is never written). In a folder it cannot write (a
+    read-only mount; permissions, unless root), nothing can be created: no WAL (or an empty one):
+    `immutable=1`, the database file holds every record; a WAL and its -shm: `mode=ro` reads both
+    without writing; a WAL without -shm: None (Journal._open_read_only reads a copy)."""
+    if _writable(path.parent):
+        return _ro_uri(path)
+    if not _size(f"{path}-wal"):
+        return _ro_uri(path, immutable=True)
+    if os.path.exists(f"{path}-shm"):
+        return _ro_uri(path)
+    return None
+
+
+def _private_copy(path):
+    """A private folder (0700, under TMPDIR) holding copies of the database and its WAL."""
+    import tempfile
+
+    folder = tempfile.mkdtemp(prefix="osvc-journal-")
+    try:
+        for suffix in ("", "-wal"):
+            shutil.copyfile(f"{path}{suffix}", os.path.join(folder, f"{path.name}{suffix}"))
+    except OSError as exc:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise JournalError(f"journal {path}: its folder cannot be written and it has a WAL ({path.name}-wal) "
+                           f"but no -shm, which SQLite needs to read the WAL; copying both to {folder} to read "
+                           f"them there failed: {exc.strerror}. Copy {path.parent} to a writable folder and "
+                           f"read the copy (OSVC_ROOT)") from None
+    return folder
+
+
+# -- a full disk ---------------------------------------------------------------------------------------
+
+
+def _mount_of(path):
+    p = os.path.realpath(path)
+    while not os.path.ismount(p):
+        p = os.path.dirname(p)
+    return p
+
+
+def _space(folder):
+    """(free bytes, full) of the filesystem holding `folder`, or None. Root may use the reserved blocks."""
+    try:
+        st = os.statvfs(folder)
+    except OSError:
+        return None
+    root = os.geteuid() == 0
+    free = (st.f_bfree if root else st.f_bavail) * st.f_frsize
+    inodes = st.f_ffree if root else st.f_favail
+    return free, free < FULL_MARGIN or (st.f_files > 0 and inodes == 0)
+
+
+def _kib(n):
+    return f"{n // 1024} KiB" if n < 10 << 20 else f"{n >> 20} MiB"
+
+
+def no_space(path):
+    """(`no space left on <mount point> (<free> free) writing <path>`, mount point): how every
+    disk-full message starts."""
+    mount = _mount_of(os.path.dirname(os.path.abspath(path)))
+    space = _space(mount)
+    free = f" ({_kib(space[0])} free)" if space else ""
+    return f"no space left on {mount}{free} writing {path}", mount
+
+
+def _os_error(exc, path):
+    """An OSError writing a file of the journal (its anchor) as the journal's error."""
+    import errno
+
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        text, mount = no_space(path)
+        return JournalError(f"{text} ({exc.strerror}). Free space on {mount}, then retry")
+    return JournalError(f"cannot write {path}: {exc.strerror or exc}. Check the file, its directory and the "
+                        f"mount are writable by this user")
+
+
 class Journal:
     """One node's journal. Not thread-safe: one Journal per thread (or per process)."""
 
-    def __init__(self, path, *, busy_timeout=DEFAULT_BUSY_TIMEOUT, clock=_os_wall_ns, create=True):
+    def __init__(self, path, *, busy_timeout=DEFAULT_BUSY_TIMEOUT, clock=_os_wall_ns, create=True,
+                 readonly=False):
         self.path = Path(path)
+        self.readonly = bool(readonly)
         self.busy_timeout = busy_timeout
         self._clock = clock
         self._hlc_floor = 0
@@ -148,31 +269,49 @@ class Journal:
         self._conn = None
         self._anchor = None
         self._anchored = (None,) * 4    # (seq, hash, dseq, dhash) of this Journal's last anchor write
+        self.anchor_path = anchor.path_for(self.path)
+        self._foreign = None            # the anchor's Head when it names another journal: appends refused
+        self._copy = None               # a reader's private copy (see _read_only_source)
+        self._target, self._uri = str(self.path), False    # what sqlite3.connect opens
         if not self.path.exists():
-            if not create:
-                raise NotFound(f"no journal at {self.path}: nothing was journaled on this node yet, "
-                               f"or OSVC_ROOT points elsewhere")
-            self._create_file()
+            if os.path.lexists(self.anchor_path) and not self.path.exists():   # a creator makes the
+                raise JournalError(self._lost("missing"))                       # database before its anchor
+            if not self.path.exists():
+                if not create or self.readonly:
+                    raise NotFound(f"no journal at {self.path}: nothing was journaled on this node yet, "
+                                   f"or OSVC_ROOT points elsewhere")
+                self._create_file()
         try:
-            self._conn = sqlite3.connect(str(self.path), timeout=busy_timeout, isolation_level=None,
-                                         cached_statements=256)   # room for the MULTI_ROWS inserts
-            meta = self._load_meta() or self._create_schema()
+            if self.readonly:
+                self._conn = self._open_read_only()
+            else:
+                self._conn = self._connect()
+            meta = self._load_meta() or self._no_meta()
             self.uuid = meta["uuid"]
             every = int(meta.get("svc_index_every", 0))
             self._svc_every = every
             self._svc_rows = service_rows(every) if every else None
-            for name, value in PRAGMAS:
-                self._conn.execute(f"PRAGMA {name}={value}")
+            if not self.readonly:
+                for name, value in PRAGMAS:
+                    self._conn.execute(f"PRAGMA {name}={value}")
         except sqlite3.Error as exc:
+            err = self._error(exc, "opened")
             self.close()
-            raise self._error(exc, "opened") from None
+            raise err from None
+        except BaseException:
+            self.close()
+            raise
         self.genesis = chain.genesis(self.uuid)
         self.salt = chain.salt(self.uuid)
-        self.anchor_path = anchor.path_for(self.path)
+        if self.readonly:
+            return
         self._anchor = anchor.Writer(self.anchor_path, self.uuid)
-        if not os.path.exists(self.anchor_path) and self.last_seq() == 0:
+        head = _read_head(self.anchor_path)
+        if head is not None and head.uuid != self.uuid:
+            self._foreign = head        # never overwrite the only trace of another journal's history
+        elif head is None and not os.path.exists(self.anchor_path) and self.last_seq() == 0:
             # A creator killed between the schema commit and the anchor: nothing to protect yet.
-            anchor.create(self.anchor_path, self._head(0, self.genesis, 0, self.genesis, True))
+            self._create_anchor(self._head(0, self.genesis, 0, self.genesis, True))
 
     # -- opening -----------------------------------------------------------------------------------
 
@@ -191,6 +330,74 @@ class Journal:
                                f"Check its directory exists and is writable") from None
         os.fchmod(fd, 0o600)  # umask may have narrowed it, never widened: make it exact
         os.close(fd)
+
+    def _connect(self):
+        return sqlite3.connect(self._target, timeout=self.busy_timeout, isolation_level=None,
+                               cached_statements=256, uri=self._uri)   # room for the MULTI_ROWS inserts
+
+    @property
+    def source(self):
+        """What another connection opens to read the same file the same way (verify's forked helper):
+        the database's Path for a writer, the `file:...?mode=ro` URI (a str) of a reader."""
+        return self._target if self._uri else self.path
+
+    def _open_read_only(self):
+        """A reader's connection (see _read_only_source). Two fallbacks: SQLite cannot create the -shm
+        beside a database whose WAL is empty or gone (a full disk): the database file holds every
+        record, it is read immutable; a folder that cannot be written holding a WAL but no -shm (or one
+        SQLite cannot use read-only): the records committed after the last checkpoint are in the WAL and
+        SQLite cannot read them without building a -shm beside them, so a private copy of the database
+        and its WAL is read instead."""
+        wal = _size(f"{self.path}-wal")
+        target = _read_only_source(self.path)
+        tries = [target] if target else []
+        if target and not wal and "immutable" not in target:
+            tries.append(_ro_uri(self.path, immutable=True))
+        self._uri, failure = True, None
+        for uri in tries:
+            self._target, conn = uri, None
+            try:
+                conn = self._connect()
+                conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+                return conn
+            except sqlite3.Error as exc:
+                if conn is not None:
+                    conn.close()
+                failure = exc
+        if failure is not None and (not wal or _writable(self.path.parent)):
+            raise failure
+        self._copy = _private_copy(self.path)
+        self._target = _ro_uri(Path(self._copy) / self.path.name)
+        return self._connect()
+
+    def _no_meta(self):
+        """The database has no journal in it (an empty file): a writer creates the schema, unless the
+        anchor beside it says a journal was there (emptied: refused); a reader finds nothing."""
+        if os.path.lexists(self.anchor_path):
+            meta = self._load_meta()          # a concurrent creator commits its schema, then makes the anchor
+            if meta:
+                return meta
+            raise JournalError(self._lost("empty (it holds no journal)"))
+        if self.readonly:
+            raise NotFound(f"journal {self.path} is empty: nothing was journaled on this node yet")
+        return self._create_schema()
+
+    def _lost(self, what):
+        """The message of a database missing or emptied while its head anchor stayed."""
+        head = _read_head(self.anchor_path)
+        names = (f"journal {head.uuid} up to seq {head.seq}" if head is not None
+                 else "a journal (its slots are unreadable)")
+        return (f"journal {self.path} is {what}, but its head anchor {self.anchor_path} is there: it records "
+                f"{names}. The journal was deleted, moved or emptied (or var/ restored without it), so its "
+                f"history is not here; nothing was read or written. Restore {self.path.name} (and "
+                f"{self.path.name}-wal if there is one) from a copy; to start a new journal instead, move the "
+                f"anchor away first and keep it as evidence: `mv {self.anchor_path} {self.anchor_path}.lost`")
+
+    def _create_anchor(self, head):
+        try:
+            anchor.create(self.anchor_path, head)
+        except OSError as exc:
+            raise _os_error(exc, self.anchor_path) from None
 
     def _load_meta(self):
         """The meta table as a dict, or None before the schema exists."""
@@ -231,8 +438,7 @@ class Journal:
             if self._conn.in_transaction:
                 self._conn.execute("ROLLBACK")
             raise
-        anchor.create(anchor.path_for(self.path),
-                      self._head(0, chain.genesis(new), 0, chain.genesis(new), True, new))
+        self._create_anchor(self._head(0, chain.genesis(new), 0, chain.genesis(new), True, new))
         return meta
 
     def _head(self, seq, h, dseq, dh, last_durable, uid=None):
@@ -240,18 +446,51 @@ class Journal:
 
     # -- errors ------------------------------------------------------------------------------------
 
-    def _error(self, exc, done="written"):
+    def _error(self, exc, done="written", records=None):
+        """The JournalError of a sqlite3 error. `records`: the group an append failed to write (a disk
+        full while an action it belongs to is open names the `recover` that closes it)."""
         name = getattr(exc, "sqlite_errorname", "") or ""
         text = str(exc)
         if not name and "locked" in text:
             name = "SQLITE_BUSY"
-        if name.startswith("SQLITE_IOERR") and self._not_writable():
+        if name.startswith(("SQLITE_IOERR", "SQLITE_CANTOPEN")) and not self.readonly:
+            space = _space(self.path.parent)      # ENOSPC reaches sqlite as a bare I/O error (-shm, WAL growth)
+            if space is not None and space[1]:
+                name = "SQLITE_FULL"
+        if name.startswith("SQLITE_IOERR") and not self.readonly and self._not_writable():
             name = "SQLITE_READONLY"  # EPERM/EROFS reach sqlite as a bare I/O error: say what it is
+        if name.startswith("SQLITE_FULL") and records:
+            found = self._open_actions(records)
+            if found:
+                svc, aid, action = found
+                head, mount = no_space(self.path)
+                return JournalError(f"{head} ({text}): nothing of this write was journaled, and action "
+                                    f"'{action}' [act:{aid[:8]}] of {svc} stays open. Free space on {mount}, "
+                                    f"then run `osvc-engine -s {svc} recover`")
+        if self.readonly and name.startswith("SQLITE_CANTOPEN"):
+            return JournalError(READER_CANTOPEN.format(path=self.path, err=text))
         for prefix, template in _ERRORS:
             if name.startswith(prefix):
                 return JournalError(template.format(path=self.path, err=text, timeout=self.busy_timeout,
                                                     done=done))
         return JournalError(f"journal {self.path}: {text}; nothing was {done}")
+
+    def _open_actions(self, records):
+        """(svc, action id, action) of the first action of `records` that is begun and not ended in
+        the journal, or None. On the error path only."""
+        ids = {}
+        for rec in records:
+            if type(rec) is dict and rec.get("action_id"):
+                ids.setdefault(str(rec["action_id"]), str(rec.get("svc") or ""))
+        for aid, svc in ids.items():
+            try:
+                rows = self.read(action_id=aid, kind="action")
+            except (JournalError, sqlite3.Error):
+                return None
+            begin = next((r for r in rows if r["event"] == "begin"), None)
+            if begin is not None and not any(r["event"] == "end" for r in rows):
+                return svc or begin["svc"], aid, str(begin["payload"].get("action") or "?")
+        return None
 
     def _not_writable(self):
         """On the error path only: is the database or its WAL refused for writing?"""
@@ -324,11 +563,13 @@ class Journal:
         conn = self._conn
         if conn is None:
             raise JournalError(f"journal {self.path} is closed")
+        if self._foreign is not None or self.readonly:
+            raise JournalError(self._refusal())
         try:
             self._set_sync(durable)
             conn.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as exc:
-            raise self._error(exc) from None
+            raise self._error(exc, records=records) from None
         try:
             head = conn.execute(HEAD).fetchone()
             seq, prev, hlc = head if head else (0, self.genesis, 0)
@@ -347,7 +588,7 @@ class Journal:
                 except sqlite3.Error:
                     pass  # the failed COMMIT may already have rolled it back
             if isinstance(exc, sqlite3.Error):
-                raise self._error(exc) from None
+                raise self._error(exc, records=records) from None
             raise
         self._hlc_floor = hlc
         self._write_anchor(seq, prev, durable, alone=head is not None and head[:2] == self._anchored[:2])
@@ -355,6 +596,18 @@ class Journal:
 
     def append_one(self, record, durable=True):
         return self.append([record], durable)[0]
+
+    def _refusal(self):
+        if self.readonly:
+            return f"journal {self.path} is open read-only (a read command): nothing was written"
+        head = self._foreign
+        a = self.anchor_path
+        return (f"journal {self.path} is journal {self.uuid}, but its head anchor {a} records journal "
+                f"{head.uuid} (up to seq {head.seq}): the database was replaced or recreated. Nothing was "
+                f"written: appending would overwrite the anchor, the only trace of that journal's history. "
+                f"Restore the journal the anchor names; or, to go on with this database, keep the anchor "
+                f"as evidence and accept the current head: `cp {a} {a}.lost && osvc-engine journal verify "
+                f"--reanchor`")
 
     def _write_anchor(self, seq, h, durable, alone):
         """After the commit: the anchor lags the database at worst, never leads it. A relaxed commit
@@ -514,6 +767,9 @@ class Journal:
             self._conn = None
         if self._anchor is not None:
             self._anchor.close()
+        if self._copy is not None:
+            shutil.rmtree(self._copy, ignore_errors=True)
+            self._copy = None
 
     def __enter__(self):
         return self

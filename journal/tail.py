@@ -9,7 +9,7 @@ and advancing `pos` to that head never repeats one, whatever the filters.
 import os
 import time
 
-from core.errors import JournalError
+from core.errors import JournalError, UsageError
 from journal import cursor as cursormod
 from journal import lines as fmt
 from journal.store import decode
@@ -45,9 +45,16 @@ class Printer:
 def _save_cursor(path, text):
     """temp + rename: a follower killed mid-write leaves the previous cursor, never half of one."""
     tmp = f"{path}.tmp{os.getpid()}"
-    with open(tmp, "w") as f:
-        f.write(text + "\n")
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "w") as f:
+            f.write(text + "\n")
+        os.replace(tmp, path)
+    except OSError as exc:      # a full disk, a read-only folder: say so, keep the previous cursor
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise UsageError(f"cannot save the cursor to {path}: {exc.strerror or exc} (the cursor is {text})") from None
 
 
 def tail(journal, out, filters, *, after=0, last=None, follow=False, mode="text", show_cursor=False,

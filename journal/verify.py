@@ -195,7 +195,9 @@ def _helper(path, after, prev, salt, chunk, fd, share, claims):
     try:
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         gc.disable()  # no cycles are made here; the collector would only walk the parent's heap
-        conn = sqlite3.connect(str(path), timeout=10, isolation_level=None)
+        # `path`: the database's Path, or a reader's `file:...?mode=ro` URI (Journal.source): the helper
+        # opens the file as the parent's Journal did (read-only for a reader).
+        conn = sqlite3.connect(str(path), timeout=10, isolation_level=None, uri=isinstance(path, str))
         sql = f"{SELECT} WHERE seq > ? ORDER BY seq LIMIT ?"
         skip = f"SELECT seq, hash FROM {TABLE} WHERE seq > ? ORDER BY seq LIMIT 1 OFFSET ?"
         pack = chain.make_canonical()
@@ -259,7 +261,7 @@ class _Helper:
         if pid == 0:
             os.close(rfd)
             os.close(claims_w)
-            _helper(journal.path, after, prev, journal.salt, chunk, wfd, self.share, claims_r)
+            _helper(journal.source, after, prev, journal.salt, chunk, wfd, self.share, claims_r)
         os.close(wfd)
         os.close(claims_r)
         self.pid, self.fd, self.claims, self.chunk_size = pid, rfd, claims_w, chunk
@@ -429,10 +431,19 @@ def reanchor(journal):
     head = anchormod.Head(res.last_seq, res.last_hash, res.last_seq, res.last_hash, journal.uuid,
                           anchormod.BOOT_ID, True)
     tmp = f"{journal.anchor_path}.tmp{os.getpid()}"
-    if os.path.exists(tmp):
-        os.unlink(tmp)
-    anchormod.create(tmp, head)
-    os.replace(tmp, journal.anchor_path)
+    try:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        anchormod.create(tmp, head)
+        os.replace(tmp, journal.anchor_path)
+    except OSError as exc:
+        from journal.store import _os_error
+
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass        # never made (a read-only folder), or already gone
+        raise _os_error(exc, journal.anchor_path) from None
     return res
 
 

@@ -70,10 +70,11 @@ class Command(Record):
     out_tail: str = ""
     err_tail: str = ""
     timed_out: bool = False
+    tolerated: bool = False  # a non-zero rc the driver went on after (tolerated_rc): not a failure
 
     @property
     def failed(self):
-        return self.rc != 0 or self.timed_out
+        return (self.rc != 0 or self.timed_out) and not self.tolerated
 
     @property
     def t0(self):
@@ -236,6 +237,13 @@ class Entry(Record):
     @property
     def commands(self):
         out = []
+        following = {}          # id(command record) -> the next command or transition of its rid
+        nxt = {}
+        for rec in reversed(self.records):
+            if rec["kind"] in ("command", "transition"):
+                if rec["kind"] == "command":
+                    following[id(rec)] = nxt.get(rec["rid"])
+                nxt[rec["rid"]] = rec
         for rec in self.records:
             if rec["kind"] != "command":
                 continue
@@ -244,7 +252,7 @@ class Entry(Record):
             out.append(Command(rec["rid"], rec["ts"], list(p.get("argv") or []), p.get("rc"),
                                float(dur) if isinstance(dur, (int, float)) else 0.0,
                                str(p.get("out_tail") or ""), str(p.get("err_tail") or ""),
-                               bool(p.get("timeout"))))
+                               bool(p.get("timeout")), tolerated_rc(p, following[id(rec)])))
         return out
 
     @property
@@ -291,7 +299,7 @@ class Entry(Record):
                         "failed": p.failed, "finished": p.finished, "reason": p.reason}
                        for p in self.phases],
             "commands": [{"rid": c.rid, "ts": c.ts, "argv": c.argv, "rc": c.rc,
-                          "duration": round(c.duration, 6), "timeout": c.timed_out,
+                          "duration": round(c.duration, 6), "timeout": c.timed_out, "tolerated": c.tolerated,
                           "out_tail": c.out_tail, "err_tail": c.err_tail} for c in self.commands],
             "rollback": None if rb is None else {"undid": [{"rid": r, "state": s} for r, s in rb["undid"]],
                                                  "outcome": rb["outcome"]},
@@ -301,6 +309,22 @@ class Entry(Record):
                              "event": r["event"], "src": r["src"], "dst": r["dst"], "payload": r["payload"]}
                             for r in self.transitions()],
         }
+
+
+def tolerated_rc(payload, following):
+    """Is this command's non-zero rc one its driver tolerated (the gratuitous arping nobody answers, rc 1)?
+    The runner says so (`tolerated: true`: it ran the command with check=False and did not raise;
+    `tolerated: false`: it raised), but the driver may still fail on the rc it reads: a tolerated rc is
+    one after which the resource went on, its next record (`following`, of the same rid) being another
+    command or a transition that is not a failure (`*_failed`). Records without the key (journaled
+    before the runner said it) are judged by that alone; with no next record (the action died right
+    after), only the runner's word counts."""
+    rc = payload.get("rc")
+    if not isinstance(rc, int) or rc == 0 or payload.get("timeout") or payload.get("tolerated") is False:
+        return False
+    if following is None:
+        return payload.get("tolerated") is True
+    return following["kind"] == "command" or not following["event"].endswith("_failed")
 
 
 def _is_status(rec):

@@ -101,11 +101,13 @@ def build_parser():
     return p
 
 
-def _open():
+def _open(readonly=True):
+    """The node's journal; read-only (SQLite mode=ro, immutable in a folder this process cannot write)
+    for every command that only reads it (docs/journal.md, "Reading a journal read-only")."""
     from core.node import Node
     from journal.store import Journal
 
-    return Journal(Node.from_env().journal_path, create=False)
+    return Journal(Node.from_env().journal_path, create=False, readonly=readonly)
 
 
 def _filter_values(opts):
@@ -128,10 +130,9 @@ def cmd_tail(opts):
         signal.signal(signal.SIGINT, signal.default_int_handler)
     with _open() as j:
         start = opts.cursor
-        if start is None and opts.cursor_file and os.path.exists(opts.cursor_file):
-            with open(opts.cursor_file) as f:
-                start = f.read().strip()
-        after = cursormod.resolve(j, start) if start else 0
+        if start is None and opts.cursor_file:
+            start = cursormod.read_file(opts.cursor_file)     # never quotes the file in an error
+        after = cursormod.resolve(j, start) if start is not None else 0   # --cursor '': an error
         last = opts.lines
         if last is None:
             last = None if (start or opts.since) else 10
@@ -145,7 +146,7 @@ def cmd_verify(opts):
     from engine.history.snapshots import check_snapshots
     from journal import verify as v
 
-    with _open() as j:
+    with _open(readonly=not opts.reindex) as j:
         if opts.reanchor:
             res = v.reanchor(j)
             print(f"journal {j.path}: chain intact up to seq {res.last_seq}; head anchor rewritten")
@@ -184,9 +185,13 @@ def cmd_export(opts):
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         except OSError as exc:
             raise UsageError(f"cannot write {opts.output}: {exc.strerror}") from None
-        with os.fdopen(fd, "wb") as out:
-            n = export(j, out, filters, opts.format)
-        os.replace(tmp, opts.output)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                n = export(j, out, filters, opts.format)
+            os.replace(tmp, opts.output)
+        except OSError as exc:           # a full disk: no traceback, no half file left behind
+            os.unlink(tmp)
+            raise UsageError(f"cannot write {opts.output}: {exc.strerror}") from None
         print(f"exported {n} records to {opts.output} ({opts.format})", file=sys.stderr)
         return 0
 

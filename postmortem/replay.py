@@ -49,10 +49,11 @@ def _node():
     return Node.from_env()
 
 
-def _journal(node):
+def _journal(node, readonly=True):
+    """The node's journal, read-only unless the command writes (snapshot)."""
     from journal.store import Journal
 
-    return Journal(node.journal_path, create=False)
+    return Journal(node.journal_path, create=False, readonly=readonly)
 
 
 def verbose_text(view) -> str:
@@ -163,7 +164,7 @@ def cmd_snapshot(opts):
 
     node = _node()
     every = opts.every or snapshots.interval(node)
-    with _journal(node) as j:
+    with _journal(node, readonly=False) as j:
         dropped = snapshots.drop(j)
         if opts.drop:
             print(f"dropped {dropped} snapshot(s)")

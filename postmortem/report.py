@@ -53,6 +53,7 @@ def _colors():
 COLORS = _colors()
 FAIL = "#d62728"
 CMD_OK = "#37474f"
+CMD_TOLERATED = "#b08d2a"    # a non-zero rc the driver tolerated (audit.tolerated_rc): not a failure
 
 CSS = """
 body { font: 14px/1.4 system-ui, sans-serif; margin: 24px; color: #1d2329; background: #fff; }
@@ -61,7 +62,7 @@ h1 { font-size: 20px; margin: 0 0 4px; } h2 { font-size: 16px; margin: 28px 0 8p
 table.summary td { padding: 1px 12px 1px 0; vertical-align: top; } table.summary td:first-child { color: #5f6b76; }
 table.commands { border-collapse: collapse; } table.commands th, table.commands td {
   border-bottom: 1px solid #e3e7ea; padding: 3px 10px 3px 0; text-align: left; vertical-align: top; }
-tr.failed td { color: #d62728; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
+tr.failed td { color: #d62728; } tr.tolerated td.rc { color: #8a6d1f; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
 code, pre { font: 12px/1.35 ui-monospace, monospace; } pre { background: #f6f8fa; padding: 10px; overflow-x: auto; }
 .trees { display: flex; gap: 24px; flex-wrap: wrap; } .trees > div { flex: 1 1 420px; }
 svg text { font: 11px system-ui, sans-serif; } svg .lane-name { font-weight: 600; }
@@ -233,10 +234,12 @@ def timeline_svg(entry):
                 out.append(_cross(x + w, y + 4 + BAR / 2, tip))
         for c in (c for c in commands if c.rid == rid):
             x, w = x_of(c.t0), c.duration * scale
-            tip = f"$ {audit._argv(c.argv)}  rc={c.rc} {fmt.duration(c.duration)}"
-            out.append(f'<rect class="cmd{" failed" if c.failed else ""}" data-rid="{_e(rid)}" '
+            tip = f"$ {audit._argv(c.argv)}  rc={c.rc}{' (tolerated)' if c.tolerated else ''} {fmt.duration(c.duration)}"
+            cls = " failed" if c.failed else " tolerated" if c.tolerated else ""
+            fill = FAIL if c.failed else CMD_TOLERATED if c.tolerated else CMD_OK
+            out.append(f'<rect class="cmd{cls}" data-rid="{_e(rid)}" '
                        f'data-duration="{c.duration:.9g}" x="{x:.2f}" y="{y + 4 + BAR + 2}" width="{w:.4f}" '
-                       f'height="4" fill="{FAIL if c.failed else CMD_OK}"><title>{_e(tip)}</title></rect>')
+                       f'height="4" fill="{fill}"><title>{_e(tip)}</title></rect>')
             if c.failed:
                 out.append(_cross(x + w, y + 4 + BAR + 4, tip))
         for r in (r for r in entry.recoveries if r["rid"] == rid):
@@ -260,6 +263,9 @@ def _legend(entry):
     states = list(dict.fromkeys(p.state for p in entry.phases))
     items = [f'<span><i style="background:{COLORS.get(s, DEFAULT_COLOR)}"></i>{_e(s)}</span>' for s in states]
     items.append(f'<span><i style="background:{CMD_OK};height:4px;vertical-align:2px"></i>command</span>')
+    if any(c.tolerated for c in entry.commands):
+        items.append(f'<span><i style="background:{CMD_TOLERATED};height:4px;vertical-align:2px"></i>'
+                     f'command rc tolerated by its driver</span>')
     items.append(f'<span><i style="border:2px solid {FAIL};border-radius:7px;width:9px;height:9px"></i>failed</span>')
     return f'<p class="legend">{"".join(items)}</p>'
 
@@ -281,10 +287,12 @@ def _commands(entry):
     rows = []
     for c in entry.commands:
         out = "\n".join(t.rstrip("\n") for t in (c.out_tail, c.err_tail) if t)
-        rc = f"{c.rc} (timeout)" if c.timed_out else c.rc
+        rc = f"{c.rc} (timeout)" if c.timed_out else f"{c.rc} (tolerated)" if c.tolerated else c.rc
         cells = (c.rid or entry.svc, "+" + fmt.duration((c.t0 - entry.t0) / 1e9), fmt.duration(c.duration), rc)
-        rows.append(f'<tr class="command{" failed" if c.failed else ""}" data-rid="{_e(c.rid)}">'
-                    f'<td>{_e(cells[0])}</td>' + "".join(f'<td class="num">{_e(v)}</td>' for v in cells[1:]) +
+        cls = " failed" if c.failed else " tolerated" if c.tolerated else ""
+        rows.append(f'<tr class="command{cls}" data-rid="{_e(c.rid)}">'
+                    f'<td>{_e(cells[0])}</td>' + "".join(f'<td class="num">{_e(v)}</td>' for v in cells[1:-1]) +
+                    f'<td class="num rc">{_e(cells[-1])}</td>' +
                     f'<td><code>{_e(audit._argv(c.argv))}</code></td>'
                     f'<td>{f"<pre>{_e(out)}</pre>" if out else ""}</td></tr>')
     return f'<table class="commands">{head}{"".join(rows)}</table>'
