@@ -124,6 +124,7 @@ def build_parser():
 def select_services(node, pattern, must_exist=True):
     """Expand `a,b,glob*` against the node's services; unknown names are an error listing what exists."""
     from core.errors import NotFound, UsageError
+    from core.node import check_service_name
 
     if not pattern:
         raise UsageError("no service given: use -s SVC (several: -s a,b or a glob)")
@@ -135,7 +136,7 @@ def select_services(node, pattern, must_exist=True):
             if not matches:
                 raise NotFound(f"no service matches '{item}' (services here: {', '.join(known) or 'none'})")
             selected += [m for m in matches if m not in selected]
-        elif must_exist and item not in known:
+        elif check_service_name(item) and must_exist and item not in known:
             raise NotFound(f"unknown service '{item}' (services here: {', '.join(known) or 'none'})")
         elif item not in selected:
             selected.append(item)
@@ -167,9 +168,24 @@ def run(argv):
 
     node = Node.from_env()
     handler = _resolve(spec)
+    services = select_services(node, opts.service, must_exist)
+    if len(services) == 1:
+        return handler(node, services[0], request) or 0
+    return run_each(handler, node, services, request)
+
+
+def run_each(handler, node, services, request):
+    """Several services (a list or a glob, `boot` at boot time): one that fails or is refused (a bad env
+    file, a held lock) is reported and the others still run; the exit code is the worst one."""
+    from core.errors import OsvcError
+
     rc = 0
-    for svc in select_services(node, opts.service, must_exist):
-        rc = max(rc, handler(node, svc, request) or 0)
+    for svc in services:
+        try:
+            rc = max(rc, handler(node, svc, request) or 0)
+        except OsvcError as exc:
+            print(f"osvc-engine: error: {exc}", file=sys.stderr)
+            rc = max(rc, exc.exit_code)
     return rc
 
 

@@ -28,12 +28,16 @@ SERVICE_NAME_HELP = (f"1 to {SERVICE_NAME_MAX} letters, digits, '.', '-' or '_',
 LOCK_SUFFIXES = (".sync", ".compliance")
 
 
+def is_service_name(name) -> bool:
+    return isinstance(name, str) and len(name) <= SERVICE_NAME_MAX and bool(_SERVICE_NAME.fullmatch(name)) \
+        and ".." not in name and name not in NODE_FILES
+
+
 def check_service_name(name) -> str:
     """`name` if it is a valid service name, else UsageError (exit 2: the name is a malformed argument; it can
     never name a service, so it is not 'unknown service', exit 4). Every per-service path goes through here,
     so no name can lead outside etc/, var/ or log/."""
-    if isinstance(name, str) and len(name) <= SERVICE_NAME_MAX and _SERVICE_NAME.fullmatch(name) \
-            and ".." not in name and name not in NODE_FILES:
+    if is_service_name(name):
         return name
     shown = repr(name[:SERVICE_NAME_MAX]) + ("..." if len(name) > SERVICE_NAME_MAX else "") \
         if isinstance(name, str) else repr(name)

@@ -15,7 +15,7 @@ actions are engine/syncs.py's (SyncActions), switch and migrate engine/relocatio
 
 import time
 
-from core.errors import OsvcError
+from core.errors import JournalError, OsvcError
 from core.record import replace
 from engine import plan as planner
 from engine import requires
@@ -325,12 +325,18 @@ class Executor(SyncActions):
                     self.run_sync_sub(sub, steps[sub], drivers)
                 else:
                     self.run_sub(sub, steps[sub], drivers)
-        except Exception as exc:  # every failure ends the action cleanly
+        except JournalError:
+            # Write-ahead: what cannot be journaled must not happen, so nothing more is done, not even the
+            # end record or a rollback; the action stays open and `recover` closes it against reality.
+            raise
+        except Exception as exc:  # every other failure ends the action cleanly
             error = exc
             if not isinstance(exc, OsvcError):
                 self.log.error(f"unexpected error: {exc!r}")
-        finally:
-            self.end_action(action, t0, error, drivers)
+        except BaseException as exc:   # Ctrl-C, SystemExit: the action ends as failed, then they go on
+            self.end_action(action, t0, exc or KeyboardInterrupt("interrupted"), drivers)
+            raise
+        self.end_action(action, t0, error, drivers)
         return self.session.outcome(error)
 
     def end_action(self, action, t0, error, drivers, **extra):
@@ -357,6 +363,8 @@ class Executor(SyncActions):
                     self.run_parallel(group, drivers)
                 else:
                     self.run_step(group[0], drivers)
+        except JournalError:
+            raise
         except Exception as exc:
             self.fire("", svc_failed, reason=str(exc))
             self.log.error(str(exc))
@@ -401,16 +409,18 @@ class Executor(SyncActions):
         def job(step):
             def call():
                 self.session.reopen()     # the child's own connection: the parent's stays the parent's
+                error = journal_error = None
                 try:
                     self.run_step(step, drivers)
-                    error = None
+                except JournalError as exc:
+                    journal_error = str(exc)
                 except Exception as exc:
                     error = str(exc) or repr(exc)
                 return {"state": self.models[step.rid].state, "changed": step.rid in self.changed,
-                        "error": error}
+                        "error": error, "journal_error": journal_error}
             return call
 
-        failed = []
+        failed, journal_errors = [], []
         for step, res in zip(steps, forked.run([job(s) for s in steps])):
             if res.get("state"):
                 restore(self.models[step.rid], res["state"])
@@ -418,6 +428,10 @@ class Executor(SyncActions):
                 self.changed.append(step.rid)
             if res.get("error"):
                 failed.append(f"{step.rid}: {res['error']}")
+            if res.get("journal_error"):
+                journal_errors.append(res["journal_error"])
+        if journal_errors:
+            raise JournalError(journal_errors[0])
         if failed:
             raise ActionFailed("; ".join(failed))
 
@@ -440,6 +454,8 @@ class Executor(SyncActions):
         for step in stop_steps:
             try:
                 self.run_step(step, drivers, rollback=True)
+            except JournalError:
+                raise
             except Exception as exc:
                 failed = True
                 self.loggers(step.rid).error(f"rollback: {exc}")

@@ -113,6 +113,7 @@ def divergences(node, journal):
     plus the fold's anomalies and actions left open by a dead process."""
     from engine.states import is_frozen, load_states
     from engine.recovery import process_gone
+    from core.node import is_service_name
     from engine.history.fold import fold
 
     views = fold(journal.scan())
@@ -121,6 +122,9 @@ def divergences(node, journal):
         names |= {p.parent.name for p in node.var.glob("*/states.json")}
     out = []
     for svc in sorted(names):
+        if not is_service_name(svc):     # a name from an old journal that today's rule refuses
+            out.append((svc, "not a valid service name: its etc/ and var/ files are not compared"))
+            continue
         view = views.get(svc)
         live = load_states(node, svc)
         if view is None:

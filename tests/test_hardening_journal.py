@@ -257,10 +257,6 @@ def test_a_full_disk_mid_action_leaves_the_journal_whole_and_recover_closes_the_
 
 
 @pytest.mark.root
-@pytest.mark.xfail(strict=True, reason="engine/executor.py: a JournalError met mid-action is masked: the "
-                   "executor fires the service's failure and ends the action (more appends), then save_states "
-                   "raises ENOSPC: a traceback, exit 1 (see the issue 17 note: the executor must stop at a "
-                   "JournalError, leave the action open and exit 6)")
 def test_a_full_disk_mid_action_exits_6_naming_recover_without_a_traceback(full_var):
     root, mnt = full_var
     r = osvc(root, "-s", "d1", "start")

@@ -78,3 +78,23 @@ def test_create_refuses_names_outside_the_rule(capsys, osvc_root, name):
 def test_a_valid_name_is_created(capsys, osvc_root):
     rc, out, _ = run(capsys, "-s", "db1.example.com", "create", "--kw", "DEFAULT.app=X")
     assert rc == 0 and out == f"created {osvc_root / 'etc' / 'db1.example.com.env'}\n"
+
+
+def test_a_malformed_name_given_to_an_action_is_a_usage_error(capsys, osvc_root):
+    rc, out, err = run(capsys, "-s", "../../x", "print", "status")
+    assert rc == EXIT_USAGE and "invalid service name '../../x'" in err
+
+
+# -- issue 17 item 4: a glob reports a bad env file and goes on with the others ------------------------------
+
+def test_a_glob_reports_the_bad_env_file_and_goes_on(capsys, osvc_root):
+    etc = osvc_root / "etc"
+    (etc / "a1.env").write_text("[DEFAULT]\nnodes = node1\n[fs#1]\ntype = ext4\n")     # mnt and dev missing
+    for name in ("a2", "a3"):
+        (etc / f"{name}.env").write_text("[DEFAULT]\nnodes = node1\n[app#1]\nscript = /bin/true\n")
+    rc, out, err = run(capsys, "-s", "a*", "validate", "config")
+    assert rc == 3                                   # the worst exit code: a bad env file
+    assert "a1.env:" in out + err and "a2.env" not in out + err and "a3.env" not in out + err
+    rc, out, err = run(capsys, "-s", "a*", "print", "status")
+    assert rc == 3 and "a1.env" in err
+    assert "a2\n" in out and "a3\n" in out             # both good services were drawn after the bad one

@@ -27,7 +27,7 @@ def _param(request) -> tuple[str, str]:
 
 def _check_text(node, svc, text, path, doing) -> None:
     """Refuse (ConfigError, nothing written) when `text` would not load on this node."""
-    _, problems = cfg.build(node, svc, text, path)
+    _, problems = cfg.build(node, svc, text, path, whole_file=True)
     fatal = [p for p in problems if p.fatal]
     if fatal:
         for p in fatal[1:]:
