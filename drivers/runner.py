@@ -137,7 +137,7 @@ class Runner:
         outcome = "ok" if result.ok else ("failed" if check or result.timed_out else "tolerated")
         if not quiet:
             self._log_output(result, outcome, mask)
-            self._emit(result, mask)
+            self._emit(result, mask, outcome)
         if result.timed_out:
             raise CommandTimeout(f"{line} timed out after {timeout:g} s (process group killed)", result)
         if check and result.rc != 0:
@@ -222,10 +222,10 @@ class Runner:
                 level, prefix = _OUTPUT_LOG[(stream, outcome)]
                 getattr(self.log, level)(prefix + text)
 
-    def _emit(self, result, mask):
+    def _emit(self, result, mask, outcome="ok"):
         if self.sink is None:
             return
-        self.sink({"kind": "command", "payload": {
+        payload = {
             "argv": [mask_text(a, mask) for a in result.argv],
             "rc": result.rc,
             "duration": round(result.duration, 6),
@@ -233,7 +233,12 @@ class Runner:
             "err_tail": tail(mask_text(result.err, mask)),
             "pid": result.pid,
             "timeout": result.timed_out,
-        }})
+        }
+        if outcome != "ok":
+            # a non-zero rc (or a timeout): did the runner go on (check=False) or raise?
+            # postmortem/audit.py tolerated_rc and journal/lines.py read this key
+            payload["tolerated"] = outcome == "tolerated"
+        self.sink({"kind": "command", "payload": payload})
 
 
 def _decode(data) -> str:
