@@ -234,9 +234,7 @@ class Entry(Record):
             phase.duration = (phase.t1 - phase.t0) / 1e9
         return done
 
-    @property
-    def commands(self):
-        out = []
+    def _following(self):
         following = {}          # id(command record) -> the next command or transition of its rid
         nxt = {}
         for rec in reversed(self.records):
@@ -244,6 +242,12 @@ class Entry(Record):
                 if rec["kind"] == "command":
                     following[id(rec)] = nxt.get(rec["rid"])
                 nxt[rec["rid"]] = rec
+        return following
+
+    @property
+    def commands(self):
+        out = []
+        following = self._following()
         for rec in self.records:
             if rec["kind"] != "command":
                 continue
@@ -283,7 +287,9 @@ class Entry(Record):
     def timeline(self):
         """The tail's lines of this action's transitions, commands and resource observations (the
         service's status document is summed up in the header, not dumped on a line)."""
-        return [fmt.line(r) for r in self.records if r["kind"] in TIMELINE_KINDS and not _is_status(r)]
+        following = self._following()
+        return [fmt.line(_judged(r, following)) for r in self.records
+                if r["kind"] in TIMELINE_KINDS and not _is_status(r)]
 
     def to_dict(self):
         rb = self.rollback
@@ -309,6 +315,15 @@ class Entry(Record):
                              "event": r["event"], "src": r["src"], "dst": r["dst"], "payload": r["payload"]}
                             for r in self.transitions()],
         }
+
+
+def _judged(rec, following):
+    """A command record whose runner said `tolerated` shown with the audit's judgement (tolerated_rc):
+    a launcher's rc the runner went on after but its driver then failed on is not "(tolerated)"."""
+    if rec["kind"] != "command" or "tolerated" not in (rec.get("payload") or {}):
+        return rec
+    payload = {**rec["payload"], "tolerated": tolerated_rc(rec["payload"], following.get(id(rec)))}
+    return {**rec, "payload": payload}
 
 
 def tolerated_rc(payload, following):
