@@ -26,6 +26,9 @@ ROOT_FIXTURES = {"loop_image", "netns", "vm_netns"}      # they make loop device
 
 
 def pytest_collection_modifyitems(config, items):
+    # `slow` first (the journal soak is the longest test by far): under xdist, the other workers run the
+    # rest meanwhile instead of waiting for a soak begun halfway through the run
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
     skip = pytest.mark.skip(reason=ROOT_REASON)
     for item in items:
         if item.get_closest_marker("root") is None and ROOT_FIXTURES & set(getattr(item, "fixturenames", ())):
