@@ -16,6 +16,9 @@ import os
 import re
 import shlex
 
+from domain.mounts import SYSTEM_MOUNT_POINTS, SYSTEM_TREES, normalized  # noqa: F401  (re-exported)
+from domain.mounts import system_mount_point as _system
+
 # Keywords whose value (each word, for a list) is a path, a device, an address or a name: a driver passes it as
 # a command operand (mount <dev> <mnt>, ip addr add ... dev <ipdev>, virsh start <name>, ssh <node>...). A value
 # beginning with '-' would be read as an option by that command (`dev = -oremount,ro` remounted a filesystem
@@ -43,29 +46,7 @@ OPERAND_KEYWORDS = frozenset({
     "disable_on", "enable_on", "optional_on", "monitor_on", "always_on",
 })
 
-# Mount points an `fs` resource must never own. Its stop unmounts everything below the mount point, deepest
-# first, then `umount`s it and, if busy, `fuser -km`s it: on these it would take the node down (kill every
-# process of the root filesystem, unmount /proc or /dev/pts...). The list is the Filesystem Hierarchy Standard's
-# operating-system trees and the kernel's virtual filesystems:
-#   /                    the root filesystem
-#   /bin /sbin /lib* /usr and their main subtrees, /etc, /boot (/boot/efi), /root
-#                        the operating system itself (merged-/usr links included)
-#   /var and its system subtrees (cache, lib, log, spool, tmp, mail, backups), /tmp
-#                        shared by every daemon: fuser -km would kill them all
-#   /run (/run/lock, /run/shm, /run/user)
-#                        the boot-time tmpfs holding pid files, sockets, /run/netns
-#   /proc /sys /dev      and everything below them: virtual filesystems (SYSTEM_TREES)
-# Not listed, because they are legitimately a service's data on shared storage: /srv, /opt, /home, /mnt,
-# /media, /export and anything below /srv, /opt, /var/lib/<app>... Also refused: the engine's own root and any
-# folder above it (a mount there hides the env files and the journal in the middle of an action).
-SYSTEM_MOUNT_POINTS = frozenset({
-    "/", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/usr", "/usr/bin", "/usr/sbin", "/usr/lib",
-    "/usr/lib32", "/usr/lib64", "/usr/libx32", "/usr/libexec", "/usr/local", "/usr/share", "/usr/include",
-    "/etc", "/boot", "/boot/efi", "/root", "/var", "/var/cache", "/var/lib", "/var/log", "/var/spool",
-    "/var/tmp", "/var/mail", "/var/backups", "/var/run", "/var/lock", "/tmp", "/run", "/run/lock", "/run/shm",
-    "/run/user",
-})
-SYSTEM_TREES = ("/proc", "/sys", "/dev")
+# The system mount points an `fs` resource must never own: domain/mounts.py (drivers/fs.py reads it at stop).
 
 _DIGITS_AND_DOTS = re.compile(r"[0-9.]+")
 _HOST_LABEL = re.compile(r"[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?")
@@ -89,22 +70,6 @@ def operand_problem(keyword: str, value) -> str | None:
         if word.strip().startswith("-"):
             return (f"{word.strip()!r} begins with '-': a command would read this {keyword} as an option; "
                     f"give a path, device, address or name")
-    return None
-
-
-def normalized(path: str) -> str:
-    """/usr/, //usr, /usr/./bin/.. -> /usr (posixpath.normpath keeps a leading '//')."""
-    norm = os.path.normpath(path)
-    return "/" + norm.lstrip("/") if norm.startswith("/") else norm
-
-
-def _system(path: str) -> str | None:
-    """The system mount point `path` is (or lies under, for /proc /sys /dev), else None."""
-    if path in SYSTEM_MOUNT_POINTS:
-        return path
-    for tree in SYSTEM_TREES:
-        if path == tree or path.startswith(tree + "/"):
-            return tree
     return None
 
 

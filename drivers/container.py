@@ -110,13 +110,15 @@ class Container(Driver):
 
     def runmethod(self) -> list:
         """The command prefix that runs a command in the guest."""
-        return self.path("rsh").split() + [self.name]
+        prefix = self.path("rsh").split()
+        # ssh: `--` ends its options, so a guest name beginning with `-` is never read as one
+        return prefix + (["--"] if prefix and prefix[0].endswith("ssh") else []) + [self.name]
 
     def operational(self) -> bool:
         """Can the guest run a command? Default: `ssh ... <name> pwd` (reference §5.5)."""
         method = self.runmethod()
         if method and method[0].endswith("ssh"):
-            argv = [method[0], *SSH_PWD, self.name, "pwd"]
+            argv = [method[0], *SSH_PWD, "--", self.name, "pwd"]
         else:
             argv = [*method, "pwd"]
         return self.probe(argv).ok

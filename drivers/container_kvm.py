@@ -45,16 +45,16 @@ class Virsh(Container):
         return self.ctx.run(["virsh", *args], timeout=120)
 
     def container_start(self):
-        self.virsh("start", self.name)
+        self.virsh("start", "--domain", self.name)
 
     def container_stop(self):
-        self.virsh("shutdown", self.name)
+        self.virsh("shutdown", "--domain", self.name)
 
     def container_forcestop(self):
-        self.virsh("destroy", self.name)
+        self.virsh("destroy", "--domain", self.name)
 
     def up_argv(self):
-        return ["virsh", "dominfo", self.name]
+        return ["virsh", "dominfo", "--domain", self.name]
 
     def parse_up(self, result):
         if not result.ok:

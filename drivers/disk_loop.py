@@ -48,7 +48,7 @@ class DiskLoop(Driver):
             return
         if not os.path.isfile(self.file):
             raise DriverError(f"file {self.file} does not exist (check file of {self.res.rid})")
-        self.ctx.run(["losetup", "-f", "--show", self.file], timeout=60)
+        self.ctx.run(["losetup", "-f", "--show", "--", self.file], timeout=60)
         self.can_rollback = True
 
     def stop(self):

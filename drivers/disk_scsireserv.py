@@ -154,7 +154,11 @@ class ScsiReserv(Driver):
         return shutil.which("sg_persist") is not None
 
     def sg(self, *args, logged=False):
-        return self.ctx.run(["sg_persist", "-n", *args], timeout=SG_TIMEOUT, check=False, quiet=not logged)
+        """`sg_persist -n <options> -- <disk>`: the disk, last of `args`, after `--` (getopt_long ends the
+        options there, so a device name beginning with `-` is never read as one)."""
+        *options, disk = args
+        return self.ctx.run(["sg_persist", "-n", *options, "--", disk], timeout=SG_TIMEOUT, check=False,
+                            quiet=not logged)
 
     def ack_unit_attention(self, disk, log=True):
         """`sg_persist -n -r` until the disk stops reporting Unit Attention; the last read's Result (its

@@ -36,7 +36,7 @@ class DiskVg(Driver):
         return f"vg {self.name}"
 
     def _lv_attrs(self):
-        res = self.ctx.run(["lvs", "--noheadings", "-o", "lv_attr", self.name], timeout=LVM_TIMEOUT,
+        res = self.ctx.run(["lvs", "--noheadings", "-o", "lv_attr", "--", self.name], timeout=LVM_TIMEOUT,
                            check=False, quiet=True, env=LVM_ENV)
         if res.rc != 0:
             return None
@@ -49,7 +49,7 @@ class DiskVg(Driver):
         return vg_status(attrs)
 
     def _vgchange(self, *args, check=True):
-        return self.ctx.run(["vgchange", *args, self.name], timeout=LVM_TIMEOUT, check=check,
+        return self.ctx.run(["vgchange", *args, "--", self.name], timeout=LVM_TIMEOUT, check=check,
                             env=LVM_ENV)
 
     def start(self):

@@ -11,6 +11,7 @@ import threading
 import time
 from pathlib import Path
 
+from domain.mounts import normalized, system_mount_point
 from drivers.base import Driver, DriverError
 
 MOUNTS = "/proc/mounts"
@@ -22,9 +23,9 @@ MOUNT_TIMEOUT = 120
 # or fixed" (e2fsck: 0 clean, 1 errors corrected). Types absent here are mounted without a check
 # (xfs and btrfs check themselves at mount time).
 FSCK = {
-    "ext2": (["e2fsck", "-p"], {0, 1}),
-    "ext3": (["e2fsck", "-p"], {0, 1}),
-    "ext4": (["e2fsck", "-p"], {0, 1}),
+    "ext2": (["e2fsck", "-p", "--"], {0, 1}),
+    "ext3": (["e2fsck", "-p", "--"], {0, 1}),
+    "ext4": (["e2fsck", "-p", "--"], {0, 1}),
 }
 
 
@@ -128,8 +129,13 @@ class Fs(Driver):
                 raise DriverError(f"cannot create mount point {self.mnt}: {exc.strerror}") from None
         self._fsck(dev)
         argv = ["mount"] + (["-t", self.fstype] if self.fstype else []) \
-            + (["-o", self.mnt_opt] if self.mnt_opt else []) + [dev, self.mnt]
+            + (["-o", self.mnt_opt] if self.mnt_opt else []) + ["--", dev, self.mnt]
         self.ctx.run(argv, timeout=MOUNT_TIMEOUT)
+        # a start that did not produce its effect is not `up` (`mount --help` exits 0 and mounts nothing)
+        if not self.is_up():
+            sources = self._mounted_at()
+            found = f"it is mounted from {sources[-1]}" if sources else "nothing is mounted there"
+            raise DriverError(f"mount exited 0 but {self.mnt} is not mounted from {self.dev}: {found}")
         self.can_rollback = True
 
     def _validate_dev(self):
@@ -162,6 +168,7 @@ class Fs(Driver):
 
     # --- stop -------------------------------------------------------------------------------
     def stop(self):
+        self._refuse_system_mount_point(self.mnt)
         if not self.is_up():    # not mounted, or mounted from another device: not ours to umount
             self.ctx.log.info(f"{self.label()} is already umounted")
             return
@@ -175,13 +182,25 @@ class Fs(Driver):
         points = {point for _, point, _ in read_mounts() if point.startswith(top)}
         return sorted(points, key=len, reverse=True)
 
+    @staticmethod
+    def _refuse_system_mount_point(point):
+        """Never umount or `fuser -k` / or a system mount point (issue 17, item 6): validate refuses such an
+        `mnt`, and the stop checks again, whatever the env file said when the fs was started."""
+        for path in (normalized(point), normalized(os.path.realpath(point))):
+            hit = system_mount_point(path)
+            if hit is not None:
+                raise DriverError(f"{point} is a system mount point ({hit}): refusing to umount or fuser -k it; "
+                                  f"unmount it by hand if you really mean to")
+
     def _umount(self, point):
+        self._refuse_system_mount_point(point)
         for attempt in range(1, UMOUNT_TRIES + 1):
-            res = self.ctx.run(["umount", point], timeout=MOUNT_TIMEOUT, check=False)
+            res = self.ctx.run(["umount", "--", point], timeout=MOUNT_TIMEOUT, check=False)
             if res.rc == 0:
                 return
             if attempt < UMOUNT_TRIES:
-                # kill whatever holds the mount point, then try again
+                # kill whatever holds the mount point, then try again (fuser takes no `--`: `point` is
+                # absolute, from the config or /proc/mounts, so never read as an option)
                 self.ctx.run(["fuser", "-kmv", point], timeout=30, check=False)
                 time.sleep(0.5 * attempt)
         raise DriverError(f"umount {point} failed after {UMOUNT_TRIES} tries "

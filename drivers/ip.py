@@ -114,7 +114,7 @@ class Ip(Driver):
         return next((i for i in addrs or () if i.ip == ip), None)
 
     def _answers(self, wait=PING_TIMEOUT) -> bool:
-        return self._probe(["ping", "-c", "1", "-W", f"{wait:g}", self.addr],
+        return self._probe(["ping", "-c", "1", "-W", f"{wait:g}", "--", self.addr],
                            timeout=wait + 5).rc == 0
 
     def _prefix(self, addrs) -> int:
@@ -175,6 +175,9 @@ class Ip(Driver):
                 raise DriverError(reason)
         prefix = self._prefix(addrs or [])
         self.ctx.run(["ip", "addr", "add", f"{self.addr}/{prefix}", "dev", self.ipdev], timeout=30)
+        # a start that did not produce its effect is not `up`: the address must now be on the interface
+        if self._configured(self._dev_addrs()) is None:
+            raise DriverError(f"ip addr add exited 0 but {self.addr} is not on {self.ipdev}")
         self.can_rollback = True
         self._announce()
 
@@ -275,8 +278,8 @@ _ARPING = {}              # PATH -> detected arping flavour
 
 # arping flavours: how each one sends one unsolicited (gratuitous) ARP for addr on dev
 ARPING_ARGV = {
-    "iputils": lambda dev, addr: ["arping", "-U", "-c", "1", "-I", dev, "-s", addr, addr],
-    "habets": lambda dev, addr: ["arping", "-U", "-c", "1", "-i", dev, "-S", addr, addr],
+    "iputils": lambda dev, addr: ["arping", "-U", "-c", "1", "-I", dev, "-s", addr, "--", addr],
+    "habets": lambda dev, addr: ["arping", "-U", "-c", "1", "-i", dev, "-S", addr, "--", addr],
 }
 
 

@@ -66,10 +66,10 @@ class SshTransport(Transport):
         self.ssh = list(ssh or SSH)
 
     def command(self, peer, argv):
-        return [*self.ssh, "-n", peer, shlex.join(str(a) for a in argv)], {}
+        return [*self.ssh, "-n", "--", peer, shlex.join(str(a) for a in argv)], {}
 
     def rsync_argv(self, peer, sources, dst, options=()) -> list:
-        return ["rsync", *options, "-e", " ".join(self.ssh), *map(str, sources), f"{peer}:{dst}"]
+        return ["rsync", *options, "-e", " ".join(self.ssh), "--", *map(str, sources), f"{peer}:{dst}"]
 
     def rsync(self, run, peer, sources, dst, options=(), timeout=3600, **kw):
         return run(self.rsync_argv(peer, sources, dst, options), timeout=timeout, **kw)
@@ -80,7 +80,7 @@ class SshTransport(Transport):
 
     def is_mountpoint(self, run, peer, path, timeout=60):
         """`mountpoint -q` on the peer."""
-        return self.run(run, peer, ["mountpoint", "-q", path], timeout=timeout, check=False).rc == 0
+        return self.run(run, peer, ["mountpoint", "-q", "--", path], timeout=timeout, check=False).rc == 0
 
 
 class LocalTransport(Transport):
@@ -118,7 +118,7 @@ class LocalTransport(Transport):
         target = self.map_path(peer, dst)
         # keep a trailing slash: rsync reads "dst/" as "into this directory"
         text = str(target) + ("/" if str(dst).endswith("/") else "")
-        return ["rsync", *options, *map(str, sources), text]
+        return ["rsync", *options, "--", *map(str, sources), text]
 
     def rsync(self, run, peer, sources, dst, options=(), timeout=3600, **kw):
         argv = self.rsync_argv(peer, sources, dst, options)
@@ -128,7 +128,7 @@ class LocalTransport(Transport):
 
     def is_mountpoint(self, run, peer, path, timeout=60):
         """Is the peer's `path` (map_path) a mount point on this machine?"""
-        return run(["mountpoint", "-q", str(self.map_path(peer, path))], timeout=timeout, check=False).rc == 0
+        return run(["mountpoint", "-q", "--", str(self.map_path(peer, path))], timeout=timeout, check=False).rc == 0
 
     def rsync_same_path(self, run, peer, files, options=(), timeout=3600, **kw):
         """Each file to where the peer keeps that path (map_path): one rsync per file, since

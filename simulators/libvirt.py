@@ -165,6 +165,10 @@ def virsh_main(argv):
         print("virsh: interactive shell not simulated; give a command", file=sys.stderr)
         return 1
     cmd, args = argv[0], argv[1:]
+    if cmd in NEEDS_DOMAIN and args[:1] == ["--domain"]:     # virsh: the operand by its option name
+        args = args[1:]
+        if not args:
+            _err("option '--domain' requires an argument")
     func = COMMANDS.get(cmd)
     if func is None:
         _err(f"unknown command: '{cmd}'")

@@ -118,6 +118,9 @@ def parse(argv):
     i = 0
     while i < len(argv):
         arg = argv[i]
+        if arg == "--":                 # getopt_long: the end of the options, the rest are operands
+            opts["args"].extend(argv[i + 1:])
+            break
         if arg.startswith("--"):
             name, eq, value = arg[2:].partition("=")
             if name not in LONG:

@@ -255,7 +255,7 @@ def test_ldom_stop_inits_the_guest_waits_then_unbinds(simnode, sim):
     drv, log, events = driver(simnode, "ldom", {"name": "ldg1"})
     assert drv.is_up()
     drv.stop()
-    assert argvs(events) == [[*SSH.split(), "ldg1", "/usr/sbin/init", "5"], [LDM, "unbind", "ldg1"]]
+    assert argvs(events) == [[*SSH.split(), "--", "ldg1", "/usr/sbin/init", "5"], [LDM, "unbind", "ldg1"]]
     assert "wait for container shutdown" in log.messages("INFO")
     assert drv.state() == "inactive"
     drv.wait_down()                          # already down: the sequence's wait passes at once
@@ -268,7 +268,7 @@ def test_ldom_stop_of_a_hung_guest_stops_and_unbinds_the_domain(simnode, sim):
     clock = FakeClock()
     drv, log, events = driver(simnode, "ldom", {"name": "ldg1", "stop_timeout": 4}, clock=clock, sim=sim)
     drv.stop()
-    assert argvs(events) == [[*SSH.split(), "ldg1", "/usr/sbin/init", "5"], [LDM, "stop", "ldg1"],
+    assert argvs(events) == [[*SSH.split(), "--", "ldg1", "/usr/sbin/init", "5"], [LDM, "stop", "ldg1"],
                              [LDM, "unbind", "ldg1"]]
     assert ("WARNING", "ldom ldg1 did not shut down in 4 s: stopping it with ldm") in log.lines
     assert sum(clock.slept) <= 4

@@ -75,16 +75,16 @@ def test_kvm_start_stop_command_lines(simnode, sim):
     drv, log, events = driver(simnode, "kvm", {"name": "vm1"})
     assert drv.is_down()
     drv.container_start()
-    assert argvs(events) == [["virsh", "define", str(cf)], ["virsh", "start", "vm1"]]
+    assert argvs(events) == [["virsh", "define", str(cf)], ["virsh", "start", "--domain", "vm1"]]
     assert log.messages("INFO")[0] == f"virsh define {cf}"
-    assert "virsh start vm1" in log.messages("INFO")
+    assert "virsh start --domain vm1" in log.messages("INFO")
     assert "output:\nDomain vm1 started" in log.messages("INFO")
     assert sim.show("kvm", "vm1")["state"] in ("booting", "running")
     drv.wait_up()
     assert drv.is_up() and log.messages()[-1] == "wait for container up status"
     drv.stop()
     drv.wait_down()
-    assert argvs(events)[2:] == [["virsh", "shutdown", "vm1"]]
+    assert argvs(events)[2:] == [["virsh", "shutdown", "--domain", "vm1"]]
     assert sim.show("kvm", "vm1")["state"] == "off"
 
 
@@ -126,7 +126,7 @@ def test_kvm_stop_hang_forces_destroy(simnode, sim):
     assert drv.is_up()                           # a guest shutting down is still a running domain
     drv.force_stop()
     assert ("WARNING", "Waited too long for shutdown") in log.lines
-    assert argvs(events) == [["virsh", "shutdown", "vm1"], ["virsh", "destroy", "vm1"]]
+    assert argvs(events) == [["virsh", "shutdown", "--domain", "vm1"], ["virsh", "destroy", "--domain", "vm1"]]
     assert drv.is_down()
 
 
@@ -162,7 +162,7 @@ def test_kvm_disks_and_files_to_sync(simnode, sim):
 def test_kvm_up_test_is_dominfo_running_only(node):
     kvm, _, _ = driver(node, "kvm", {"name": "vm1"})
     xen, _, _ = driver(node, "xen", {"name": "vm1"})
-    assert kvm.up_argv() == xen.up_argv() == ["virsh", "dominfo", "vm1"]
+    assert kvm.up_argv() == xen.up_argv() == ["virsh", "dominfo", "--domain", "vm1"]
 
     def res(out, rc=0):
         return Result(argv=["virsh"], rc=rc, out=out)
@@ -181,15 +181,15 @@ def test_xen_defines_from_var_when_present(simnode, sim):
     sim.vmsim("define", "xen", "xvm1")
     drv, _, events = driver(simnode, "xen", {"name": "xvm1"})
     drv.container_start()
-    assert argvs(events) == [["virsh", "start", "xvm1"]]         # no agent copy of the XML: start only
+    assert argvs(events) == [["virsh", "start", "--domain", "xvm1"]]         # no agent copy of the XML: start only
     drv.wait_up()
     drv.container_forcestop()
-    assert argvs(events)[-1] == ["virsh", "destroy", "xvm1"]
+    assert argvs(events)[-1] == ["virsh", "destroy", "--domain", "xvm1"]
     cf = simnode.var / "xvm1.xml"
     cf.write_text(kvm_xml("xvm1", type="xen"))
     events.clear()
     drv.container_start()
-    assert argvs(events) == [["virsh", "define", str(cf)], ["virsh", "start", "xvm1"]]
+    assert argvs(events) == [["virsh", "define", str(cf)], ["virsh", "start", "--domain", "xvm1"]]
     assert drv.files_to_sync() == [str(cf)] and drv.disklist() == ["/dev/mapper/lun1"]
 
 

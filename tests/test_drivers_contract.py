@@ -169,6 +169,6 @@ def test_transport_run_is_the_command_run_through_the_runner(tmp_path):
 
     SshTransport().run(run, "node2", ["true"], timeout=5)
     LocalTransport({"node2": tmp_path}).run(run, "node2", ["true"], timeout=5, env={"A": "1"}, check=False)
-    assert calls[0] == ([*SshTransport().ssh, "-n", "node2", "true"], {"timeout": 5})
+    assert calls[0] == ([*SshTransport().ssh, "-n", "--", "node2", "true"], {"timeout": 5})
     assert calls[1] == (["true"], {"timeout": 5, "check": False,
                                    "env": {"A": "1", "OSVC_ROOT": str(tmp_path), "OSVC_NODENAME": "node2"}})

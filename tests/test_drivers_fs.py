@@ -36,8 +36,8 @@ def test_loop_start_status_stop(loop_image, node):
     [dev] = disk.devices()
     assert attached(loop_image) == [dev]
     assert disk.status() == ("up", [])
-    assert [e["payload"]["argv"] for e in events] == [["losetup", "-f", "--show", str(loop_image)]]
-    assert log.lines[0] == ("INFO", f"losetup -f --show {loop_image}")
+    assert [e["payload"]["argv"] for e in events] == [["losetup", "-f", "--show", "--", str(loop_image)]]
+    assert log.lines[0] == ("INFO", f"losetup -f --show -- {loop_image}")
     assert log.lines[1] == ("INFO", f"output:\n{dev}")
     # already up: nothing changes
     again, log2, events2 = make_driver(node, "disk", "loop", {"file": str(loop_image)})
@@ -63,10 +63,10 @@ def test_fs_mount_status_umount(ext4_loop, node, tmp_path):
     assert fs.status() == ("down", [])
     fs.start()
     assert mounted(mnt) == [dev] and fs.can_rollback
-    assert [e["payload"]["argv"] for e in events] == [["e2fsck", "-p", dev],
-                                                      ["mount", "-t", "ext4", dev, str(mnt)]]
+    assert [e["payload"]["argv"] for e in events] == [["e2fsck", "-p", "--", dev],
+                                                      ["mount", "-t", "ext4", "--", dev, str(mnt)]]
     assert ("INFO", f"create missing mountpoint {mnt}") in log.lines
-    assert ("INFO", f"mount -t ext4 {dev} {mnt}") in log.lines
+    assert ("INFO", f"mount -t ext4 -- {dev} {mnt}") in log.lines
     assert fs.status() == ("up", [])
     (mnt / "hello").write_text("x")
     # already mounted: no command
@@ -86,7 +86,7 @@ def test_fs_options_and_backing_file_status(ext4_loop, node, tmp_path):
     mnt = tmp_path / "mnt"
     fs, _, events = make_driver(node, "fs", "ext4", {"dev": dev, "mnt": str(mnt), "mnt_opt": "ro"})
     fs.start()
-    assert events[-1]["payload"]["argv"] == ["mount", "-t", "ext4", "-o", "ro", dev, str(mnt)]
+    assert events[-1]["payload"]["argv"] == ["mount", "-t", "ext4", "-o", "ro", "--", dev, str(mnt)]
     assert with_opts(mnt).split(",")[0] == "ro"
     # the loop device's backing file names the same device
     by_file, _, _ = make_driver(node, "fs", "ext4", {"dev": str(disk.file), "mnt": str(mnt)})
@@ -115,7 +115,7 @@ def test_fs_umount_kills_holders(ext4_loop, node, tmp_path):
         assert mounted(mnt) == []
         argvs = [e["payload"]["argv"] for e in events]
         assert ["fuser", "-kmv", str(mnt)] in argvs
-        assert argvs.count(["umount", str(mnt)]) == 2
+        assert argvs.count(["umount", "--", str(mnt)]) == 2
         assert holder.wait(timeout=10) == -9
     finally:
         if holder.poll() is None:
@@ -132,7 +132,7 @@ def test_fs_deeper_mounts_go_first(ext4_loop, node, tmp_path):
     subprocess.run(["mount", "-t", "tmpfs", "tmpfs", str(inner)], check=True)
     fs.stop()
     argvs = [e["payload"]["argv"] for e in events if e["payload"]["argv"][0] == "umount"]
-    assert argvs == [["umount", str(inner)], ["umount", str(mnt)]]
+    assert argvs == [["umount", "--", str(inner)], ["umount", "--", str(mnt)]]
     assert mounted(mnt) == [] and mounted(inner) == []
 
 
@@ -179,8 +179,8 @@ def test_vg_on_a_loop_physical_volume(loop_image, node):
         assert vg_tags(vg, env) == "node1"
         drv.stop()
         assert [e["payload"]["argv"] for e in events] == [
-            ["vgchange", "--addtag", "@node1", vg], ["vgchange", "-a", "y", vg],
-            ["vgchange", "-a", "n", vg], ["vgchange", "--deltag", "@node1", vg]]
+            ["vgchange", "--addtag", "@node1", "--", vg], ["vgchange", "-a", "y", "--", vg],
+            ["vgchange", "-a", "n", "--", vg], ["vgchange", "--deltag", "@node1", "--", vg]]
         assert all(e["payload"]["rc"] == 0 for e in events)
         assert vg_tags(vg, env) == ""
         missing, _, _ = make_driver(node, "disk", "vg", {"name": vg + "x"})

@@ -18,8 +18,8 @@ def expected_arping(dev, addr):
         return []
     text = subprocess.run(["arping", "-h"], capture_output=True, text=True)
     if "Habets" in text.stdout + text.stderr:
-        return ["arping", "-U", "-c", "1", "-i", dev, "-S", addr, addr]
-    return ["arping", "-U", "-c", "1", "-I", dev, "-s", addr, addr]
+        return ["arping", "-U", "-c", "1", "-i", dev, "-S", addr, "--", addr]
+    return ["arping", "-U", "-c", "1", "-I", dev, "-s", addr, "--", addr]
 
 
 def addrs(ns, dev="eth0"):

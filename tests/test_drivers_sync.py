@@ -45,7 +45,7 @@ def test_rsync_to_peer_and_status(cluster, tmp_path):
     assert sorted(p.name for p in copied.iterdir()) == ["a.txt", "b.txt"]
     assert (copied / "a.txt").read_text() == "A"
     argv = events[0]["payload"]["argv"]
-    assert argv == ["rsync", "-HpogDtrlx", "--numeric-ids", str(data / "a.txt"), str(data / "b.txt"),
+    assert argv == ["rsync", "-HpogDtrlx", "--numeric-ids", "--", str(data / "a.txt"), str(data / "b.txt"),
                     f"{copied}/"]
     assert sync.status() == ("up", [])
     # the peer holds the stamp of what it received
@@ -69,7 +69,7 @@ def test_bwlimit_resource_over_default(cluster, tmp_path):
         conf = {"src": [str(data / "a.txt")], "dst": "/srv/data/", "target": ["nodes"], **conf}
         sync, _, events = make_driver(node, "sync", "rsync", conf, spec=spec, transport=transport)
         sync.sync_nodes()
-        argvs.append(events[0]["payload"]["argv"][1:-2])
+        argvs.append(events[0]["payload"]["argv"][1:-3])
     assert argvs == [["-HpogDtrlx", "--numeric-ids", "--bwlimit=500"],
                      ["-HpogDtrlx", "--numeric-ids", "--bwlimit=100", "--checksum"]]
     assert (roots["node2"] / "fs" / "srv" / "data" / "a.txt").read_text() == "A"
@@ -215,14 +215,14 @@ def test_ssh_transport_commands():
     t = SshTransport()
     assert t.command("node2", ["osvc-engine", "-s", "svc 1", "start"]) == ([
         "ssh", "-q", "-o", "StrictHostKeyChecking=no", "-o", "ForwardX11=no", "-o", "BatchMode=yes",
-        "-o", "ConnectTimeout=10", "-n", "node2", "osvc-engine -s 'svc 1' start"], {})
+        "-o", "ConnectTimeout=10", "-n", "--", "node2", "osvc-engine -s 'svc 1' start"], {})
     assert t.rsync_argv("node2", ["/a", "/b"], "/dst/", ["-a"]) == [
         "rsync", "-a", "-e", "ssh -q -o StrictHostKeyChecking=no -o ForwardX11=no -o BatchMode=yes "
-        "-o ConnectTimeout=10", "/a", "/b", "node2:/dst/"]
+        "-o ConnectTimeout=10", "--", "/a", "/b", "node2:/dst/"]
     calls = []
     t.rsync_same_path(lambda argv, **kw: calls.append(argv), "node2", ["/etc/xen/vm1.cfg"], ["-a"])
     assert calls == [["rsync", "-R", "-a", "-e", "ssh -q -o StrictHostKeyChecking=no -o ForwardX11=no "
-                      "-o BatchMode=yes -o ConnectTimeout=10", "/etc/xen/vm1.cfg", "node2:/"]]
+                      "-o BatchMode=yes -o ConnectTimeout=10", "--", "/etc/xen/vm1.cfg", "node2:/"]]
     probes = []
 
     def run(argv, **kw):
@@ -230,4 +230,4 @@ def test_ssh_transport_commands():
         return types.SimpleNamespace(rc=0 if argv[-1].endswith(" /") else 1)
 
     assert (t.is_mountpoint(run, "node2", "/"), t.is_mountpoint(run, "node2", "/srv/data")) == (True, False)
-    assert probes == [(["node2", "mountpoint -q /"], False), (["node2", "mountpoint -q /srv/data"], False)]
+    assert probes == [(["node2", "mountpoint -q -- /"], False), (["node2", "mountpoint -q -- /srv/data"], False)]

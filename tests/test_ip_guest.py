@@ -114,8 +114,8 @@ def test_guest_ip_start_checks_the_address_in_the_guest(node, vm):
     drv, log, events = ip_driver(node, GUEST)
     drv.start()
     ssh = node.setting("paths", "rsh")
-    assert commands(events) == [f"{ssh} vm1 ip -o addr show dev eth0"]
-    assert log.messages("INFO")[0] == f"{ssh} vm1 ip -o addr show dev eth0"
+    assert commands(events) == [f"{ssh} -- vm1 ip -o addr show dev eth0"]
+    assert log.messages("INFO")[0] == f"{ssh} -- vm1 ip -o addr show dev eth0"
     assert log.messages("INFO")[-1] == f"{GUEST} is up on eth0 in container vm1"
     assert drv.can_rollback is False                      # nothing changed: nothing to roll back
 

@@ -122,10 +122,10 @@ def test_start_registers_then_reserves_every_disk(sim, node, luns, as_node):
     assert drv.status() == ("down", [])
     drv.start()
     assert log.messages() == [
-        "sg_persist -n --out --register-ignore --param-sark=0x1a /dev/sdb",
-        "sg_persist -n --out --register-ignore --param-sark=0x1a /dev/sdc",
-        "sg_persist -n --out --reserve --param-rk=0x1a --prout-type=5 /dev/sdb",
-        "sg_persist -n --out --reserve --param-rk=0x1a --prout-type=5 /dev/sdc",
+        "sg_persist -n --out --register-ignore --param-sark=0x1a -- /dev/sdb",
+        "sg_persist -n --out --register-ignore --param-sark=0x1a -- /dev/sdc",
+        "sg_persist -n --out --reserve --param-rk=0x1a --prout-type=5 -- /dev/sdb",
+        "sg_persist -n --out --reserve --param-rk=0x1a --prout-type=5 -- /dev/sdc",
     ]
     assert [e["payload"]["rc"] for e in events] == [0, 0, 0, 0]
     assert drv.can_rollback
@@ -170,11 +170,11 @@ def test_preempt_with_force_or_cluster(sim, node, luns, as_node, force, cluster,
                             conf={"no_preempt_abort": no_abort})
     drv.start()
     assert log.messages() == [
-        "sg_persist -n --out --register-ignore --param-sark=0x2b /dev/sdb",
-        "sg_persist -n --out --register-ignore --param-sark=0x2b /dev/sdc",
-        f"sg_persist -n --out {option} --param-sark=0x1a --param-rk=0x2b --prout-type=5 /dev/sdb",
+        "sg_persist -n --out --register-ignore --param-sark=0x2b -- /dev/sdb",
+        "sg_persist -n --out --register-ignore --param-sark=0x2b -- /dev/sdc",
+        f"sg_persist -n --out {option} --param-sark=0x1a --param-rk=0x2b --prout-type=5 -- /dev/sdb",
         "reservation acquired for disk /dev/sdb",
-        f"sg_persist -n --out {option} --param-sark=0x1a --param-rk=0x2b --prout-type=5 /dev/sdc",
+        f"sg_persist -n --out {option} --param-sark=0x1a --param-rk=0x2b --prout-type=5 -- /dev/sdc",
         "reservation acquired for disk /dev/sdc",
     ]
     assert lun("/dev/sdb")["reservation"]["node"] == "node2"
@@ -189,10 +189,10 @@ def test_stop_releases_then_unregisters(sim, node, luns, as_node):
     del log.lines[:]
     drv.stop()
     assert log.messages() == [
-        "sg_persist -n --out --release --param-rk=0x1a --prout-type=5 /dev/sdb",
-        "sg_persist -n --out --register-ignore --param-rk=0x1a /dev/sdb",
-        "sg_persist -n --out --release --param-rk=0x1a --prout-type=5 /dev/sdc",
-        "sg_persist -n --out --register-ignore --param-rk=0x1a /dev/sdc",
+        "sg_persist -n --out --release --param-rk=0x1a --prout-type=5 -- /dev/sdb",
+        "sg_persist -n --out --register-ignore --param-rk=0x1a -- /dev/sdb",
+        "sg_persist -n --out --release --param-rk=0x1a --prout-type=5 -- /dev/sdc",
+        "sg_persist -n --out --register-ignore --param-rk=0x1a -- /dev/sdc",
     ]
     assert lun("/dev/sdb")["reservation"] is None and lun("/dev/sdb")["registrations"] == {}
     del log.lines[:]
@@ -432,10 +432,10 @@ def test_prstart_prstatus_prstop_between_two_nodes(pool):
     res = run(pool, "node1", "prstart")
     assert res.returncode == 0, res.stderr
     assert console(res) == [
-        "INFO    SVC1.CONTAINER#1PR sg_persist -n --out --register-ignore --param-sark=0x1a /dev/sdb",
-        "INFO    SVC1.CONTAINER#1PR sg_persist -n --out --register-ignore --param-sark=0x1a /dev/sdc",
-        "INFO    SVC1.CONTAINER#1PR sg_persist -n --out --reserve --param-rk=0x1a --prout-type=5 /dev/sdb",
-        "INFO    SVC1.CONTAINER#1PR sg_persist -n --out --reserve --param-rk=0x1a --prout-type=5 /dev/sdc",
+        "INFO    SVC1.CONTAINER#1PR sg_persist -n --out --register-ignore --param-sark=0x1a -- /dev/sdb",
+        "INFO    SVC1.CONTAINER#1PR sg_persist -n --out --register-ignore --param-sark=0x1a -- /dev/sdc",
+        "INFO    SVC1.CONTAINER#1PR sg_persist -n --out --reserve --param-rk=0x1a --prout-type=5 -- /dev/sdb",
+        "INFO    SVC1.CONTAINER#1PR sg_persist -n --out --reserve --param-rk=0x1a --prout-type=5 -- /dev/sdc",
     ]
     assert transitions(pool["node1"], "svc1") == [
         ("", "start", "idle", "starting"), ("container#1pr", "start", "down", "starting"),
@@ -458,7 +458,7 @@ def test_prstart_prstatus_prstop_between_two_nodes(pool):
     res = run(pool, "node2", "scsireserv", "--force")
     assert res.returncode == 0, res.stderr
     assert ("INFO    SVC1.CONTAINER#1PR sg_persist -n --out --preempt-abort --param-sark=0x1a --param-rk=0x2b "
-            "--prout-type=5 /dev/sdb") in console(res)
+            "--prout-type=5 -- /dev/sdb") in console(res)
     begin = journal_rows(pool["node2"], svc="svc1", kind="action")[-2]
     assert begin["event"] == "begin" and begin["payload"]["action"] == "prstart"
     assert run(pool, "node1", "prstatus").returncode == 1
@@ -492,10 +492,10 @@ def test_diskupdate_refreshes_disk_list_and_reservations(pool, sim):
     assert console(res) == [
         "INFO    SVC1.CONTAINER#1 disk added: /dev/sdd",
         "INFO    SVC1.CONTAINER#1 disk removed: /dev/sdc",
-        "INFO    SVC1.CONTAINER#1PR sg_persist -n --out --register-ignore --param-sark=0x1a /dev/sdd",
-        "INFO    SVC1.CONTAINER#1PR sg_persist -n --out --reserve --param-rk=0x1a --prout-type=5 /dev/sdd",
-        "INFO    SVC1.CONTAINER#1PR sg_persist -n --out --release --param-rk=0x1a --prout-type=5 /dev/sdc",
-        "INFO    SVC1.CONTAINER#1PR sg_persist -n --out --register-ignore --param-rk=0x1a /dev/sdc",
+        "INFO    SVC1.CONTAINER#1PR sg_persist -n --out --register-ignore --param-sark=0x1a -- /dev/sdd",
+        "INFO    SVC1.CONTAINER#1PR sg_persist -n --out --reserve --param-rk=0x1a --prout-type=5 -- /dev/sdd",
+        "INFO    SVC1.CONTAINER#1PR sg_persist -n --out --release --param-rk=0x1a --prout-type=5 -- /dev/sdc",
+        "INFO    SVC1.CONTAINER#1PR sg_persist -n --out --register-ignore --param-rk=0x1a -- /dev/sdc",
     ]
     assert san.show("/dev/sdd")["reservation"]["node"] == "node1"
     assert san.show("/dev/sdc")["reservation"] is None and san.show("/dev/sdc")["registrations"] == {}

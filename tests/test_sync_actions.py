@@ -86,7 +86,7 @@ def test_sync_runs_presync_here_and_postsync_on_each_peer_reached(sim, tmp_path)
     export, imported = roots["node1"] / "var" / "s1.xml", roots["node2"] / "var" / "s1.xml"
     here = [(r["rid"], r["payload"]["argv"]) for r in journal_rows(roots["node1"], svc="srp1", kind="command")]
     assert here[0] == ("container#1", ["srp", "-batch", "-export", "s1", "-xfile", str(export)])
-    assert ("sync#i0", ["rsync", "-HpogDtrlx", "--numeric-ids", "--exclude=*.core", str(export), str(imported)]) in here
+    assert ("sync#i0", ["rsync", "-HpogDtrlx", "--numeric-ids", "--exclude=*.core", "--", str(export), str(imported)]) in here
     postsync = here[-1]
     assert postsync[0] == "" and postsync[1][-5:] == ["-s", "srp1", "postsync", "--waitlock", "3600"]
     assert imported.read_text() == export.read_text()
