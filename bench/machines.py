@@ -4,7 +4,7 @@
 
 The engine attaches one model per resource and one for the service at the start of an action, and
 detaches them at its end (machines.core.Attached / detach_all): a handful of models per machine. A
-bulk load of thousands (`attach_many` below: GC paused, lessons §A.7) is a benchmark case only.
+bulk load of thousands (`attach_many` below: GC paused, docs/lessons.md §A.7) is a benchmark case only.
 
 transitions keeps a machine's models in a list and tests membership on each add_model and each
 remove_model: O(n) per call. Until the engine detached its models, machines.core replaced that list
@@ -27,7 +27,7 @@ from machines.core import Model, attach, detach, machine  # noqa: E402
 
 
 def attach_many(models, kind, initial=None):
-    """attach() for a bulk load: GC paused, as lessons §A.7 measured (moved here from machines.core:
+    """attach() for a bulk load: GC paused, as docs/lessons.md §A.7 measured (moved here from machines.core:
     the engine never attaches in bulk)."""
     enabled = gc.isenabled()
     gc.disable()

@@ -150,7 +150,7 @@ class _Builder:
         return msg + (f" (did you mean {close[0]}?)" if close else "")
 
     # -- DEFAULT
-    # The node-set keywords are read in this order, each with the scopes known at that point (reference §1.6):
+    # The node-set keywords are read in this order, each with the scopes known at that point (docs/agent-reference.md §1.6):
     # a set scope not yet known can never apply, so writing it is an error.
     BOOTSTRAP_SCOPES = {
         "mode": (),
@@ -173,7 +173,7 @@ class _Builder:
                              f"(usable: {shown})", opt.line)
 
     def bootstrap(self):
-        """Node sets, in the agent's order (reference §1.6): each read scoped against what is known so far."""
+        """Node sets, in the agent's order (docs/agent-reference.md §1.6): each read scoped against what is known so far."""
         ev, sec, table = self.ev, self.default_sec, kwt.default_keywords()
         ev.tables["DEFAULT"] = table
         self.check_bootstrap_scopes()
@@ -339,7 +339,7 @@ class _Builder:
         ev, me = self.ev, self.nodename
         tags = set(conf.get("tags") or ())
         if family in ("fs", "ip") and conf.get("zone"):
-            tags.update(("zone", conf["zone"]))   # zone resources are driven by their zone (reference §1.8)
+            tags.update(("zone", conf["zone"]))   # zone resources are driven by their zone (docs/agent-reference.md §1.8)
         triggers = {name: conf[name] for name in conf
                     if name.startswith(kwt.TRIGGER_PREFIXES) and conf[name] is not None}
         requires = {name[: -len("_requires")]: conf[name] for name in conf
@@ -362,7 +362,7 @@ class _Builder:
         return res
 
     def disabled(self, conf):
-        """Reference §1.9: service disable > enable_on > scoped disable > disable_on."""
+        """docs/agent-reference.md §1.9: service disable > enable_on > scoped disable > disable_on."""
         if self.service_disabled:
             return True
         if self.nodename in self.ev.expand_nodes(conf.get("enable_on") or ()):
@@ -411,7 +411,7 @@ class _Builder:
         return self.resource(bare, "app", "legacy")
 
     def internal_sync(self, nodes, drpnodes):
-        """sync#i0: the engine's own config replication to every peer node (reference §5.12)."""
+        """sync#i0: the engine's own config replication to every peer node (docs/agent-reference.md §5.12)."""
         peers = (set(nodes) | set(drpnodes)) - {self.nodename}
         if not peers:
             return None
@@ -422,7 +422,7 @@ class _Builder:
         return self.resource(sec, "sync", None)
 
     def companion(self, peer: ResourceSpec):
-        """scsireserv companion `<rid>pr` (reference §6.3): reserves the peer's disks."""
+        """scsireserv companion `<rid>pr` (docs/agent-reference.md §6.3): reserves the peer's disks."""
         own = self.pr_sections.get(peer.rid)
         options = {"type": "scsireserv", "peer": peer.rid}
         sec = self.virtual(peer.rid + "pr", own.line if own else peer.line, options, peer.rid)
@@ -457,7 +457,7 @@ class _Builder:
                              f"(containers: {', '.join(c.rid for c in containers)})", sec.line if sec else None)
 
     def implicit_vmdgs(self, disks, containers):
-        """hpvm: the container brings its disk group `vmdg#<rid>` (reference §6.3), unless a vmdg section
+        """hpvm: the container brings its disk group `vmdg#<rid>` (docs/agent-reference.md §6.3), unless a vmdg section
         already is that VM's (the VM cookbook's `[vmdg]`). 1.5 `mode = hpvm` services keep their 1.5 shape:
         there the disk group was the `[vmdg]` section alone. Its reservation, if any, is the container's
         own `scsireserv` companion: the implicit vmdg never gets one, so no disk is reserved twice."""
@@ -501,7 +501,7 @@ class _Builder:
                     continue   # the bare [app] configures the implicit app resource
                 if family == "hb" and self.nodename in default["drpnodes"] \
                         and self.nodename not in default["nodes"]:
-                    continue   # hb resources are not instantiated on drp nodes (reference §1.2)
+                    continue   # hb resources are not instantiated on drp nodes (docs/agent-reference.md §1.2)
                 built.append(self.resource(sec, family, forced))
             if family == "sync":
                 built.append(self.internal_sync(default["nodes"], default["drpnodes"]))

@@ -1,4 +1,4 @@
-"""The keyword table: every section family, type and keyword an env file may use (reference §1.3-1.5).
+"""The keyword table: every section family, type and keyword an env file may use (docs/agent-reference.md §1.3-1.5).
 
 This module is data. The loader (config/build.py), `validate config` and `set` all read through it:
 nothing else knows which keywords exist, which are required, scopable, typed or defaulted.
@@ -64,7 +64,7 @@ ENV_VALUES = ("DEV", "DRP", "FOR", "INT", "PRA", "PRD", "PRJ", "PPRD", "REC", "S
 # DEFAULT.mode: 1.8 cluster modes, and the 1.5 virtualisation modes (an implicit container of that type).
 MODES = ("hosted", "sg", "vcs", "rhcs") + CONTAINER_TYPES
 
-# Actions that have triggers and requires (reference §1.4). 1.5 spelled the sync actions without '_'.
+# Actions that have triggers and requires (docs/agent-reference.md §1.4). 1.5 spelled the sync actions without '_'.
 TRIGGER_ACTIONS = ("unprovision", "provision", "start", "stop", "sync_nodes", "sync_drp", "sync_resync",
                    "sync_update", "sync_restore", "run")
 TRIGGER_ACTIONS_15 = {"syncnodes": "sync_nodes", "syncdrp": "sync_drp", "syncresync": "sync_resync",
@@ -80,11 +80,11 @@ TRIGGERS = tuple(K(f"{p}{a}", "trigger", text=f"command run {p.rstrip('_').repla
 REQUIRES = tuple(K(f"{a}_requires", "requires", text=f"resources (and states) required before {a}")
                  for a in REQUIRES_ACTIONS)
 
-# Keywords of every resource section (reference §1.4).
+# Keywords of every resource section (docs/agent-reference.md §1.4).
 RESOURCE_KEYWORDS = (
     K("tags", "list", default=()),
     K("subset"),
-    K("disable", "bool", default=False, on_error=True),   # unparsable disable = disabled (reference §1.9)
+    K("disable", "bool", default=False, on_error=True),   # unparsable disable = disabled (docs/agent-reference.md §1.9)
     U("disable_on", "list", default=()),
     U("enable_on", "list", default=()),
     K("optional", "bool", default=False),
@@ -245,7 +245,7 @@ _KEYWORDS = {
 FAMILIES = {name: _KEYWORDS[name] for name in CONFIG_ORDER}
 
 # Section names that are a family themselves (1.5 un-indexed sections), and deprecated families folded into
-# a family with that type, `vg#1` a disk of type vg (reference §1.2): prefix -> family, the families' aliases.
+# a family with that type, `vg#1` a disk of type vg (docs/agent-reference.md §1.2): prefix -> family, the families' aliases.
 BARE_SECTIONS = {"vmdg": ("disk", "vmdg"), "app": ("app", "legacy")}
 DEPRECATED_FAMILIES = RID_ALIASES
 
@@ -374,7 +374,7 @@ def section_kind(name: str) -> tuple[str, str | None] | None:
     """Classify a section name.
 
     -> ("DEFAULT", None) | ("env", None) | ("subset", "<family>:<name>") | (family, forced type or None)
-    or None when the section family is unknown. Family matching is case-insensitive (reference §1.2).
+    or None when the section family is unknown. Family matching is case-insensitive (docs/agent-reference.md §1.2).
     """
     if name == "DEFAULT":
         return "DEFAULT", None

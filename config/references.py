@@ -1,4 +1,4 @@
-"""References and expressions in keyword values (reference §1.7).
+"""References and expressions in keyword values (docs/agent-reference.md §1.7).
 
     {name}            resolved by the caller's `resolve(name)`: builtins, DEFAULT keys, section.key, env.KEY
     {#name}           number of whitespace-separated words of {name}

@@ -1,4 +1,4 @@
-"""Keyword scoping: which written option a node reads for a keyword (reference §1.6). Pure functions.
+"""Keyword scoping: which written option a node reads for a keyword (docs/agent-reference.md §1.6). Pure functions.
 
 A scopable keyword may be written several times, `key@scope`. On node N the first match wins:
     key@N > key@nodes > key@drpnodes > key@encapnodes > key@flex_primary > key@drp_flex_primary > key

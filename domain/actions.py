@@ -21,7 +21,7 @@ ALL = START_ORDER                       # every family, in start order (stop wal
 AUDIT_KINDS = ("start", "stop", "failover", "migration", "rollback", "recovery")
 
 EXECUTOR = "engine.executor:run_action"            # state-changing resource actions (one journaled path)
-RELOCATION = "engine.relocation:run_relocation"    # moving a service to another node (reference §5.10)
+RELOCATION = "engine.relocation:run_relocation"    # moving a service to another node (docs/agent-reference.md §5.10)
 
 
 class Action(Record, frozen=True):
@@ -36,9 +36,9 @@ class Action(Record, frozen=True):
     standby_only: bool = False     # only the standby resources (always_on, 1.5 standby launchers)
     composite: tuple = ()      # run as these actions, in order, under one journaled action (restart)
     lock: str = ""             # the lock it takes: "service" (<svc>), "sync" (<svc>.sync), "" none
-    rollback: bool = False     # a failure rolls back what it started (reference §5.6)
-    without_cluster: bool = False  # allowed on an hb-driven service without --cluster (reference §5.8)
-    sync: str = ""             # "action": a sync driver method (reference §5.7); "hook": presync/postsync (§5.12)
+    rollback: bool = False     # a failure rolls back what it started (docs/agent-reference.md §5.6)
+    without_cluster: bool = False  # allowed on an hb-driven service without --cluster (docs/agent-reference.md §5.8)
+    sync: str = ""             # "action": a sync driver method (docs/agent-reference.md §5.7); "hook": presync/postsync (§5.12)
     audit: tuple = ()          # the `journal audit` kinds of its entries (AUDIT_KINDS)
 
 
@@ -133,14 +133,14 @@ ROWS = (
     _run("prstop", STOP, ("disk",), "release the SCSI-3 persistent reservations", "osvc-engine -s web1 prstop",
          type_filter="scsireserv"),
 
-    # Cluster actions moving a service to another node (reference §5.10): engine/relocation.py.
+    # Cluster actions moving a service to another node (docs/agent-reference.md §5.10): engine/relocation.py.
     Action("switch", RELOCATION, "stop here, then start on the --to node (its own journaled start there)",
            "osvc-engine -s web1 switch --to node2", lock="service", audit=("failover",)),
     Action("migrate", RELOCATION,
            "live-migrate the VM to the --to node (ovm, hpvm): startfs there, migrate, stopfs here",
            "osvc-engine -s ovmguest1 migrate --to ovmnode2 --cluster", lock="service", audit=("migration",)),
 
-    # SCSI-3 reservations (reference §6.3): prstatus and the 1.x aliases, and the seed's diskupdate.
+    # SCSI-3 reservations (docs/agent-reference.md §6.3): prstatus and the 1.x aliases, and the seed's diskupdate.
     _pr("prstatus", "prstatus", "status of the SCSI-3 reservations only; exit code is their status",
         "osvc-engine -s web1 prstatus"),
     _pr("scsireserv", "scsireserv", "alias of prstart", "osvc-engine -s web1 scsireserv"),

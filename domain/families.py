@@ -19,7 +19,7 @@ from core.record import Record, factory
 
 # Container start/stop timeouts (seconds), by container type ('' for the types not listed). Defaults
 # of the start_timeout / stop_timeout keywords (config/keywords.py), read by drivers/container.py.
-# Reference §5.5.
+# docs/agent-reference.md §5.5.
 TIMEOUTS = {"": (600, 60), "kvm": (180, 120), "xen": (180, 120), "ovm": (180, 120), "esx": (180, 120),
             "ldom": (600, 240), "vbox": (600, 240), "openstack": (240, 120), "vcloud": (240, 120),
             "docker": (30, 60)}
@@ -31,13 +31,13 @@ class Family(Record, frozen=True):
     None leaves it out of that order."""
 
     name: str
-    config: int | None        # the order the config builds sections (reference §1.2); None: no section family
-    start: int | None         # a start's order (reference §5.2); a stop walks it backwards; None: never planned
+    config: int | None        # the order the config builds sections (docs/agent-reference.md §1.2); None: no section family
+    start: int | None         # a start's order (docs/agent-reference.md §5.2); a stop walks it backwards; None: never planned
     group: int | None         # its group in the status document (1.5 json order); None: no group
     avail: int | None         # folded into `avail`, and its rows' place under avail in the 1.5 tree
                               # (1.5 status type order); None: not part of avail
     machine: str | None       # the kind of its state machine (machines.defs.KINDS); None: no machine
-    probe: str                # "gate": its status says whether the instance runs (reference §6.4);
+    probe: str                # "gate": its status says whether the instance runs (docs/agent-reference.md §6.4);
                               # "gated": probed only then (app, sync); "": neither
     forged_down: bool         # `down` in the guest document a host forges for a down container, else n/a
     typed: bool               # its status document type names the driver: `<family>.<type>` (container.hpvm)

@@ -1,9 +1,9 @@
-"""`print status`: the 1.5 tree (DESIGN §4), drawn from the json status document and nothing else.
+"""`print status`: the 1.5 tree (docs/design.md §4), drawn from the json status document and nothing else.
 
 One renderer for every source: a freshly aggregated document, a saved one (`--from FILE`), a peer's
 or a replayed one. Pure and stdlib only: `print status` must start and draw in a few ms.
 
-Grammar (reference §3.1-3.2). Every row is `<rails><branch><name> <flags> <status> <label>` where the
+Grammar (docs/agent-reference.md §3.1-3.2). Every row is `<rails><branch><name> <flags> <status> <label>` where the
 branch is `|- ` (or `'- ` for the last child), the rails are `|  ` under a parent that has siblings
 below it and `   ` otherwise, and the name field shrinks by 3 per level so that flags, status (8
 wide) and label stay in fixed columns: overall 20, groups 17, resources 14, encap children 11. Log

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from domain.families import CONFIG_ORDER
 
-# Resource families, in the order the config builds them (reference §1.2; domain.families' config column).
+# Resource families, in the order the config builds them (docs/agent-reference.md §1.2; domain.families' config column).
 FAMILIES = CONFIG_ORDER
 
 

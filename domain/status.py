@@ -1,7 +1,7 @@
 """Status values, the merge table and the aggregation of one service's status document.
 
 Pure: no file, process or clock. The caller evaluates each resource (drivers, caches), then hands the
-results to `aggregate()`, which returns the json status document of DESIGN §4; `domain.render` draws it.
+results to `aggregate()`, which returns the json status document of docs/design.md §4; `domain.render` draws it.
 
 Values are the 1.x strings. Two internal accumulators (SUWU "stdby up with up", SUWD "stdby up with
 down") exist only while folding; `aggregate()` resolves them so they never reach a document.
@@ -15,13 +15,13 @@ UP, DOWN, WARN, NA, UNDEF = "up", "down", "warn", "n/a", "undef"
 STDBY_UP, STDBY_DOWN = "stdby up", "stdby down"
 SUWU, SUWD = "stdby up with up", "stdby up with down"     # internal accumulators
 
-# The printed values, and the integers of reference §2.1 (4 was 1.5's `todo`, never produced here).
+# The printed values, and the integers of docs/agent-reference.md §2.1 (4 was 1.5's `todo`, never produced here).
 VALUES = (UP, DOWN, WARN, NA, UNDEF, STDBY_UP, STDBY_DOWN)
 INT = {UP: 0, DOWN: 1, WARN: 2, NA: 3, UNDEF: 5, STDBY_UP: 6, STDBY_DOWN: 7, SUWU: 8, SUWD: 9}
 STR = {i: s for s, i in INT.items()}
-ALIASES = {"na": NA}                       # reference §2.1: `na` parses as n/a
+ALIASES = {"na": NA}                       # docs/agent-reference.md §2.1: `na` parses as n/a
 
-# Reference §2.2, grouped by result. Pairs are unordered; UNDEF (the identity) and WARN (absorbing)
+# docs/agent-reference.md §2.2, grouped by result. Pairs are unordered; UNDEF (the identity) and WARN (absorbing)
 # are completed below rather than listed, exactly as the reference states them.
 _RULES = {
     UP: [(UP, UP), (UP, NA)],
@@ -51,7 +51,7 @@ def _build_table():
 # every triple), so folding order never matters: per resource or per set, host or guest first.
 MERGE = _build_table()
 
-# What an accumulator shows once folding is over (reference §2.1: SUWU prints up, SUWD stdby up).
+# What an accumulator shows once folding is over (docs/agent-reference.md §2.1: SUWU prints up, SUWD stdby up).
 PUBLIC = {**{v: v for v in VALUES}, SUWU: UP, SUWD: STDBY_UP}
 
 # GROUPS: the groups of the document, in 1.5 json order; AVAIL_FAMILIES: those avail folds
@@ -96,7 +96,7 @@ def family(type_, rid=""):
     return RID_FAMILIES.get(base, base)
 
 
-# 1.5 rids that do not name their family (reference §1.2): the families' aliases.
+# 1.5 rids that do not name their family (docs/agent-reference.md §1.2): the families' aliases.
 RID_FAMILIES = RID_ALIASES
 
 # Input resource fields: name -> default (None = required).
@@ -105,7 +105,7 @@ FIELDS = {"rid": None, "type": None, "status": None, "label": "", "log": (), "mo
 
 
 def _resource_entry(res):
-    """One input resource dict -> its document entry (key order of DESIGN §4), checked."""
+    """One input resource dict -> its document entry (key order of docs/design.md §4), checked."""
     missing = [k for k, d in FIELDS.items() if d is None and k not in res]
     if missing:
         raise OsvcError(f"status of resource {res.get('rid', '?')!r}: missing {', '.join(missing)}")
@@ -117,7 +117,7 @@ def _resource_entry(res):
     status = parse(res["status"], f"resource {rid}")
     log = list(res.get("log") or ())
     tags = sorted(res.get("tags") or ())
-    # Reference §2.3: disabled first, then the nostatus tag, both n/a whatever the driver said.
+    # docs/agent-reference.md §2.3: disabled first, then the nostatus tag, both n/a whatever the driver said.
     if res.get("disable"):
         status, log = NA, log if "disabled" in log else ["disabled"] + log
     elif "nostatus" in tags:
@@ -129,14 +129,14 @@ def _resource_entry(res):
 
 
 def _sync_for_overall(value):
-    """Reference §2.5 step 4: a sync up is neutral, n/a/undef count as themselves, else warn."""
+    """docs/agent-reference.md §2.5 step 4: a sync up is neutral, n/a/undef count as themselves, else warn."""
     if value == UP:
         return UNDEF
     return value if value in (NA, UNDEF) else WARN
 
 
 def aggregate(resources, encap=None, *, svcname, nodename, frozen=False, updated=""):
-    """The json status document of a service (DESIGN §4).
+    """The json status document of a service (docs/design.md §4).
 
     resources: dicts {rid, type, status, label, log, monitor, disable, optional, encap, tags, state}
     in config order. encap: {container name: the guest's document} on a host (pass it, even {},
@@ -172,7 +172,7 @@ def aggregate(resources, encap=None, *, svcname, nodename, frozen=False, updated
         avail = MERGE[avail, parse(guest.get("avail", NA), f"encap {name} avail")]
         overall_extra = MERGE[overall_extra, parse(guest.get("overall", NA), f"encap {name} overall")]
 
-    # Reference §2.5 step 2: SUWU means avail up and its stdby up groups promoted to up.
+    # docs/agent-reference.md §2.5 step 2: SUWU means avail up and its stdby up groups promoted to up.
     if avail == SUWU:
         groups = {g: UP if v == STDBY_UP else v for g, v in groups.items()}
     avail = PUBLIC[avail]
@@ -188,7 +188,7 @@ def aggregate(resources, encap=None, *, svcname, nodename, frozen=False, updated
     return doc
 
 
-# What a down container's guest looks like (reference §2.6, 1.5 flavour): the FORGED_DOWN families
+# What a down container's guest looks like (docs/agent-reference.md §2.6, 1.5 flavour): the FORGED_DOWN families
 # (domain.families) down, others n/a.
 
 
@@ -214,7 +214,7 @@ def _forge(guest_doc_or_resources, value_of):
 
 
 def forge_encap_down(guest_doc_or_resources):
-    """The guest document a host shows for a container that is down (reference §2.6).
+    """The guest document a host shows for a container that is down (docs/agent-reference.md §2.6).
 
     Input: the guest's last document, or the host's list of encap resource dicts (aggregate's input
     form). avail/overall and the container/ip/disk/fs/share/hb groups and resources down; app and
@@ -224,5 +224,5 @@ def forge_encap_down(guest_doc_or_resources):
 
 
 def forge_encap_unknown(guest_doc_or_resources):
-    """The guest document a host shows when the guest cannot be asked: everything n/a (reference §2.6)."""
+    """The guest document a host shows when the guest cannot be asked: everything n/a (docs/agent-reference.md §2.6)."""
     return _forge(guest_doc_or_resources, lambda fam: NA)

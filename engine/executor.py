@@ -28,7 +28,7 @@ from engine.syncs import SYNC_ACTIONS, SYNC_HOOKS, SyncActions
 # Start actions: a failure rolls back what the action started (run_sub, rollback).
 START_FAMILY = vocabulary.ROLLBACK                  # domain.actions' rollback column
 
-# Executor actions allowed without --cluster on an hb-driven service (reference §5.8; freeze, thaw
+# Executor actions allowed without --cluster on an hb-driven service (docs/agent-reference.md §5.8; freeze, thaw
 # and the print actions never reach the executor).
 ALLOW_WITHOUT_CLUSTER = vocabulary.WITHOUT_CLUSTER   # domain.actions' without_cluster column
 
@@ -375,7 +375,7 @@ class Executor(SyncActions):
 
     def parallel_groups(self, steps):
         """The steps in runs: the consecutive resources of one `[subset#<family>:<name>] parallel =
-        true` set form one run, every other step is a run of its own (reference §1.9)."""
+        true` set form one run, every other step is a run of its own (docs/agent-reference.md §1.9)."""
         subsets = self.spec.default.get("subsets") or {}
         groups, last = [], None
         for step in steps:

@@ -1,6 +1,6 @@
 """Action planning: which resources an action touches, in which order. Pure functions over data.
 
-The 1.5 agent's order (reference §5.2): start is ip -> disks -> fs -> share -> container -> app ->
+The 1.5 agent's order (docs/agent-reference.md §5.2): start is ip -> disks -> fs -> share -> container -> app ->
 encap -> hb (HA enabled only once everything is up); stop is the mirror, hb first. Within a family:
 rid order, fs by mount point, reversed on stop.
 """

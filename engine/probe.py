@@ -16,7 +16,7 @@ def resource_type(res):
 
 
 def resource_status(res, driver):
-    """(value, logs) of one resource, flags applied (reference §2.3)."""
+    """(value, logs) of one resource, flags applied (docs/agent-reference.md §2.3)."""
     from domain import status as st
 
     if res.disabled:
@@ -32,7 +32,7 @@ def resource_status(res, driver):
     return st.standby(value, res.standby), list(logs)
 
 
-# Resources whose avail gates the app and sync probes (reference §6.4: "not evaluated (instance not
+# Resources whose avail gates the app and sync probes (docs/agent-reference.md §6.4: "not evaluated (instance not
 # up)"): GATE_FAMILIES but their GATE_EXCLUDED_TYPES (SCSI reservations and drbd do not say whether
 # the instance runs); GATED_FAMILIES are probed after them (domain.families' probe column).
 

@@ -1,4 +1,4 @@
-"""`switch --to NODE` and `migrate --to NODE`: the cluster actions that move a service (reference §5.10).
+"""`switch --to NODE` and `migrate --to NODE`: the cluster actions that move a service (docs/agent-reference.md §5.10).
 
     switch   local stop (every resource, hb first)  ->  remote `start` on the destination
     migrate  [prstop]  ->  remote `startfs --master`  ->  container `migrate` (up -> migrating),

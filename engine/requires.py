@@ -1,4 +1,4 @@
-"""Resource requirements (reference §1.9): `<action>_requires = ip#1 fs#1(up,stdby up)`.
+"""Resource requirements (docs/agent-reference.md §1.9): `<action>_requires = ip#1 fs#1(up,stdby up)`.
 
 Before a resource's action, each resource it requires must be in one of the listed states (default
 `up` or `stdby up`) as its probe sees it then: resources earlier in the action's order have already

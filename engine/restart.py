@@ -1,4 +1,4 @@
-"""The `restart` keyword (reference §1.9): a status evaluation that finds a resource down, whose
+"""The `restart` keyword (docs/agent-reference.md §1.9): a status evaluation that finds a resource down, whose
 previous cached status was up, starts it again, up to `restart` tries, 1 s apart.
 
     status --refresh  ->  evaluate  ->  apply_policy: candidates(spec, previous, current)

@@ -1,11 +1,11 @@
 """The sync actions of the executor: `sync_nodes`, `sync_drp`, `sync_all`, and the driver hooks
-around a sync, `presync` and `postsync` (reference §5.12).
+around a sync, `presync` and `postsync` (docs/agent-reference.md §5.12).
 
     sync_all  ->  presync (each resource whose driver has the hook, here)  ->  sync_all (each sync
               resource's driver method of that name: the peers it reached)  ->  on each peer reached,
               `osvc-engine -s SVC postsync --waitlock 3600` when a resource here has that hook
 
-A sync runs under the `<svc>.sync` lock (reference §5.7), is allowed on frozen and hb-driven
+A sync runs under the `<svc>.sync` lock (docs/agent-reference.md §5.7), is allowed on frozen and hb-driven
 services (§5.8), and is journaled like any action. The Executor (engine/executor.py) inherits
 SyncActions: these methods use its session, spec, requirement check and triggers.
 """

@@ -1,4 +1,4 @@
-"""Resource triggers (reference §1.4, §5.4): commands a resource's config runs around its actions.
+"""Resource triggers (docs/agent-reference.md §1.4, §5.4): commands a resource's config runs around its actions.
 
     [fs#1]
     pre_start = /usr/local/bin/check-san                 # a failure is logged, the start goes on

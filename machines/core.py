@@ -9,7 +9,7 @@
     with Attached() as models:               # or: an action's models, all detached at its end
         models.attach(Model("ip#1", journal=append), "resource", "up")
 
-Rules (reference/lessons.md §A.1-8):
+Rules (docs/lessons.md §A.1-8):
 - One Machine per kind, built lazily from `machines.defs`, `model=None`, `auto_transitions=False`
   (no `to_<state>()` bypass), `send_event=True` (every callback takes one EventData).
 - The hook runs in `before_state_change`: it calls `model.journal(record)` before the state

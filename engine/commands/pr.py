@@ -1,4 +1,4 @@
-"""SCSI-3 reservation commands (reference §6.3): `prstatus`, the 1.x aliases, and `diskupdate`.
+"""SCSI-3 reservation commands (docs/agent-reference.md §6.3): `prstatus`, the 1.x aliases, and `diskupdate`.
 
     prstatus          the status tree of the scsireserv resources only; exit code = their merged status
                       (0 up, 1 down, 2 warn, 3 n/a). `prstart`/`prstop` are executor actions (engine.plan).
