@@ -5,13 +5,14 @@ import re
 from pathlib import Path
 
 from config.ini import parse
+from core.files import make_dirs
 
 
 def write_env(node, svc: str, text: str) -> Path:
     """Write etc/<svc>.env (or its existing .conf) atomically, mode 0644. The one place env files are written:
     config-change journaling hooks in here."""
     path = node.env_file(svc)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_dirs(path.parent)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     with open(tmp, "w") as f:
         f.write(text)

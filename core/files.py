@@ -1,13 +1,71 @@
-"""File writes every layer shares."""
+"""File writes every layer shares (issue 17, item 3: no symlink followed, no mode left to the umask).
 
+    make_dirs(path)                       path and its missing parents, each created 0755 whatever the umask
+    open_nofollow(path, flags, mode, what)  os.open with O_NOFOLLOW: a symlink there is refused (OsvcError)
+    write_atomic(path, text, mode)        a temporary beside it (never through a link), then rename
+
+The engine's folders ($OSVC_ROOT, etc/, var/, var/lock/, var/<svc>/, log/) are created 0755: what keeps
+another user from planting a link or a file in them is that they are root's and not group/world-writable,
+not their being unreadable. 0755 rather than 0700 for var/lock: a lock file's content (the holder's pid and
+intent, mode 0600 itself) is no secret, and the folder's names are the services' names, listed in etc/
+anyway; 0700 would add nothing but a refusal for a non-root user's read-only commands. An existing folder's
+mode is never changed here (the operator's choice; config/trust checks what must be refused).
+"""
+
+import errno
 import os
 from pathlib import Path
 
+from core.errors import OsvcError
+
+DIR_MODE = 0o755
+
+
+def make_dirs(path, mode=DIR_MODE):
+    """Create `path` and its missing parents with `mode` exactly (chmod after mkdir: the umask is ignored)."""
+    path = Path(path)
+    if os.path.lexists(path) and not path.is_dir():      # like Path.mkdir(parents=True, exist_ok=True)
+        raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), str(path))
+    missing = []
+    while not os.path.lexists(path):
+        missing.append(path)
+        if path.parent == path:
+            break
+        path = path.parent
+    for folder in reversed(missing):
+        try:
+            os.mkdir(folder, mode)
+        except FileExistsError:
+            continue
+        os.chmod(folder, mode)
+
+
+def symlink_refusal(path, what) -> OsvcError:
+    try:
+        target = os.readlink(path)
+    except OSError:
+        target = "?"
+    return OsvcError(f"{what} {path} is a symbolic link (to {target}): refused, the engine never writes "
+                     f"through a link there. Remove it (rm {path}) and check who could create it")
+
+
+def open_nofollow(path, flags, mode=0o600, what="file") -> int:
+    """os.open(path, flags | O_NOFOLLOW | O_CLOEXEC): a symlink as the last component is refused with a clear
+    OsvcError (never created through, never truncated, never appended to). Other OSErrors propagate."""
+    try:
+        return os.open(path, flags | os.O_NOFOLLOW | os.O_CLOEXEC, mode)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP or (exc.errno == errno.EEXIST and os.path.islink(path)):
+            raise symlink_refusal(path, what) from None
+        raise
+
 
 def write_atomic(path: Path, text: str, mode=0o644):
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path = Path(path)
+    make_dirs(path.parent)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w") as fh:
+    fd = open_nofollow(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode, what="temporary file")
+    with os.fdopen(fd, "w") as fh:
         fh.write(text)
     os.chmod(tmp, mode)
-    os.replace(tmp, path)
+    os.replace(tmp, path)       # replaces a link planted at `path` itself, never its target

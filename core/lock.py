@@ -16,6 +16,7 @@ import threading
 import time
 
 from core.errors import LockTimeout, OsvcError
+from core.files import make_dirs, open_nofollow
 
 # Locks this process holds: (real path, thread) -> [fd, depth]. A nested `with` on the same path in
 # the same thread is a no-op (the reference's "re-locking from the owning pid"): an action calling a
@@ -27,9 +28,13 @@ _HELD = {}
 def holder(path) -> dict | None:
     """The recorded holder {"pid": int, "intent": str} of the lock file, or None when none is recorded."""
     try:
-        with open(path, encoding="utf-8") as fh:
-            text = fh.read()
-    except OSError:
+        fd = open_nofollow(path, os.O_RDONLY, what="lock file")
+    except (OSError, OsvcError):      # a link there is never read (nor quoted)
+        return None
+    try:
+        with os.fdopen(fd, encoding="utf-8") as fh:
+            text = fh.read(4096)
+    except (OSError, ValueError):
         return None
     try:
         info = json.loads(text)
@@ -63,9 +68,10 @@ class ServiceLock:
 
     def _open(self):
         try:
-            os.makedirs(os.path.dirname(self.path) or ".", exist_ok=True)
+            make_dirs(os.path.dirname(self.path) or ".")
             # O_CLOEXEC: commands the action runs must not inherit (and so prolong) the lock.
-            return os.open(self.path, os.O_CREAT | os.O_RDWR | os.O_CLOEXEC, 0o600)
+            # O_NOFOLLOW: a link planted at var/lock/<svc> is refused, its target never created nor truncated.
+            return open_nofollow(self.path, os.O_CREAT | os.O_RDWR, 0o600, what="lock file")
         except OSError as exc:
             raise OsvcError(f"can not create lock file {self.path}: {exc.strerror} "
                             f"(check the permissions of {os.path.dirname(self.path)})") from None

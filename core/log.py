@@ -66,12 +66,25 @@ class ConsoleHandler(logging.StreamHandler):
         self._fixed = value
 
 
+def _open_nofollow(handler):
+    """RotatingFileHandler._open with O_NOFOLLOW (issue 17, item 3): a link planted at log/<svc>.log is never
+    appended to (service_logger refuses it first; this closes the window between its check and the open)."""
+    from core.files import open_nofollow
+
+    fd = open_nofollow(handler.baseFilename, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644, what="log file")
+    return os.fdopen(fd, handler.mode, encoding=handler.encoding, errors=handler.errors)
+
+
 def file_handler(path, max_bytes=FILE_MAX_BYTES, backups=FILE_BACKUPS):
     """The service's log file: rotated before a record would pass `max_bytes`, `backups` old files
-    kept (`.1` the newest), created by the first record."""
+    kept (`.1` the newest), created by the first record, never through a symlink. A plain
+    RotatingFileHandler (its type is what callers look for) whose `_open` is the O_NOFOLLOW one."""
+    import types
     from logging.handlers import RotatingFileHandler
 
-    return RotatingFileHandler(path, maxBytes=max_bytes, backupCount=backups, encoding="utf-8", delay=True)
+    handler = RotatingFileHandler(path, maxBytes=max_bytes, backupCount=backups, encoding="utf-8", delay=True)
+    handler._open = types.MethodType(_open_nofollow, handler)
+    return handler
 
 
 def _handler(logger, cls):
@@ -102,14 +115,18 @@ def service_logger(node, svc: str, stream=None, converter=None, level=logging.IN
 
     from logging.handlers import RotatingFileHandler
 
+    from core.files import make_dirs, symlink_refusal
+
     path = node.log_path(svc)
+    if os.path.islink(path):
+        raise symlink_refusal(path, "log file")
     rotating = _handler(log, RotatingFileHandler)
     if rotating is not None and rotating.baseFilename != os.path.abspath(path):
         log.removeHandler(rotating)
         rotating.close()
         rotating = None
     if rotating is None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        make_dirs(path.parent)
         rotating = file_handler(path)
         rotating.setLevel(logging.DEBUG)
         log.addHandler(rotating)

@@ -28,6 +28,7 @@ import os
 from datetime import timedelta
 from pathlib import Path
 
+from core.files import make_dirs
 from drivers.base import Driver, DriverError
 from drivers.runner import CommandTimeout
 
@@ -104,7 +105,7 @@ class App(Driver):
 
     def _logfile(self, script: Path, action: str) -> Path:
         folder = self.ctx.node.svc_var(self.ctx.svcname) / "app"
-        folder.mkdir(parents=True, exist_ok=True)
+        make_dirs(folder)
         return folder / f"{script.name}.{action}.log"
 
     def _exec(self, script: Path, action: str, timeout: int) -> int:

@@ -28,6 +28,7 @@ import os
 import re
 import shutil
 
+from core.files import make_dirs
 from drivers.base import Driver, DriverError
 
 PRTYPE = "5"
@@ -71,7 +72,7 @@ def save_node_prkey(node, key) -> None:
         lines += (["\n"] if lines and lines[-1].strip() else []) + ["[node]\n", f"prkey = {key}\n"]
     else:
         lines.insert(header + 1, f"prkey = {key}\n")
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_dirs(path.parent)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.write_text("".join(lines))
     os.replace(tmp, path)

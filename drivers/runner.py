@@ -26,6 +26,8 @@ import signal
 import threading
 import time
 
+from core.errors import OsvcError
+from core.files import open_nofollow
 from core.record import Record
 from drivers._sh import import_sh
 from drivers.base import DriverError
@@ -168,8 +170,8 @@ class Runner:
         return command
 
     def _spawn(self, command, argv, timeout, input, cwd, env, out_path):
+        outfile = _open_out(out_path) if out_path else None
         stdin = open(os.devnull, "rb") if input is None else input
-        outfile = open(out_path, "wb") if out_path else None
         kwargs = dict(_bg=True, _bg_exc=False, _tty_out=False, _new_session=True, _env=env,
                       _cwd=cwd, _in=stdin, _ok_code=range(-64, 256))
         if outfile:
@@ -247,8 +249,18 @@ def _decode(data) -> str:
     return data.decode("utf-8", "replace") if isinstance(data, bytes) else str(data)
 
 
+def _open_out(path):
+    """The launcher log (var/<svc>/app/<script>.<action>.log), truncated, never through a link (issue 17,
+    item 3: a link planted there once had its target overwritten by the launcher's output)."""
+    try:
+        fd = open_nofollow(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644, what="launcher log")
+    except OsvcError as exc:
+        raise DriverError(str(exc)) from None
+    return os.fdopen(fd, "wb")
+
+
 def _read_end(path) -> str:
-    with open(path, "rb") as f:
+    with os.fdopen(open_nofollow(path, os.O_RDONLY, what="launcher log"), "rb") as f:
         f.seek(0, os.SEEK_END)
         size = f.tell()
         f.seek(max(0, size - FILE_READ_BYTES))

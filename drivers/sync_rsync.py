@@ -25,6 +25,7 @@ import shlex
 import time
 from pathlib import Path
 
+from core.files import make_dirs
 from drivers.base import Driver, DriverError
 
 DEFAULT_OPTIONS = ["-HpogDtrlx", "--numeric-ids"]   # archive-like, same ids, one filesystem
@@ -120,7 +121,7 @@ class SyncRsync(Driver):
         return last is None or now - last > self.max_delay
 
     def _stamp(self, peer):
-        self.stamp_dir.mkdir(parents=True, exist_ok=True)
+        make_dirs(self.stamp_dir)
         tmp = self.stamp_dir / f".{peer}.tmp"
         tmp.write_text(f"{time.time():.3f}\n")
         os.replace(tmp, self.stamp_dir / peer)

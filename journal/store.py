@@ -29,6 +29,7 @@ from urllib.parse import quote
 import msgpack
 
 from core.errors import JournalError, NotFound, UsageError
+from core.files import make_dirs
 from journal import anchor, chain
 
 TABLE = "events"
@@ -317,7 +318,7 @@ class Journal:
 
     def _create_file(self):
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            make_dirs(self.path.parent)
         except OSError as exc:
             raise JournalError(f"cannot create journal {self.path}: {exc.strerror} ({exc.filename}). "
                                f"Check its directory exists and is writable") from None

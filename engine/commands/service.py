@@ -10,6 +10,7 @@ def _journal_flag(node, svc, event, request):
 
 
 def _set_frozen(node, svc, request, frozen):
+    from core.files import make_dirs
     from engine.states import FROZEN_NAME, read_cache, write_cache
 
     flag = node.svc_var(svc) / FROZEN_NAME
@@ -18,7 +19,7 @@ def _set_frozen(node, svc, request, frozen):
         return 0
     _journal_flag(node, svc, "freeze" if frozen else "thaw", request)   # journal first, then the effect
     if frozen:
-        flag.parent.mkdir(parents=True, exist_ok=True)
+        make_dirs(flag.parent)
         flag.touch()
     else:
         flag.unlink()

@@ -1,0 +1,99 @@
+"""Issue 17, privilege side: no lock, log or launcher-log file followed through a symlink, folders with explicit
+modes (item 3); auth.conf never quoted and never readable by others (item 2); files other users can write are
+refused before anything runs (item 1)."""
+
+import os
+import stat
+import subprocess
+
+import pytest
+
+from core.errors import EXIT_ERROR
+from tests.helpers.cli import osvc, write_launcher
+
+VICTIM_TEXT = "precious\n"
+
+
+def service(root, svc="s1", launcher=True):
+    (root / "etc" / f"{svc}.env").write_text("[DEFAULT]\napp = X\n")
+    if launcher:
+        write_launcher(root / "etc" / f"{svc}.d" / "S10a", "echo launcher ran")
+
+
+@pytest.fixture
+def victim(tmp_path):
+    path = tmp_path / "victim"
+    path.write_text(VICTIM_TEXT)
+    path.chmod(0o600)
+    return path
+
+
+def untouched(path):
+    return path.read_text() == VICTIM_TEXT and stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+# --- item 3: no symlink followed ---------------------------------------------------------------------------------
+def test_a_symlink_planted_at_the_lock_file_is_refused_and_its_target_untouched(osvc_root, victim):
+    service(osvc_root)
+    (osvc_root / "var" / "lock").mkdir()
+    (osvc_root / "var" / "lock" / "s1").symlink_to(victim)
+    res = osvc(osvc_root, "-s", "s1", "start")
+    assert res.returncode == EXIT_ERROR, res.stderr
+    assert f"lock file {osvc_root}/var/lock/s1 is a symbolic link (to {victim}): refused" in res.stderr
+    assert "Traceback" not in res.stderr
+    assert untouched(victim)
+
+
+def test_a_dangling_lock_symlink_creates_nothing_at_its_target(osvc_root, tmp_path):
+    service(osvc_root)
+    (osvc_root / "var" / "lock").mkdir()
+    target = tmp_path / "created-through-the-link"
+    (osvc_root / "var" / "lock" / "s1").symlink_to(target)
+    res = osvc(osvc_root, "-s", "s1", "start")
+    assert res.returncode == EXIT_ERROR and "is a symbolic link" in res.stderr
+    assert not target.exists()
+
+
+def test_a_symlink_planted_at_the_service_log_is_refused_and_its_target_untouched(osvc_root, victim):
+    service(osvc_root)
+    (osvc_root / "log" / "s1.log").symlink_to(victim)
+    res = osvc(osvc_root, "-s", "s1", "start")
+    assert res.returncode == EXIT_ERROR, res.stderr
+    assert f"log file {osvc_root}/log/s1.log is a symbolic link (to {victim}): refused" in res.stderr
+    assert "Traceback" not in res.stderr
+    assert untouched(victim)
+
+
+def test_a_symlink_planted_at_a_launcher_log_is_refused_and_its_target_untouched(osvc_root, victim):
+    service(osvc_root)
+    app = osvc_root / "var" / "s1" / "app"
+    app.mkdir(parents=True)
+    (app / "S10a.start.log").symlink_to(victim)
+    res = osvc(osvc_root, "-s", "s1", "start")
+    assert res.returncode != 0
+    assert f"launcher log {app}/S10a.start.log is a symbolic link (to {victim}): refused" in res.stdout + res.stderr
+    assert untouched(victim)
+
+
+def test_the_engine_folders_are_made_0755_whatever_the_umask(tmp_path):
+    root = tmp_path / "fresh"
+    subprocess.run(["sh", "-c", "umask 000; exec \"$@\"", "sh", *osvc_argv(), "-s", "u1", "create", "--kw",
+                    "DEFAULT.app=X"], env={**os.environ, "OSVC_ROOT": str(root), "OSVC_NODENAME": "node1"},
+                   check=True, capture_output=True)
+    subprocess.run(["sh", "-c", "umask 000; exec \"$@\"", "sh", *osvc_argv(), "-s", "u1", "start"],
+                   env={**os.environ, "OSVC_ROOT": str(root), "OSVC_NODENAME": "node1"}, check=True,
+                   capture_output=True)
+    folders = [root, *(p for p in root.rglob("*") if p.is_dir() and not p.is_symlink())]
+    assert {"etc", "var", "log"} <= {p.name for p in folders}
+    assert root / "var" / "lock" in folders and root / "var" / "u1" in folders
+    modes = {str(p.relative_to(tmp_path)): oct(stat.S_IMODE(p.stat().st_mode)) for p in folders}
+    assert set(modes.values()) == {"0o755"}, modes
+    files = [p for p in root.rglob("*") if p.is_file()]
+    writable = [str(p) for p in files if p.stat().st_mode & 0o022]
+    assert writable == []
+
+
+def osvc_argv():
+    from tests.helpers.cli import COMMAND
+
+    return COMMAND
