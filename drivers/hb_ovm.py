@@ -16,6 +16,8 @@ The hb machine: ha-disabled -> ha-enabling -> ha-enabled (and back through ha-di
 import configparser
 import os
 
+from core.errors import EXIT_CONFIG, OsvcError
+from core.trust import check_private, check_trusted
 from drivers.base import Driver, DriverError
 from drivers.container import setting_path
 
@@ -53,6 +55,47 @@ def agent_running(result) -> bool:
     return all(line.startswith("ok!") for line in result.out.splitlines() if line.strip())
 
 
+class AuthConfError(DriverError):
+    """auth.conf refused (bad owner or mode, or unparsable): a configuration error, exit 3."""
+
+    exit_code = EXIT_CONFIG
+
+
+def _error_line(exc) -> int | None:
+    lineno = getattr(exc, "lineno", None)
+    if lineno is None and getattr(exc, "errors", None):
+        lineno = exc.errors[0][0]
+    return lineno
+
+
+def read_auth(path) -> configparser.RawConfigParser:
+    """etc/auth.conf, parsed. It must be root's, writable by root only and readable by nobody else
+    (core/trust.py). Its content is NEVER quoted in an error (issue 17, item 2): configparser's messages
+    quote the offending line, which may hold the password, and errors reach the terminal, the status cache,
+    the log and the append-only journal. Only the file and the line number are named."""
+    if not os.path.exists(path):
+        return configparser.RawConfigParser()
+    try:
+        check_trusted(path, "auth.conf")
+        check_private(path, "auth.conf")
+    except OsvcError as exc:
+        raise AuthConfError(str(exc)) from None
+    cp = configparser.RawConfigParser()
+    try:
+        with open(path, encoding="utf-8") as fh:
+            cp.read_file(fh, path)
+    except configparser.Error as exc:
+        line = _error_line(exc)
+        where = f"{path}:{line}" if line else path
+        raise AuthConfError(f"{where}: cannot be parsed ({type(exc).__name__}; the line is not shown, it may hold "
+                            f"the password): expected `key = value` lines under [ovm]") from None
+    except UnicodeDecodeError:
+        raise AuthConfError(f"{path}: not UTF-8 text (its content is not shown)") from None
+    except OSError as exc:
+        raise AuthConfError(f"{path}: cannot be read: {exc.strerror}") from None
+    return cp
+
+
 class HbOvm(Driver):
     family = "hb"
 
@@ -68,11 +111,7 @@ class HbOvm(Driver):
     def credentials(self) -> tuple:
         if self._creds is None:
             path = os.path.join(str(self.ctx.node.etc), "auth.conf")
-            cp = configparser.RawConfigParser()
-            try:
-                cp.read(path)
-            except configparser.Error as exc:
-                raise DriverError(f"{path}: {exc}") from None
+            cp = read_auth(path)
             if not cp.has_section("ovm"):
                 raise DriverError("no auth information for OVM manager")
             if not cp.has_option("ovm", "username"):

@@ -97,3 +97,39 @@ def osvc_argv():
     from tests.helpers.cli import COMMAND
 
     return COMMAND
+
+
+# --- item 2: auth.conf never quoted, never readable by others ---------------------------------------------------
+SECRET = "Hunter2-secret"
+
+
+def leaks(root, secret=SECRET):
+    """Files under the node root (auth.conf aside) holding the secret."""
+    return [str(p) for p in root.rglob("*") if p.is_file() and p.name != "auth.conf" and secret.encode() in p.read_bytes()]
+
+
+@pytest.mark.root
+def test_a_malformed_auth_conf_is_named_by_file_and_line_never_quoted(ovm_pool):
+    from tests.helpers.ovm import USER, write_auth
+
+    root = ovm_pool.roots["ovmnode1"]
+    write_auth(root, f"[ovm]\nusername = {USER}\npassword {SECRET}\n")
+    status = ovm_pool.osvc("print", "status", "--refresh")
+    start = ovm_pool.osvc("start", "--cluster")
+    for res in (status, start):
+        assert SECRET not in res.stdout + res.stderr
+    assert "auth.conf:3: cannot be parsed" in " ".join((status.stdout + status.stderr).split()).replace("/ ", "/")
+    assert f"{root}/etc/auth.conf:3: cannot be parsed" in start.stdout + start.stderr
+    assert start.returncode != 0
+    assert leaks(root) == []
+
+
+@pytest.mark.root
+def test_an_auth_conf_readable_by_others_is_refused_with_the_chmod_hint(ovm_pool):
+    root = ovm_pool.roots["ovmnode1"]
+    (root / "etc" / "auth.conf").chmod(0o644)
+    res = ovm_pool.osvc("start", "--cluster")
+    out = res.stdout + res.stderr
+    assert res.returncode != 0
+    assert f"auth.conf {root}/etc/auth.conf is readable by group or others (mode 0644): refused" in out
+    assert f"chmod 600 {root}/etc/auth.conf" in out

@@ -33,7 +33,9 @@ def vm_cfg(name=SVC, uuid=UUID):
 
 
 def write_auth(root, text=f"[ovm]\nusername = {USER}\npassword = {PASSWORD}\n"):
-    (Path(root) / "etc" / "auth.conf").write_text(text)
+    path = Path(root) / "etc" / "auth.conf"
+    path.write_text(text)
+    path.chmod(0o600)            # the engine refuses an auth.conf others can read (issue 17, item 2)
 
 
 @dataclass
