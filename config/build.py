@@ -11,6 +11,7 @@ config/edit.py edits and writes the text.
 """
 
 import hashlib
+import os
 from pathlib import Path
 
 from config import checks
@@ -20,6 +21,7 @@ from config.ini import Option, Problem, Problems, Section, parse
 from config.resolver import Evaluator
 from config.values import ValueProblem, as_text, fresh
 from core.errors import ConfigError, NotFound
+from core.trust import check_trusted
 from domain.service import FAMILIES as FAMILY_ORDER, ResourceSpec, ServiceSpec
 from config.scoping import NodeSets, split_key
 
@@ -591,6 +593,8 @@ def read_env(node, svc: str) -> tuple[Path, str]:
     """The service's env file and its text; NotFound (exit 4) when absent, ConfigError (exit 3) when it is not
     UTF-8 text."""
     path = node.env_file(svc)
+    if os.path.lexists(path):
+        check_trusted(path, "env file")        # UntrustedFile, exit 3: another user could make root run anything
     try:
         data = path.read_bytes()
     except FileNotFoundError:
@@ -601,10 +605,33 @@ def read_env(node, svc: str) -> tuple[Path, str]:
     return path, decode(data, path)
 
 
+def check_launchers(node, spec):
+    """Every app resource's launcher folder (etc/<svc>.d/ or `dir`), each file in it, and its `script`: root's
+    and writable by root only, parents and link targets included (core/trust.py), before anything runs: the
+    engine runs them as root. UntrustedFile (exit 3) names the path, its owner and mode."""
+    for res in spec.resources:
+        if res.family != "app":
+            continue
+        folder = Path(str(res.conf.get("dir") or node.launchers_dir(spec.name)))
+        if folder.is_dir():
+            check_trusted(folder, "launcher folder")
+            for entry in sorted(folder.iterdir()):
+                if entry.is_file():
+                    check_trusted(entry, "launcher")
+        script = res.conf.get("script")
+        if script:
+            path = Path(str(script))
+            path = path if path.is_absolute() else folder / path
+            if os.path.lexists(path):
+                check_trusted(path, "launcher")
+
+
 def load_service(node, svc: str, nodename: str | None = None) -> ServiceSpec:
     """The service as this node (or `nodename`) sees it; ConfigError on the first fatal problem."""
     path, text = read_env(node, svc)
     spec, problems = build(node, svc, text, path, nodename, whole_file=True)
+    if spec is not None:
+        check_launchers(node, spec)
     fatal = [p for p in problems if p.fatal]
     if fatal:
         more = f" (and {len(fatal) - 1} more: run validate config)" if len(fatal) > 1 else ""
@@ -615,7 +642,10 @@ def load_service(node, svc: str, nodename: str | None = None) -> ServiceSpec:
 def validate(node, svc: str, nodename: str | None = None) -> list:
     """Every problem of the service's env file, in file order (warnings included)."""
     path, text = read_env(node, svc)     # ConfigError (file:line) when the file is not UTF-8 text
-    return list(build(node, svc, text, path, nodename, whole_file=True)[1])
+    spec, problems = build(node, svc, text, path, nodename, whole_file=True)
+    if spec is not None:
+        check_launchers(node, spec)
+    return list(problems)
 
 
 def evaluate_reference(node, svc: str, section: str, key: str, nodename: str | None = None) -> str:

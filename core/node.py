@@ -115,7 +115,8 @@ class Node(Record, frozen=True):
         `[roots]` (how peers are reached), `[container] poll_interval`."""
         path = self.conf_path
         try:
-            mtime = path.stat().st_mtime_ns
+            st = path.stat()
+            mtime = (st.st_mtime_ns, st.st_ctime_ns)     # ctime: a chmod/chown is seen at once too
         except OSError:
             return default
         return _read_conf(str(path), mtime).get(section, {}).get(key, default)
@@ -123,7 +124,8 @@ class Node(Record, frozen=True):
     def section(self, section: str) -> dict:
         """Every key of one `etc/node.conf` section ({} when absent)."""
         try:
-            mtime = self.conf_path.stat().st_mtime_ns
+            st = self.conf_path.stat()
+            mtime = (st.st_mtime_ns, st.st_ctime_ns)
         except OSError:
             return {}
         return dict(_read_conf(str(self.conf_path), mtime).get(section, {}))
@@ -137,10 +139,13 @@ class Node(Record, frozen=True):
 
 
 @lru_cache(maxsize=8)
-def _read_conf(path: str, mtime: int) -> dict:
+def _read_conf(path: str, mtime: tuple) -> dict:
     """node.conf as {section: {key: value}}; cached per (path, mtime) so edits are seen at once."""
     import configparser
 
+    from core.trust import check_trusted
+
+    check_trusted(path, "node.conf")     # UntrustedFile, exit 3: its [paths] name the commands root runs
     cp = configparser.RawConfigParser()
     cp.read(path)
     return {name: dict(cp.items(name)) for name in cp.sections()}

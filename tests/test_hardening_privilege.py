@@ -133,3 +133,71 @@ def test_an_auth_conf_readable_by_others_is_refused_with_the_chmod_hint(ovm_pool
     assert res.returncode != 0
     assert f"auth.conf {root}/etc/auth.conf is readable by group or others (mode 0644): refused" in out
     assert f"chmod 600 {root}/etc/auth.conf" in out
+
+
+# --- item 1: files other users can write are refused before anything runs ---------------------------------------
+from core.errors import EXIT_CONFIG  # noqa: E402
+
+
+def started(root):
+    return (root / "started").exists()
+
+
+def runnable_service(root):
+    (root / "etc" / "s1.env").write_text(f"[DEFAULT]\napp = X\npre_start = touch {root}/started\n")
+    write_launcher(root / "etc" / "s1.d" / "S10a", f"touch {root}/started")
+
+
+def refused(res, path, owner, mode):
+    out = res.stdout + res.stderr
+    assert res.returncode == EXIT_CONFIG, out
+    assert f"{path}" in out and f"owner {owner}, mode {mode}" in out and "chmod go-w" in out, out
+
+
+@pytest.mark.parametrize("what", ["env", "launcher", "folder"])
+def test_a_world_writable_env_file_launcher_or_launcher_folder_is_refused(osvc_root, what):
+    runnable_service(osvc_root)
+    path = {"env": osvc_root / "etc" / "s1.env", "launcher": osvc_root / "etc" / "s1.d" / "S10a",
+            "folder": osvc_root / "etc" / "s1.d"}[what]
+    path.chmod(0o777 if path.is_dir() or what == "launcher" else 0o666)
+    res = osvc(osvc_root, "-s", "s1", "start")
+    refused(res, path, "root", "0777" if path.is_dir() or what == "launcher" else "0666")
+    assert not started(osvc_root)
+
+
+def test_an_env_file_owned_by_another_user_is_refused(osvc_root):
+    runnable_service(osvc_root)
+    os.chown(osvc_root / "etc" / "s1.env", 65534, 65534)
+    res = osvc(osvc_root, "-s", "s1", "start")
+    refused(res, osvc_root / "etc" / "s1.env", "nobody", "0644")
+    assert not started(osvc_root)
+
+
+def test_a_symlinked_env_file_whose_target_others_can_write_is_refused(osvc_root, tmp_path):
+    runnable_service(osvc_root)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir(mode=0o777)
+    elsewhere.chmod(0o777)
+    target = elsewhere / "s1.env"
+    (osvc_root / "etc" / "s1.env").rename(target)
+    (osvc_root / "etc" / "s1.env").symlink_to(target)
+    res = osvc(osvc_root, "-s", "s1", "start")
+    refused(res, elsewhere, "root", "0777")
+    assert not started(osvc_root)
+
+
+def test_a_group_writable_node_conf_is_refused(osvc_root):
+    runnable_service(osvc_root)
+    conf = osvc_root / "etc" / "node.conf"
+    conf.write_text("[node]\nenv = TST\n")
+    conf.chmod(0o664)
+    res = osvc(osvc_root, "-s", "s1", "start")
+    refused(res, conf, "root", "0664")
+    assert not started(osvc_root)
+
+
+def test_a_sticky_root_folder_like_tmp_above_the_root_is_accepted(osvc_root):
+    runnable_service(osvc_root)
+    assert os.stat("/tmp").st_mode & 0o1777 == 0o1777        # the suite's roots are below /tmp
+    res = osvc(osvc_root, "-s", "s1", "validate", "config")
+    assert res.returncode == 0, res.stdout + res.stderr
