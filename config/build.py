@@ -21,7 +21,7 @@ from config.ini import Option, Problem, Problems, Section, parse
 from config.resolver import Evaluator
 from config.values import ValueProblem, as_text, fresh
 from core.errors import ConfigError, NotFound
-from core.trust import check_trusted
+from core.trust import check_private, check_trusted
 from domain.service import FAMILIES as FAMILY_ORDER, ResourceSpec, ServiceSpec
 from config.scoping import NodeSets, split_key
 
@@ -606,10 +606,15 @@ def read_env(node, svc: str) -> tuple[Path, str]:
 
 
 def check_launchers(node, spec):
-    """Every app resource's launcher folder (etc/<svc>.d/ or `dir`), each file in it, and its `script`: root's
+    """auth.conf when an hb.ovm resource reads it, and every app resource's launcher folder (etc/<svc>.d/ or `dir`), each file in it, and its `script`: root's
     and writable by root only, parents and link targets included (core/trust.py), before anything runs: the
     engine runs them as root. UntrustedFile (exit 3) names the path, its owner and mode."""
     for res in spec.resources:
+        if res.family == "hb" and res.type == "ovm":
+            auth = node.etc / "auth.conf"      # the OVM password: root's, mode 600 (the driver reads it later)
+            if os.path.lexists(auth):
+                check_trusted(auth, "auth.conf")
+                check_private(auth, "auth.conf")
         if res.family != "app":
             continue
         folder = Path(str(res.conf.get("dir") or node.launchers_dir(spec.name)))

@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from core.errors import EXIT_ERROR
+from core.errors import EXIT_CONFIG, EXIT_ERROR
 from tests.helpers.cli import osvc, write_launcher
 
 VICTIM_TEXT = "precious\n"
@@ -130,13 +130,13 @@ def test_an_auth_conf_readable_by_others_is_refused_with_the_chmod_hint(ovm_pool
     (root / "etc" / "auth.conf").chmod(0o644)
     res = ovm_pool.osvc("start", "--cluster")
     out = res.stdout + res.stderr
-    assert res.returncode != 0
+    assert res.returncode == EXIT_CONFIG, out
+    assert ovm_pool.phases() == []                   # refused before anything ran: the VM was not started
     assert f"auth.conf {root}/etc/auth.conf is readable by group or others (mode 0644): refused" in out
     assert f"chmod 600 {root}/etc/auth.conf" in out
 
 
 # --- item 1: files other users can write are refused before anything runs ---------------------------------------
-from core.errors import EXIT_CONFIG  # noqa: E402
 
 
 def started(root):
