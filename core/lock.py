@@ -1,4 +1,4 @@
-"""The service action lock (reference §5.7): one flock per service, holder pid and intent recorded.
+"""The service action lock (docs/agent-reference.md §5.7): one flock per service, holder pid and intent recorded.
 
     with ServiceLock(node.lock_path(svc), "start", timeout=60):
         ...                                   # nobody else acts on svc meanwhile

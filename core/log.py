@@ -1,4 +1,4 @@
-"""The 1.5 log format (reference §7.1): `10:54:49 INFO    OVMGUEST1.OVM     wait for container ping`.
+"""The 1.5 log format (docs/agent-reference.md §7.1): `10:54:49 INFO    OVMGUEST1.OVM     wait for container ping`.
 
     log = service_logger(node, "ovmguest1")        # logger OVMGUEST1: console + log/ovmguest1.log
     resource_logger("ovmguest1", "ovm").info("wait for container ping")

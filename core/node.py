@@ -1,4 +1,4 @@
-"""Node identity and the files of a node (DESIGN §2).
+"""Node identity and the files of a node (docs/design.md §2).
 
 Every command imports this module, `print status` included: it stays free of socket and
 configparser (imported when node.conf is read).
@@ -24,7 +24,7 @@ SERVICE_NAME_MAX = 128
 _SERVICE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 SERVICE_NAME_HELP = (f"1 to {SERVICE_NAME_MAX} letters, digits, '.', '-' or '_', starting with a letter or a "
                      f"digit, without '..'; not {' or '.join(sorted(NODE_FILES))}")
-# Lock files of a service besides var/lock/<svc>: the sync lock, the compliance lock (reference §7).
+# Lock files of a service besides var/lock/<svc>: the sync lock, the compliance lock (docs/agent-reference.md §7).
 LOCK_SUFFIXES = (".sync", ".compliance")
 
 

@@ -1,4 +1,4 @@
-"""app: applications started, stopped and checked by launcher scripts (reference §1.5, §6.4).
+"""app: applications started, stopped and checked by launcher scripts (docs/agent-reference.md §1.5, §6.4).
 
 Two forms, one driver:
 - 1.5 `[app]` (no `script` keyword): the launcher folder `etc/<svc>.d/` (or `dir`): `S*` run with

@@ -1,4 +1,4 @@
-"""The container sequence every VM technology shares (reference §5.5); drivers fill in the commands.
+"""The container sequence every VM technology shares (docs/agent-reference.md §5.5); drivers fill in the commands.
 
 The executor drives the container machine and calls, in order:
 
@@ -36,7 +36,7 @@ PROBE_TIMEOUT = 30   # timeout of one up/down/operational probe command
 # The 1.x Linux rsh (rcGlobalEnv): the default runmethod is this plus the container's name.
 RSH = ["/usr/bin/ssh", "-q", "-o", "StrictHostKeyChecking=no", "-o", "ForwardX11=no", "-o", "BatchMode=yes",
        "-o", "ConnectTimeout=10"]
-# The default operational check (reference §5.5), for ssh-based runmethods.
+# The default operational check (docs/agent-reference.md §5.5), for ssh-based runmethods.
 SSH_PWD = ["-o", "StrictHostKeyChecking=no", "-o", "ForwardX11=no", "-o", "BatchMode=yes", "-n",
            "-o", "ConnectTimeout=1"]
 
@@ -115,7 +115,7 @@ class Container(Driver):
         return prefix + (["--"] if prefix and prefix[0].endswith("ssh") else []) + [self.name]
 
     def operational(self) -> bool:
-        """Can the guest run a command? Default: `ssh ... <name> pwd` (reference §5.5)."""
+        """Can the guest run a command? Default: `ssh ... <name> pwd` (docs/agent-reference.md §5.5)."""
         method = self.runmethod()
         if method and method[0].endswith("ssh"):
             argv = [method[0], *SSH_PWD, "--", self.name, "pwd"]
@@ -203,7 +203,7 @@ class Container(Driver):
 
     # --- the sequence ------------------------------------------------------------------------------
     def abort_start(self):
-        """Refuse a start that would run the container twice (reference §5.5 abort_start)."""
+        """Refuse a start that would run the container twice (docs/agent-reference.md §5.5 abort_start)."""
         if self.is_up():
             return None
         peer = self.where_up()     # first: it names the node, the more useful message

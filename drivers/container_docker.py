@@ -1,4 +1,4 @@
-"""Docker containers (reference §6.1, docker row; `b1.8:lib/resContainerDocker.py`).
+"""Docker containers (docs/agent-reference.md §6.1, docker row; `b1.8:lib/resContainerDocker.py`).
 
     start       docker start <id>            when the container exists (docker inspect finds its name)
                 docker run -d --name=<name> <run_args> <run_image> [<run_command>]   otherwise
@@ -67,7 +67,7 @@ class Docker(Container):
 
     @property
     def addr(self):
-        """Docker skips the name resolution of the container sequence (reference §5.5 step 1)."""
+        """Docker skips the name resolution of the container sequence (docs/agent-reference.md §5.5 step 1)."""
         return None
 
     def docker(self, *args) -> list:

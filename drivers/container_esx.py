@@ -1,4 +1,4 @@
-"""container.esx: a VMware ESX guest driven by `vmware-cmd` (reference §6.1 esx; b1.8 resContainerEsx.py).
+"""container.esx: a VMware ESX guest driven by `vmware-cmd` (docs/agent-reference.md §6.1 esx; b1.8 resContainerEsx.py).
 
     vmx           `vmware-cmd -l` lists the registered .vmx files: the one ending in `/<name>.vmx`
     start         vmware-cmd <vmx> start

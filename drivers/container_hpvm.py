@@ -1,4 +1,4 @@
-"""container.hpvm: an HP Integrity VM guest (reference §6.1 hpvm, §6.3; b1.8 resContainerHpVm.py).
+"""container.hpvm: an HP Integrity VM guest (docs/agent-reference.md §6.1 hpvm, §6.3; b1.8 resContainerHpVm.py).
 
 Every command lives in the HPVM bin folder (`[paths] hpvm`, default /opt/hpvm/bin):
 

@@ -1,4 +1,4 @@
-"""container.jail: a FreeBSD jail (reference §6.1 jail row, b1.8 resContainerJail).
+"""container.jail: a FreeBSD jail (docs/agent-reference.md §6.1 jail row, b1.8 resContainerJail).
 
     start      jail -c name=<jail> path=<jailroot> host.hostname=<name> [ip4.addr=a,b]
                     [ip6.addr=x,y] command=/bin/sh /etc/rc

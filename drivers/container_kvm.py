@@ -1,4 +1,4 @@
-"""container.kvm: a libvirt/qemu guest driven with virsh (reference §6.1).
+"""container.kvm: a libvirt/qemu guest driven with virsh (docs/agent-reference.md §6.1).
 
     start      virsh define <libvirt>/<name>.xml  (error `<cf> not found` when absent), virsh start <name>
     stop       virsh shutdown <name>;  force stop: virsh destroy <name>

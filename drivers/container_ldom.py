@@ -1,4 +1,4 @@
-"""container.ldom: a Sun/Oracle VM Server for SPARC logical domain (reference §6.1 ldom, §6.3 vmdg).
+"""container.ldom: a Sun/Oracle VM Server for SPARC logical domain (docs/agent-reference.md §6.1 ldom, §6.3 vmdg).
 
 `ldm` is `[paths] ldm` (default /usr/sbin/ldm). A domain is `inactive` (defined), `bound` (resources
 bound) or `active` (running); `ldm list -p <name>` says which (`DOMAIN|name=...|state=...|...`).
@@ -12,7 +12,7 @@ bound) or `active` (running); `ldm list -p <name>` says which (`DOMAIN|name=...|
     manual boot   ldm list-variable auto-boot? <name>: `auto-boot?=true` means auto boot is on
     capabilities  `ldm list` succeeds
 
-The vmdg of an ldom service (reference §6.3) reserves the domain's disks: `vds_volumes()` maps the
+The vmdg of an ldom service (docs/agent-reference.md §6.3) reserves the domain's disks: `vds_volumes()` maps the
 virtual disk server volumes of `ldm list-services -p` to raw devices, `domain_volumes()` lists the
 volumes `ldm list -o disk -p <domain>` attaches, and `disklist()` is their intersection.
 """
@@ -160,7 +160,7 @@ class Ldom(Container):
                 return value.strip().lower() != "true"
         return True
 
-    # --- disks (the vmdg of reference §6.3) ---------------------------------------------------------
+    # --- disks (the vmdg of docs/agent-reference.md §6.3) ---------------------------------------------------------
     def _listing(self, *args) -> str:
         argv = self.ldm(*args)
         result = self.probe(argv)

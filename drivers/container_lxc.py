@@ -1,4 +1,4 @@
-"""container.lxc: a Linux container driven with the LXC 1.x..5 tools (reference §6.1).
+"""container.lxc: a Linux container driven with the LXC 1.x..5 tools (docs/agent-reference.md §6.1).
 
     start      lxc-start -d -n <name> -o /var/tmp/svc_<name>_lxc_start.log [-f <cf>]
                then `start done in <d> - ret <rc> - logs in <log>`
@@ -63,7 +63,7 @@ class Lxc(Container):
         self.lxcpath = self.path("lxc")
         self.cf = str(self.conf.get("cf") or "")
         self._links = []           # the veths of the running container, noted before lxc-stop
-        # with lxc-attach the agent neither resolves nor pings the container (reference §5.5).
+        # with lxc-attach the agent neither resolves nor pings the container (docs/agent-reference.md §5.5).
         # lexists: the entry says the kernel has pid namespaces; following the link needs ptrace
         # rights on pid 1, which a confined root (a CI sandbox) may lack though lxc-attach works.
         self.attach = not self.conf.get("rcmd") and bool(shutil.which("lxc-attach")) \
@@ -146,7 +146,7 @@ class Lxc(Container):
     @property
     def addr(self):
         if self.attach:
-            return None           # not resolved: lxc-attach needs no address (reference §5.5 step 1)
+            return None           # not resolved: lxc-attach needs no address (docs/agent-reference.md §5.5 step 1)
         return Container.addr.fget(self)
 
     # --- veths left behind --------------------------------------------------------------------------

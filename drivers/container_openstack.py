@@ -1,4 +1,4 @@
-"""OpenStack servers (reference §6.1, openstack row) through python-openstackclient (`openstack`).
+"""OpenStack servers (docs/agent-reference.md §6.1, openstack row) through python-openstackclient (`openstack`).
 
     up          `openstack server show <name> -f value -c status` is ACTIVE (libcloud's state 0)
     start       the server exists and is SHUTOFF (libcloud's state 4, what the reference reboots):

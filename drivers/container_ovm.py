@@ -1,4 +1,4 @@
-"""container.ovm: an Oracle VM guest driven with xm, known to Xen by its uuid (reference §6.1).
+"""container.ovm: an Oracle VM guest driven with xm, known to Xen by its uuid (docs/agent-reference.md §6.1).
 
     start      xm create <vm.cfg>, the cfg found in the OVM repositories by uuid:
                  <ovs_mount>/*/running_pool/<uuid>/vm.cfg     OVM 2 (the seed's layout)

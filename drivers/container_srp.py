@@ -1,4 +1,4 @@
-"""container.srp: an HP-UX Secure Resource Partition (reference §6.1 srp row, b1.8 resContainerSrp).
+"""container.srp: an HP-UX Secure Resource Partition (docs/agent-reference.md §6.1 srp row, b1.8 resContainerSrp).
 
     start      srp -start <name>
     stop       srp -stop <name>;  no force stop (error `no forced stop method`)

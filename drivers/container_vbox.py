@@ -1,4 +1,4 @@
-"""container.vbox: a VirtualBox VM driven by `VBoxManage` (reference §6.1 vbox; b1.8 resContainerVbox.py).
+"""container.vbox: a VirtualBox VM driven by `VBoxManage` (docs/agent-reference.md §6.1 vbox; b1.8 resContainerVbox.py).
 
     start         VBoxManage startvm <name>                     (when it is not running)
     stop          VBoxManage controlvm <name> acpipowerbutton   (the guest shuts down; the sequence's

@@ -1,4 +1,4 @@
-"""vCloud Director VMs (reference §6.1, vcloud row) through VMware's vcd-cli (`vcd`).
+"""vCloud Director VMs (docs/agent-reference.md §6.1, vcloud row) through VMware's vcd-cli (`vcd`).
 
 The reference POSTed `<vm href>/power/action/<op>` for the VM `name` of the vApp `vapp`; vcd-cli's
 commands on one VM of a vApp are the same operations:

@@ -1,4 +1,4 @@
-"""container.vz: an OpenVZ container, known by its CTID, the container's `name` (reference §6.1 vz row).
+"""container.vz: an OpenVZ container, known by its CTID, the container's `name` (docs/agent-reference.md §6.1 vz row).
 
     start      vzctl start <ctid>
     stop       vzctl stop <ctid>;  no force stop (error `no forced stop method`)

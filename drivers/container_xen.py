@@ -1,4 +1,4 @@
-"""container.xen: a Xen guest driven through libvirt's virsh (reference §6.1).
+"""container.xen: a Xen guest driven through libvirt's virsh (docs/agent-reference.md §6.1).
 
     start      virsh define <var>/<name>.xml when that file exists (the agent's copy), virsh start <name>
     stop       virsh shutdown <name>;  force stop: virsh destroy <name>

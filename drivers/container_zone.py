@@ -1,4 +1,4 @@
-"""container.zone: a Solaris zone (reference §6.1 zone row, b1.8 resContainerZone).
+"""container.zone: a Solaris zone (docs/agent-reference.md §6.1 zone row, b1.8 resContainerZone).
 
     start      attach: `zonecfg -z <z> -f <cfg>` when this node has no configuration for the zone
                (the export a previous stop left, see below), `zoneadm -z <z> attach` (retried as

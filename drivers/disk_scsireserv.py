@@ -1,4 +1,4 @@
-"""disk scsireserv: SCSI-3 persistent reservations on the disks of a peer resource (reference §6.3).
+"""disk scsireserv: SCSI-3 persistent reservations on the disks of a peer resource (docs/agent-reference.md §6.3).
 
 The config layer creates this resource as `<rid>pr` next to any disk or container section with
 `scsireserv = true`; keyword `peer` names that resource, whose driver's `disklist()` gives the disks

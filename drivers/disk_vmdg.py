@@ -1,4 +1,4 @@
-"""disk vmdg: the disk group of a VM (reference §6.3).
+"""disk vmdg: the disk group of a VM (docs/agent-reference.md §6.3).
 
 Not a volume manager: its only job is to expose the VM's backing disks (`disklist()`) so that a
 `scsireserv` companion (`<rid>pr`, `scsireserv = true`) can reserve them. Status is always n/a,

@@ -1,4 +1,4 @@
-"""fs: a filesystem mounted on `mnt` from `dev` (reference §6.4).
+"""fs: a filesystem mounted on `mnt` from `dev` (docs/agent-reference.md §6.4).
 
 Keywords: dev, mnt, type (mount type: ext4, xfs, tmpfs...), mnt_opt.
 Status reads /proc/mounts (no command): up when `mnt` is mounted from `dev` — paths compared after

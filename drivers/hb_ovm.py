@@ -1,4 +1,4 @@
-"""hb.ovm: the Oracle VM manager's HA flag on the service's VMs (reference §6.2).
+"""hb.ovm: the Oracle VM manager's HA flag on the service's VMs (docs/agent-reference.md §6.2).
 
     start   (HA enable)   ovm -u <user> -p <password> -S";" vm conf -n <vm> -s <pool> -e   per container.ovm
     stop    (HA disable)  the same with -d

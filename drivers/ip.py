@@ -1,4 +1,4 @@
-"""ip (Linux host, native): an address plumbed on `ipdev` with iproute2 (reference §6.4).
+"""ip (Linux host, native): an address plumbed on `ipdev` with iproute2 (docs/agent-reference.md §6.4).
 
 Keywords: ipname (name or address), ipdev, netmask (prefix length `24` or dotted `255.255.255.0`).
 Tags: `nonrouted` skips the conflict ping.

@@ -1,4 +1,4 @@
-"""The one command runner every driver uses (DESIGN §8, lessons §A.13).
+"""The one command runner every driver uses (docs/design.md §8, docs/lessons.md §A.13).
 
     runner = Runner(log=resource_logger, sink=journal_command_event)
     res = runner.run(["mount", "-t", "ext4", dev, mnt], timeout=60)

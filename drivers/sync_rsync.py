@@ -1,4 +1,4 @@
-"""sync rsync: copy `src` to `dst` on the peer nodes, through the node transport (reference §5.12).
+"""sync rsync: copy `src` to `dst` on the peer nodes, through the node transport (docs/agent-reference.md §5.12).
 
 Keywords: src (globbed words), dst, target (`nodes`, `drpnodes`), options (extra rsync options,
 appended to the defaults), sync_max_delay (minutes, default 1440), internal (the `sync#i0` the

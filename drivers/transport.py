@@ -1,4 +1,4 @@
-"""How a node reaches its peers (DESIGN §9): run a command there, copy files there.
+"""How a node reaches its peers (docs/design.md §9): run a command there, copy files there.
 
 One seam, declared by `Transport`: every method takes the runner's `run` callable per call (so one
 transport object serves every service and resource) and plain values:
@@ -75,7 +75,7 @@ class SshTransport(Transport):
         return run(self.rsync_argv(peer, sources, dst, options), timeout=timeout, **kw)
 
     def rsync_same_path(self, run, peer, files, options=(), timeout=3600, **kw):
-        """Each file to the same absolute path on the peer, folders created (rsync -R, reference §5.12)."""
+        """Each file to the same absolute path on the peer, folders created (rsync -R, docs/agent-reference.md §5.12)."""
         return run(self.rsync_argv(peer, files, "/", ["-R", *options]), timeout=timeout, **kw)
 
     def is_mountpoint(self, run, peer, path, timeout=60):

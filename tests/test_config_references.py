@@ -1,4 +1,4 @@
-"""References and expressions (reference §1.7): every form, and every error."""
+"""References and expressions (docs/agent-reference.md §1.7): every form, and every error."""
 
 import pytest
 

@@ -1,4 +1,4 @@
-"""Scoping precedence (reference §1.6): the pure function, table-driven, and through a loaded env file."""
+"""Scoping precedence (docs/agent-reference.md §1.6): the pure function, table-driven, and through a loaded env file."""
 
 import pytest
 

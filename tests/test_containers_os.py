@@ -1,4 +1,4 @@
-"""OS-level containers: Solaris zones, HP-UX SRP, FreeBSD jails, OpenVZ (reference §6.1).
+"""OS-level containers: Solaris zones, HP-UX SRP, FreeBSD jails, OpenVZ (docs/agent-reference.md §6.1).
 
 Unit tests drive each driver (real Runner, make_driver) against its CLI simulator on PATH and
 assert the exact command lines, log lines and the simulated hosts' state; the shared scenarios

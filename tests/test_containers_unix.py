@@ -1,4 +1,4 @@
-"""hpvm, ldom, esx and vbox containers (reference §6.1, §6.3): command lines, parsers, status warnings
+"""hpvm, ldom, esx and vbox containers (docs/agent-reference.md §6.1, §6.3): command lines, parsers, status warnings
 (auto boot, capabilities), disks and files to sync, the shared container scenarios through the real
 CLI, and the VM cookbook's hpvm seed (vm188) started and stopped through the CLI.
 
@@ -452,7 +452,7 @@ def definer(tech):
 
 
 TECHS = {t: Tech(t, define=definer(t)) for t in ("hpvm", "ldom", "esx", "vbox")}
-# esx has no remote up test (reference §6.1): its running-elsewhere case is the ping conflict below
+# esx has no remote up test (docs/agent-reference.md §6.1): its running-elsewhere case is the ping conflict below
 CASES = [(t, s) for t in sorted(TECHS) for s in SCENARIOS if not (t == "esx" and s is running_elsewhere)]
 
 

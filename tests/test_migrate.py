@@ -1,4 +1,4 @@
-"""`switch --to NODE` and `migrate --to NODE` (reference §5.10) through the real CLI, on two
+"""`switch --to NODE` and `migrate --to NODE` (docs/agent-reference.md §5.10) through the real CLI, on two
 simulated nodes whose roots reach each other through [transport] kind = local (sim_pool_roots).
 
 - switch: a launcher service stops on node1 and starts on node2, each node journaling its part;
@@ -276,7 +276,7 @@ def test_migrate_with_companions_moves_the_reservations(hpvm_pr_pool, sim):
     records = last_action(roots["node1"], "vm188", "migrate")
     moves = [m[:2] for m in transitions_of(records)]
     # the probe saw the VM the engine never started (journaled first); prstop; the move; stopfs here
-    # (the vmdg, and the already released companion again: stopfs includes the disks, reference §5.11)
+    # (the vmdg, and the already released companion again: stopfs includes the disks, docs/agent-reference.md §5.11)
     assert moves == [("container#1", "observed_up"), ("", "migrate"),
                      ("container#1pr", "stop"), ("container#1pr", "stopped"),
                      ("container#1", "migrate"), ("container#1", "stopped"),

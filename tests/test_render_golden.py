@@ -1,7 +1,7 @@
 """Golden `print status` trees: each scenario's resources -> aggregate() -> saved json -> render() -> saved tree.
 
-tests/data/status/<name>.json pins the document (DESIGN §4) and <name>.txt the tree, byte for byte.
-The trees were written from the grammar of reference §3.2 and reviewed line by line; to rewrite them
+tests/data/status/<name>.json pins the document (docs/design.md §4) and <name>.txt the tree, byte for byte.
+The trees were written from the grammar of docs/agent-reference.md §3.2 and reviewed line by line; to rewrite them
 after a deliberate change: OSVC_REGEN_GOLDEN=1 pytest tests/test_render_golden.py, then review the diff.
 """
 
@@ -42,7 +42,7 @@ def doc(resources, encap=None, svcname="svc1", nodename="node1", frozen=False):
 
 
 def deb1():
-    """The DESIGN §4 example: the guest lists ip#2 before ip#1, the app is n/a with its 1.5 log."""
+    """The docs/design.md §4 example: the guest lists ip#2 before ip#1, the app is n/a with its 1.5 log."""
     guest = doc([enc("ip#2", "ip", "up", "128.0.0.2@lo"), enc("ip#1", "ip", "up", "deb1@eth0")],
                 svcname="deb1.opensvc.com", nodename="deb1")
     return doc([res("container#0", "container.lxc", "up", "deb1"),
@@ -165,7 +165,7 @@ def test_json_round_trip(name):
 
 
 def test_design_example_byte_for_byte():
-    """The tree printed in DESIGN §4, copied verbatim."""
+    """The tree printed in docs/design.md §4, copied verbatim."""
     expected = (
         "deb1.opensvc.com\n"
         "overall                   up\n"

@@ -1,4 +1,4 @@
-"""SCSI-3 persistent reservations (reference §6.3): the sg_persist simulator, the scsireserv and vmdg
+"""SCSI-3 persistent reservations (docs/agent-reference.md §6.3): the sg_persist simulator, the scsireserv and vmdg
 drivers, the implicit vmdg of hpvm containers, and prstart/prstop/prstatus/diskupdate through the CLI.
 
 Two simulated nodes contend for the same LUNs: each has its own key, the simulated SAN knows which

@@ -1,4 +1,4 @@
-"""Status values, the merge table (reference §2.2), aggregation (§2.5), encap folding (§2.6), exit codes."""
+"""Status values, the merge table (docs/agent-reference.md §2.2), aggregation (§2.5), encap folding (§2.6), exit codes."""
 
 import itertools
 import json
@@ -16,7 +16,7 @@ def merge(a, b):
 
 U, D, W, NA, UD, SU, SD = "up", "down", "warn", "n/a", "undef", "stdby up", "stdby down"
 
-# The whole table, transcribed independently from reference §2.2 as a matrix (row + column).
+# The whole table, transcribed independently from docs/agent-reference.md §2.2 as a matrix (row + column).
 ORDER = (U, D, W, NA, UD, SU, SD, SUWU, SUWD)
 MATRIX = {
     U:    (U,    W,    W, U,    U,    SUWU, W,  SUWU, W),
@@ -84,7 +84,7 @@ def groups(**values):
     return {**dict.fromkeys(GROUPS, NA), **values}
 
 
-# Reference §2.5, derived examples (plus the empty service): resources -> (avail, overall, groups).
+# docs/agent-reference.md §2.5, derived examples (plus the empty service): resources -> (avail, overall, groups).
 EXAMPLES = [
     ("ip up + fs up + app n/a", [("ip", U), ("fs", U), ("app", NA)], U, U, dict(ip=U, fs=U)),
     ("ip up + fs down", [("ip", U), ("fs", D)], W, W, dict(ip=U, fs=D)),

@@ -1,4 +1,4 @@
-"""The instance gate of the status (reference §6.4): app checks run only where the ip/disk/fs/
+"""The instance gate of the status (docs/agent-reference.md §6.4): app checks run only where the ip/disk/fs/
 container resources are up; sync learns whether this node is the active one."""
 
 import json

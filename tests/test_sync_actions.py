@@ -74,7 +74,7 @@ def test_sync_takes_its_own_lock_and_dry_run_changes_nothing(pool):
 
 
 def test_sync_runs_presync_here_and_postsync_on_each_peer_reached(sim, tmp_path):
-    """srp (reference §5.12, §6.1): the sync exports the SRP here (presync), sends the export with the
+    """srp (docs/agent-reference.md §5.12, §6.1): the sync exports the SRP here (presync), sends the export with the
     config (sync#i0, same path on the peer), then runs `postsync` on the peer, which imports it."""
     roots = sim_pool_roots(tmp_path, sim)
     sim.vmsim("define", "srp", "s1", "--set", "rootpath=/var/hpsrp/s1", "--set", "ip=10.1.2.3")
