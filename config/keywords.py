@@ -241,7 +241,7 @@ _KEYWORDS = {
 }
 
 # family -> its keywords, in config order. A section family without keywords fails here (KeyError), and
-# keywords of a family that is not one fail tests/test_vocabulary.py.
+# keywords of a family that is not one fail tests/domain/test_vocabulary.py.
 FAMILIES = {name: _KEYWORDS[name] for name in CONFIG_ORDER}
 
 # Section names that are a family themselves (1.5 un-indexed sections), and deprecated families folded into

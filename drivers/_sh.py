@@ -12,14 +12,14 @@ other use steps it aside and loads the real module. Then it is gone: later impor
 
 The swap is process-wide, so the first import_sh must not run beside another thread that may
 import importlib.metadata: engine.probe calls it before it starts its probe threads. sh is pinned
-`<3` (setup.cfg); tests/test_drivers_sh.py fails when sh asks anything else, or nothing.
+`<3` (setup.cfg); tests/drivers/test_drivers_sh.py fails when sh asks anything else, or nothing.
 """
 
 import os
 import sys
 import types
 
-# What the stand-in answered during the last swap (tests/test_drivers_sh.py reads it).
+# What the stand-in answered during the last swap (tests/drivers/test_drivers_sh.py reads it).
 answered = []
 
 

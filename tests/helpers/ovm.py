@@ -1,4 +1,4 @@
-"""The OVM pool of tests/test_hb_ovm.py and tests/test_recovery_vm.py: the OVM page's service
+"""The OVM pool of tests/drivers/test_hb_ovm.py and tests/crash/test_recovery_vm.py: the OVM page's service
 (tests/data/seeds/ovmguest1.env, verbatim) on two simulated OVM servers ovmnode1/ovmnode2.
 
 `ovm_pool` (a fixture, registered in conftest): two node roots sharing the simulators' state,

@@ -6,12 +6,12 @@ back with the store's reader and compared with the exact transition sequences.
 
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from tests.helpers.cli import journal_rows, osvc, transitions
 from tests.helpers.launchers import launcher_service, running
+from tests.helpers.paths import DATA
 
 
 
@@ -189,7 +189,7 @@ def test_several_services_and_globs(osvc_root, svc):
 
 
 def test_hb_driven_service_needs_cluster(osvc_root):
-    text = (Path(__file__).parent / "data" / "seeds" / "ovmguest1.env").read_text()
+    text = (DATA / "seeds" / "ovmguest1.env").read_text()
     (osvc_root / "etc" / "ovmguest1.env").write_text(text)
     r = osvc(osvc_root, "-s", "ovmguest1", "start", node="ovmnode1", env={})
     assert r.returncode == 1

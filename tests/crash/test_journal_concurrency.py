@@ -18,8 +18,8 @@ from journal import store
 from journal.store import Journal
 from journal.verify import verify
 from tests.helpers import journal_writer
+from tests.helpers.paths import REPO
 
-REPO = Path(__file__).resolve().parent.parent
 WRITER = Path(journal_writer.__file__)     # also run as a script (python tests/helpers/journal_writer.py)
 
 

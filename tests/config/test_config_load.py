@@ -1,13 +1,13 @@
 """Loading env files into ServiceSpec: both seed generations, implicit resources, DEFAULT inheritance, flags."""
 
-from pathlib import Path
 
 import pytest
 
 from config.build import build, load_service
 from core.errors import ConfigError, NotFound
+from tests.helpers.paths import DATA
 
-SEEDS = Path(__file__).parent / "data" / "seeds"
+SEEDS = DATA / "seeds"
 
 
 def install(node, svc, text):

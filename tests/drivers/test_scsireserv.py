@@ -18,6 +18,7 @@ from simulators import sg_persist as san
 from tests.helpers.cli import journal_rows, osvc, transitions
 from tests.helpers.drivers import make_driver
 from tests.helpers.sim import FakeClock, sim_node_conf
+from tests.helpers.paths import DATA
 
 K1, K2 = "0x1a", "0x2b"
 
@@ -379,7 +380,7 @@ def test_hpvm_container_brings_its_vmdg(node):
 
 
 def test_vm_cookbook_vmdg_is_the_hpvm_vms_disk_group(node):
-    seed = (Path(__file__).parent / "data" / "seeds" / "vm188.env").read_text()
+    seed = (DATA / "seeds" / "vm188.env").read_text()
     rows, problems = shape(seed, node)
     assert problems == []
     assert rows == [("container#1", "hpvm", None), ("ip#1", "", None), ("vmdg", "vmdg", "container#1"),
@@ -518,7 +519,7 @@ def test_diskupdate_refreshes_disk_list_and_reservations(pool, sim):
 
 def test_diskupdate_on_the_vm_cookbook_seed(sim, node, luns):
     """The seed verbatim: hpvm guest vm188, its `[vmdg]` lists the guest's disks (hpvmstatus -d)."""
-    seed = (Path(__file__).parent / "data" / "seeds" / "vm188.env").read_text()
+    seed = (DATA / "seeds" / "vm188.env").read_text()
     root = node.root
     (root / "etc" / "vm188.env").write_text(seed)
     sim_node_conf(root, sim)

@@ -4,14 +4,14 @@ Every tests/data/configs/*.env ends with `# expect: <line>: [<section>] <keyword
 exact problems validate must report, in order (`  (warning)` marks a problem that does not stop loading).
 """
 
-from pathlib import Path
 
 import pytest
 
 from config.build import load_service, validate
 from core.errors import ConfigError
+from tests.helpers.paths import DATA
 
-CORPUS = sorted((Path(__file__).parent / "data" / "configs").glob("*.env"))
+CORPUS = sorted((DATA / "configs").glob("*.env"))
 
 
 def expectations(path):
@@ -52,5 +52,5 @@ def test_corpus_covers_every_class_of_problem():
 
 @pytest.mark.parametrize("seed", ["vm188", "ovmguest1"])
 def test_seeds_are_clean(node, seed):
-    (node.etc / f"{seed}.env").write_text((Path(__file__).parent / "data" / "seeds" / f"{seed}.env").read_text())
+    (node.etc / f"{seed}.env").write_text((DATA / "seeds" / f"{seed}.env").read_text())
     assert validate(node, seed) == []

@@ -9,8 +9,8 @@ import pytest
 
 from machines import cli, defs
 from tests.helpers.cli import run
+from tests.helpers.paths import REPO
 
-REPO = Path(__file__).resolve().parent.parent
 
 
 def test_text_format_for_one_kind(capsys):

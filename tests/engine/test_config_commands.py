@@ -3,13 +3,13 @@
 import json
 import os
 import subprocess
-from pathlib import Path
 
 import pytest
 
 from tests.helpers.cli import COMMAND, run
+from tests.helpers.paths import DATA
 
-SEEDS = Path(__file__).parent / "data" / "seeds"
+SEEDS = DATA / "seeds"
 
 COMMENTED = """\
 # header comment

@@ -2,20 +2,20 @@
 
 tests/data/status/<name>.json pins the document (docs/design.md §4) and <name>.txt the tree, byte for byte.
 The trees were written from the grammar of docs/agent-reference.md §3.2 and reviewed line by line; to rewrite them
-after a deliberate change: OSVC_REGEN_GOLDEN=1 pytest tests/test_render_golden.py, then review the diff.
+after a deliberate change: OSVC_REGEN_GOLDEN=1 pytest tests/domain/test_render_golden.py, then review the diff.
 """
 
 import json
 import os
 import re
-from pathlib import Path
 
 import pytest
 
 from domain.render import render
 from domain.status import aggregate, forge_encap_down
+from tests.helpers.paths import DATA
 
-DATA = Path(__file__).parent / "data" / "status"
+DATA = DATA / "status"
 UPDATED = "2024-05-06T07:08:09.123456Z"
 REGEN = os.environ.get("OSVC_REGEN_GOLDEN") == "1"
 

@@ -4,16 +4,15 @@ import json
 import re
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from core.errors import OsvcError
 from domain.render import render
 from test_render_golden import DATA, SCENARIOS, deb1, doc, enc, render_many, res
+from tests.helpers.paths import REPO
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
-REPO = Path(__file__).resolve().parent.parent
 
 
 @pytest.mark.parametrize("name", SCENARIOS)

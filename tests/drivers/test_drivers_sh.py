@@ -1,13 +1,12 @@
 """drivers/_sh.py: sh imported with a stand-in for importlib.metadata, and never first from a probe thread."""
 
-import os
 import subprocess
 import sys
 import threading
 
 from domain.service import ResourceSpec
+from tests.helpers.paths import REPO
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def test_sh_asks_the_stand_in_its_own_version_and_nothing_else():

@@ -11,6 +11,7 @@ from drivers.base import DriverError
 from drivers.runner import CommandError, CommandTimeout, Runner, cmdline
 from tests.helpers.drivers import LineLog
 from tests.helpers.procs import alive
+from tests.helpers.paths import REPO
 
 
 @pytest.fixture
@@ -138,5 +139,5 @@ def test_sh_imports_without_importlib_metadata_and_leaves_the_real_one_usable():
             "import sh, importlib.metadata as m\n"
             "print(loaded, sh.__version__ == m.version('sh'), type(m).__name__, m.PackageNotFoundError.__module__)\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__)))).stdout
+                         cwd=str(REPO)).stdout
     assert out.split() == ["False", "True", "module", "importlib.metadata"]

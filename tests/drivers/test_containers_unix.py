@@ -19,9 +19,10 @@ from tests.helpers.container_scenarios import (SCENARIOS, START_PHASES, STOP_PHA
                                                write_service)
 from tests.helpers.drivers import make_driver
 from tests.helpers.sim import SIM_BIN, FakeClock, sim_node_conf
+from tests.helpers.paths import DATA
 
 NOWHERE = "192.0.2.10"     # TEST-NET-1: resolves as is, never answers
-SEEDS = Path(__file__).parent / "data" / "seeds"
+SEEDS = DATA / "seeds"
 SSH = f"{SIM_BIN / 'ssh'} -q -o StrictHostKeyChecking=no -o BatchMode=yes"
 
 

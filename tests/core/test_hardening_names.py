@@ -2,34 +2,14 @@
 `create` cannot write outside etc/ and no name forges log lines or hits ENAMETOOLONG. A malformed name is a
 usage error (exit 2)."""
 
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
 from core import node as nodes
 from core.errors import EXIT_USAGE, UsageError
+from tests.helpers.cli import osvc, run
 
 MAX = 128     # nodes.SERVICE_NAME_MAX
-REPO = Path(__file__).resolve().parent.parent
-
-
-def osvc(root, *args, timeout=30):
-    """`osvc-engine args...` in a child process: this tree's cli.py (not an installed entry point)."""
-    env = {**os.environ, "OSVC_ROOT": str(root), "OSVC_NODENAME": "node1"}
-    return subprocess.run([sys.executable, str(REPO / "cli.py"), *args], env=env, capture_output=True, text=True,
-                          timeout=timeout, stdin=subprocess.DEVNULL, check=False)
-
-
-def run(capsys, *argv):
-    """(rc, stdout, stderr) of `osvc-engine argv...` run in this process."""
-    import cli
-
-    rc = cli.main(list(argv))
-    out, err = capsys.readouterr()
-    return rc, out, err
 
 
 GOOD = ["web", "vm188", "ovmguest1", "deb1.opensvc.com", "a_b-c", "9x", "W", "x" * MAX, "web.sync"]

@@ -13,6 +13,7 @@ from core.errors import JournalError
 from journal import anchor
 from journal.store import COLUMNS, Journal
 from journal.verify import iter_verified, verify
+from tests.helpers.paths import REPO
 
 N = 20
 
@@ -196,13 +197,13 @@ def test_missing_anchor_then_reanchor(j, tmp_path):
         if os.path.exists(f"{j.path}{suffix}"):
             os.link(f"{j.path}{suffix}", var / f"journal.db{suffix}")
     cli = [sys.executable, "-m", "cli", "journal", "verify"]
-    out = subprocess.run(cli, env=env, capture_output=True, text=True, cwd=os.path.dirname(os.path.dirname(__file__)))
+    out = subprocess.run(cli, env=env, capture_output=True, text=True, cwd=str(REPO))
     assert out.returncode == 6
     assert out.stderr.startswith("osvc-engine: error: head anchor ")
     out = subprocess.run([*cli, "--reanchor"], env=env, capture_output=True, text=True,
-                         cwd=os.path.dirname(os.path.dirname(__file__)))
+                         cwd=str(REPO))
     assert out.returncode == 0, out.stderr
-    out = subprocess.run(cli, env=env, capture_output=True, text=True, cwd=os.path.dirname(os.path.dirname(__file__)))
+    out = subprocess.run(cli, env=env, capture_output=True, text=True, cwd=str(REPO))
     assert out.returncode == 0 and f"{N} records, chain intact" in out.stdout
 
 
@@ -217,7 +218,7 @@ def test_cli_names_the_first_bad_seq_and_exits_6(j, tmp_path):
             shutil.copy(f"{j.path}{suffix}", root / "var" / f"journal.db{suffix}")
     env["OSVC_ROOT"] = str(root)
     out = subprocess.run([sys.executable, "-m", "cli", "journal", "verify"], env=env, capture_output=True,
-                         text=True, cwd=os.path.dirname(os.path.dirname(__file__)))
+                         text=True, cwd=str(REPO))
     assert out.returncode == 6
     assert out.stderr == ("osvc-engine: error: seq 3: missing: the chain jumps from seq 2 to seq 4 "
                           "(rows deleted)\n")

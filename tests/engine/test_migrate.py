@@ -12,7 +12,6 @@ import re
 import secrets
 import shutil
 import subprocess
-from pathlib import Path
 
 import pytest
 
@@ -20,8 +19,9 @@ from tests.helpers.cli import journal_rows, osvc, transitions, write_launcher
 from tests.helpers.launchers import SCRIPT
 from tests.helpers.loop import attached
 from tests.helpers.sim import sim_pool_roots
+from tests.helpers.paths import DATA
 
-SEEDS = Path(__file__).parent / "data" / "seeds"
+SEEDS = DATA / "seeds"
 UUID = "0004fb0000060000a3e6b1d4c5f7a901"
 
 

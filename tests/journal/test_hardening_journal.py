@@ -17,6 +17,7 @@ from journal.store import Journal
 from journal.verify import verify
 from tests.helpers import journal_scenarios as js
 from tests.helpers.cli import osvc, run, write_launcher
+from tests.helpers.paths import REPO
 
 
 def mount(*args):
@@ -281,7 +282,7 @@ def crash_leaving_the_wal(path, n=40):
             f"[j.append_one({{'svc': 'web', 'kind': 'observation', 'event': 'x', 'payload': {{'i': i}}}}) "
             f"for i in range({n})]; os._exit(0)")
     subprocess.run([sys.executable, "-c", code, str(path)], check=True,
-                   cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+                   cwd=str(REPO))
 
 
 @pytest.fixture(scope="module")
@@ -510,7 +511,7 @@ def ip_start(w, tolerated=None, fail_after=False, t=0, aid=IP_START):
 
 
 def page_of(root, svc="ip1"):
-    from tests.test_report import Tree
+    from tests.postmortem.test_report import Tree
 
     out = root / "r.html"
     r = osvc(root, "journal", "report", "-s", svc, "-o", str(out))

@@ -8,32 +8,12 @@
 """
 
 import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
 from config.build import load_service, validate
 from core.errors import ConfigError
-
-REPO = Path(__file__).resolve().parent.parent
-
-
-def osvc(root, *args, timeout=30):
-    """`osvc-engine args...` in a child process: this tree's cli.py (not an installed entry point)."""
-    env = {**os.environ, "OSVC_ROOT": str(root), "OSVC_NODENAME": "node1"}
-    return subprocess.run([sys.executable, str(REPO / "cli.py"), *args], env=env, capture_output=True, text=True,
-                          timeout=timeout, stdin=subprocess.DEVNULL, check=False)
-
-
-def run(capsys, *argv):
-    """(rc, stdout, stderr) of `osvc-engine argv...` run in this process."""
-    import cli
-
-    rc = cli.main(list(argv))
-    out, err = capsys.readouterr()
-    return rc, out, err
+from tests.helpers.cli import osvc, run
 
 
 FS = "[DEFAULT]\nnodes = node1\n\n[fs#1]\ntype = tmpfs\ndev = tmpfs\nmnt = /srv/data\n"

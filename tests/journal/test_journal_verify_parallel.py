@@ -25,10 +25,10 @@ import pytest
 from core.errors import JournalError
 from journal import verify
 from journal.store import SELECT, Journal
+from tests.helpers.paths import REPO
 
 N = 23
 CHUNK = 5
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def fill(path, n=N, group=1, durable=True):
