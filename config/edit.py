@@ -1,25 +1,17 @@
 """Text edits of env files for `set`/`unset`/`create` (every other line kept as written) and the one atomic writer."""
 
-import os
 import re
 from pathlib import Path
 
 from config.ini import parse
-from core.files import make_dirs
+from core.files import write_atomic
 
 
 def write_env(node, svc: str, text: str) -> Path:
     """Write etc/<svc>.env (or its existing .conf) atomically, mode 0644. The one place env files are written:
     config-change journaling hooks in here."""
     path = node.env_file(svc)
-    make_dirs(path.parent)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, path)
+    write_atomic(path, text, 0o644, durable=True)
     return path
 
 

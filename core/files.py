@@ -2,7 +2,7 @@
 
     make_dirs(path)                       path and its missing parents, each created 0755 whatever the umask
     open_nofollow(path, flags, mode, what)  os.open with O_NOFOLLOW: a symlink there is refused (OsvcError)
-    write_atomic(path, text, mode)        a temporary beside it (never through a link), then rename
+    write_atomic(path, text, mode, durable)  a temporary beside it (never through a link), then rename
 
 The engine's folders ($OSVC_ROOT, etc/, var/, var/lock/, var/<svc>/, log/) are created 0755: what keeps
 another user from planting a link or a file in them is that they are root's and not group/world-writable,
@@ -60,12 +60,16 @@ def open_nofollow(path, flags, mode=0o600, what="file") -> int:
         raise
 
 
-def write_atomic(path: Path, text: str, mode=0o644):
+def write_atomic(path: Path, text: str, mode=0o644, durable=False):
+    """durable: fsync the content before the rename (a file the operator wrote, not a derived view)."""
     path = Path(path)
     make_dirs(path.parent)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fd = open_nofollow(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode, what="temporary file")
     with os.fdopen(fd, "w") as fh:
         fh.write(text)
+        if durable:
+            fh.flush()
+            os.fsync(fh.fileno())
     os.chmod(tmp, mode)
     os.replace(tmp, path)       # replaces a link planted at `path` itself, never its target

@@ -334,7 +334,7 @@ class Executor(SyncActions):
             if not isinstance(exc, OsvcError):
                 self.log.error(f"unexpected error: {exc!r}")
         except BaseException as exc:   # Ctrl-C, SystemExit: the action ends as failed, then they go on
-            self.end_action(action, t0, exc or KeyboardInterrupt("interrupted"), drivers)
+            self.end_action(action, t0, exc, drivers)
             raise
         self.end_action(action, t0, error, drivers)
         return self.session.outcome(error)
@@ -345,7 +345,7 @@ class Executor(SyncActions):
         end = {"action": action, **extra, "outcome": "ok" if error is None else "failed",
                "rc": 0 if error is None else 1, "duration": round(time.monotonic() - t0, 6)}
         if error is not None:
-            end["error"] = str(error)
+            end["error"] = str(error) or type(error).__name__    # Ctrl-C: KeyboardInterrupt
         self.session.record("action", "end", payload=end)
         self.refresh(drivers)
         from machines.core import detach_all

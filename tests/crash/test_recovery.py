@@ -23,7 +23,6 @@ def svc(osvc_root):
     return launcher_service(osvc_root)
 
 
-
 def starts(root, action_id):
     return [rid for rid, argv in commands_of(root, "web", action_id) if argv[-1:] == ["start"]]
 

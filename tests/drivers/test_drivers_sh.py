@@ -8,7 +8,6 @@ from domain.service import ResourceSpec
 from tests.helpers.paths import REPO
 
 
-
 def test_sh_asks_the_stand_in_its_own_version_and_nothing_else():
     """Fails when sh changes how it asks for its version: another question loads the real
     importlib.metadata (and email...) during the import, no question leaves the stand-in unused."""

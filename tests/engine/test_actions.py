@@ -14,12 +14,10 @@ from tests.helpers.launchers import launcher_service, running
 from tests.helpers.paths import DATA
 
 
-
 @pytest.fixture
 def svc(osvc_root):
     """Service `web` of three 1.8 launchers app#1..3 (a, b, c), started in that order."""
     return launcher_service(osvc_root)
-
 
 
 def test_start_stop_journal_and_status(osvc_root, svc):
@@ -225,3 +223,16 @@ def test_show_disabled_default_and_overrides(osvc_root, svc):
     assert drawn("--show-disabled") == ["app#1", "app#2", "app#3"]
     r = osvc(osvc_root, "-s", "web", "print", "status", "--format", "json")
     assert "app#2" in json.loads(r.stdout)["resources"]
+
+
+# SIGINT back to its default before the engine starts: a child of a shell without job control inherits it ignored.
+SIGINT_DEFAULT = (sys.executable, "-c", "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
+                  "os.execvp(sys.argv[1], sys.argv[1:])")
+
+
+def test_ctrl_c_during_a_start_ends_the_action_as_failed(osvc_root, svc):
+    (osvc_root / "etc" / "web.d" / "b").write_text("#!/bin/sh\n[ \"$1\" = start ] && kill -INT $PPID && sleep 5\n")
+    r = osvc(osvc_root, "-s", "web", "start", wrap=SIGINT_DEFAULT)
+    assert r.returncode == 130, r.stdout + r.stderr
+    end = [a for a in journal_rows(osvc_root, svc="web", kind="action") if a["event"] == "end"]
+    assert [(e["payload"]["outcome"], e["payload"]["error"]) for e in end] == [("failed", "KeyboardInterrupt")]

@@ -90,7 +90,6 @@ def test_an_optional_failure_in_the_set_is_passed_over(osvc_root):
     assert running(state) == ["a", "b"]
 
 
-
 def test_forked_reports_values_errors_and_deaths():
     import os
 

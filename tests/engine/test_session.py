@@ -214,3 +214,21 @@ def test_recovering_an_interrupted_stop_does_not_restart_what_it_stopped(osvc_ro
     assert "restart resource" not in r.stdout + r.stderr and running(svc) == ["a", "b"]
     assert [x["payload"]["action"] for x in journal_rows(osvc_root, svc="web", kind="action")] == \
         ["start", "start", "stop", "stop"]
+
+
+def test_the_old_journals_option_table_matches_the_command_line():
+    """engine.request._OPTIONS reads command lines journaled before `request` was: it must know every option
+    of the CLI's parser, with the same arity, or a resume of such an action would misread it."""
+    import argparse
+
+    import cli
+    from engine.request import _OPTIONS
+
+    parser_options = {}
+    for action in cli.build_parser()._actions:
+        if isinstance(action, argparse._HelpAction):
+            continue
+        for opt in action.option_strings:
+            if opt.startswith("--") or opt == "-s":
+                parser_options[opt] = action.nargs != 0
+    assert parser_options == {opt: takes for opt, (_, takes) in _OPTIONS.items()}

@@ -12,7 +12,6 @@ from tests.helpers.cli import run
 from tests.helpers.paths import REPO
 
 
-
 def test_text_format_for_one_kind(capsys):
     rc, out, _ = run(capsys, "machines", "resource")
     assert rc == 0

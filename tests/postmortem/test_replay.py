@@ -18,7 +18,6 @@ from tests.helpers.cli import journal_rows, osvc
 from tests.helpers.launchers import launcher_service
 
 
-
 @pytest.fixture
 def svc(osvc_root):
     """Service `web`: 1.8 launchers app#1..3 (a, b, c) keeping their state in files."""
