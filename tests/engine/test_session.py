@@ -5,7 +5,6 @@ the CLI in this process (cli.main), which the engine's process-global state used
 import os
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -136,10 +135,7 @@ def held(node):
 def test_the_lock_timeout_is_default_lock_timeout(osvc_root, svc, held, action, capsys):
     env = osvc_root / "etc" / "web.env"
     env.write_text(env.read_text().replace("[DEFAULT]\n", "[DEFAULT]\nlock_timeout = 1\n"))
-    t0 = time.monotonic()
-    assert cli.main(["-s", "web", action]) == 5
-    elapsed = time.monotonic() - t0
-    assert 0.9 <= elapsed < 10         # not the 60 s default
+    assert cli.main(["-s", "web", action]) == 5      # the message names the timeout used: 1, not the 60 s default
     err = capsys.readouterr().err
     assert f"timed out waiting for lock (timeout 1, delay 1, action {action}" in err
     assert f"holder pid {held.pid}, holder intent 'stop'" in err
