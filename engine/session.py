@@ -22,10 +22,12 @@ the process right after the session's Nth transition; tests may install their ow
 
 import getpass
 import os
+import sys
 
+from core import lineage
 from core.errors import OsvcError
 
-ACTION_ID_ENV = "OSVC_ACTION_ID"
+ACTION_ID_ENV = lineage.ACTION_ID_ENV
 CRASH_ENV = "OSVC_CRASH_AT_TRANSITION"
 DEFAULT_LOCK_TIMEOUT = 60.0
 FROZEN_MESSAGE = "Abort action '{action}' for frozen service. Use --force to override."
@@ -39,9 +41,7 @@ class ActionFailed(OsvcError):
     """A resource action failed (after rollback, if any)."""
 
 
-def inherited_action_id() -> str:
-    """The action this process acts for, when its caller said (OSVC_ACTION_ID), else ''."""
-    return os.environ.get(ACTION_ID_ENV, "")
+inherited_action_id = lineage.inherited_action_id
 
 
 def new_action_id() -> str:
@@ -122,6 +122,8 @@ class Session:
             crash = crash_observer()
             observers = [crash] if crash is not None else []
         self.observers = list(observers)
+        self.parent = lineage.inherited_parent()   # the remote or guest record that launched this action
+        self.last = None                           # (seq, hlc) of the last record this session appended
 
     # --- resources ----------------------------------------------------------------------------
     @property
@@ -144,6 +146,8 @@ class Session:
             from journal.store import Journal
 
             self.journal = Journal(self.node.journal_path)
+        if self.parent is not None:      # our records order after the one that launched us
+            self.journal.observe_hlc(self.parent.hlc)
         return self
 
     def reopen(self):
@@ -154,6 +158,9 @@ class Session:
         return self
 
     def close(self):
+        if self.parent is not None and self.last is not None and self.journal is not None:
+            # the caller orders its next records after ours (core.lineage): our last hlc, on stderr
+            print(f"{lineage.LAST_HLC_MARK}{self.journal.last_hlc}", file=sys.stderr, flush=True)
         if self._owns_journal and self.journal is not None:
             self.journal.close()
             self.journal = None
@@ -170,6 +177,7 @@ class Session:
         rec = {"node": self.node.name, "svc": self.svc, "rid": rid, "kind": kind, "event": event,
                "action_id": self.action_id, "payload": fields.pop("payload", {}), **fields}
         seq = self.journal.append_one(rec, durable=durable)
+        self.last = (seq, self.journal.last_hlc)
         for observer in self.observers:
             observer(rec, seq)
         return seq
@@ -203,6 +211,21 @@ class Session:
         return build_drivers(self.node, spec or self.spec, loggers=self.loggers, opts=self.request,
                              runners=self.runner, **settings)
 
+    # --- causality (core.lineage) ---------------------------------------------------------------
+    def child_env(self) -> dict:
+        """The variables of an engine this action launches (remote node, guest): this action's id and,
+        as its parent, the last record journaled (the one that says what is launched)."""
+        parent = None
+        if self.last is not None:
+            parent = lineage.Parent(self.node.name, self.journal.uuid, *self.last)
+        return lineage.child_env(self.action_id, parent)
+
+    def observe_child(self, output: str):
+        """The launched engine returned: order our next records after its last one."""
+        hlc = lineage.last_hlc_of(output or "")
+        if hlc is not None and self.journal is not None:
+            self.journal.observe_hlc(hlc)
+
     # --- payloads -----------------------------------------------------------------------------
     def who(self) -> dict:
         """Who asks: the command line, the user, the pid (begin and refusal payloads)."""
@@ -213,8 +236,9 @@ class Session:
         """The payload of the action's `begin` record: the action, `head` (relocation: to), who,
         where, `fields` (digest, steps...), and the request's journaled fields (resume reads them)."""
         request = self.request
+        parent = {"parent": self.parent.as_payload()} if self.parent is not None else {}
         return {"action": request.action, **(head or {}), **self.who(), "boot_id": boot_id(),
-                "node": self.node.name, **fields, "request": request.journaled()}
+                "node": self.node.name, **parent, **fields, "request": request.journaled()}
 
     def frozen_message(self, action=None) -> str:
         return FROZEN_MESSAGE.format(action=action or self.request.action)

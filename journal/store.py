@@ -630,6 +630,11 @@ class Journal:
             # they were not. A stale anchor only weakens truncation detection; verify reports it.
             pass
 
+    @property
+    def last_hlc(self):
+        """The hlc of the last record this connection appended (or the floor observe_hlc raised)."""
+        return self._hlc_floor
+
     def observe_hlc(self, hlc):
         """Receive a remote node's hlc: our next records order after it (hybrid logical clock)."""
         self._hlc_floor = max(self._hlc_floor, int(hlc))
