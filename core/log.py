@@ -13,6 +13,11 @@ Service names often hold dots (deb1.opensvc.com), so logging's dotted hierarchy 
 `a.b` a child of service `a`. Hence service loggers never propagate (records stop at their own
 service's handlers), and a resource logger is only made once its service logger exists, so its
 nearest ancestor is always its own service.
+Every line is escaped (issue 17, item 10): control characters of the logger's name and of the message
+(`\n`, `\r`, ESC...) are written `\n`, `\x1b` (core/text.py), so a value cannot forge a log line or drive
+the terminal. One exception: a record logged with `extra={MULTILINE: True}` (the runner's `output:` +
+a command's output) keeps its line breaks, one continuation line per output line, everything else
+escaped in each.
 Stdlib only: this module is on the read path. logging.handlers is imported by service_logger only
 (~3 ms beside sh, which every command that logs runs anyway; `print status` from the cache never
 makes a service logger, so never pays it).
@@ -22,11 +27,28 @@ import logging
 import os
 import sys
 
+from core.text import ESCAPES_IN_LINE, escaped, escaped_lines
+
 CONSOLE_FORMAT = "%(asctime)s %(levelname)-7s %(name)-{width}s %(message)s"
 CONSOLE_DATEFMT = "%H:%M:%S"
 FILE_FORMAT = "%(asctime)s - %(name)s - %(levelname)s - %(message)s"
 FILE_MAX_BYTES = 5 * 1024 * 1024
 FILE_BACKUPS = 5
+MULTILINE = "multiline"    # a record attribute: its message's line breaks are lines of output, kept
+
+
+class EscapingFormatter(logging.Formatter):
+    """The log formats with the name and the message escaped; a MULTILINE record keeps its line breaks."""
+
+    def formatMessage(self, record):
+        saved = record.name, record.message
+        record.name = escaped(record.name)
+        record.message = (escaped_lines(record.message) if getattr(record, MULTILINE, False)
+                          else escaped(record.message, ESCAPES_IN_LINE))
+        try:
+            return super().formatMessage(record)
+        finally:             # the record goes on to the next handler as it came
+            record.name, record.message = saved
 
 
 def logger_name(svc: str, rid: str | None = None) -> str:
@@ -36,14 +58,14 @@ def logger_name(svc: str, rid: str | None = None) -> str:
 def console_formatter(svc: str, converter=None) -> logging.Formatter:
     """The 1.5 console formatter for `svc`. `converter` (seconds -> struct_time, default
     time.localtime) lets tests pin the clock."""
-    fmt = logging.Formatter(CONSOLE_FORMAT.format(width=len(svc) + 8), CONSOLE_DATEFMT)
+    fmt = EscapingFormatter(CONSOLE_FORMAT.format(width=len(svc) + 8), CONSOLE_DATEFMT)
     if converter is not None:
         fmt.converter = converter
     return fmt
 
 
 def file_formatter(converter=None) -> logging.Formatter:
-    fmt = logging.Formatter(FILE_FORMAT)
+    fmt = EscapingFormatter(FILE_FORMAT)
     if converter is not None:
         fmt.converter = converter
     return fmt

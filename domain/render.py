@@ -11,6 +11,7 @@ lines start with the rails a child of that row would have, padded so `# ` sits o
 """
 
 from core.errors import OsvcError
+from core.text import ESCAPES_IN_LINE, escaped
 from domain.families import AVAIL_ORDER
 from domain.status import GROUPS, family, parse
 
@@ -27,14 +28,7 @@ RESET = "\x1b[0m"
 FLAGS = (("M", "monitor"), ("D", "disable"), ("O", "optional"), ("E", "encap"))
 
 # Control characters of a document's text (a value holding a newline, an escape sequence) are drawn escaped,
-# `\n`, `\x1b`: a row stays one line and the terminal only gets the colours drawn here.
-_ESCAPES = {c: f"\\x{c:02x}" for c in (*range(0x20), 0x7f, *range(0x80, 0xa0))} \
-    | {ord("\n"): "\\n", ord("\r"): "\\r", ord("\t"): "\\t"}
-_ESCAPES_IN_LOG = {c: e for c, e in _ESCAPES.items() if c != ord("\t")}   # a tab is a blank in a log line
-
-
-def _escaped(text, table=_ESCAPES):
-    return str(text).translate(table)
+# `\n`, `\x1b`: a row stays one line and the terminal only gets the colours drawn here (core/text.py).
 
 
 class Row:
@@ -55,8 +49,8 @@ def _messages(log):
     """The log of a resource: a list of messages (ours), or the 1.5 `# a\\n# b` string."""
     if isinstance(log, str):
         lines = log.splitlines()
-        return [_escaped(ln[2:] if ln.startswith("# ") else ln, _ESCAPES_IN_LOG) for ln in lines if ln.strip()]
-    return [_escaped(ln, _ESCAPES_IN_LOG) for msg in (log or ()) for ln in str(msg).splitlines() or [""]]
+        return [escaped(ln[2:] if ln.startswith("# ") else ln, ESCAPES_IN_LINE) for ln in lines if ln.strip()]
+    return [escaped(ln, ESCAPES_IN_LINE) for msg in (log or ()) for ln in str(msg).splitlines() or [""]]
 
 
 def _wrap(text, width):
@@ -99,7 +93,7 @@ def _emit(out, rails, row, last, color):
 
 def _row(rid, entry, children=()):
     status = parse(entry.get("status"), f"status document: resource {rid}")
-    return Row(_escaped(rid), _flags(entry), status, _escaped(entry.get("label") or ""), _messages(entry.get("log")),
+    return Row(escaped(rid), _flags(entry), status, escaped(entry.get("label") or ""), _messages(entry.get("log")),
                children)
 
 
@@ -153,7 +147,7 @@ def tree(doc, show_disabled=None):
 def render(doc, color=False, show_disabled=None):
     """The `print status` text of one document, newline-terminated."""
     top = tree(doc, show_disabled)
-    name = _escaped(doc["svcname"])
+    name = escaped(doc["svcname"])
     out = [f"\x1b[1m{name}{RESET}" if color else name, _line("", top, color)]
     for i, group in enumerate(top.children):
         _emit(out, "", group, i == len(top.children) - 1, color)

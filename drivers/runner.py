@@ -28,6 +28,7 @@ import time
 
 from core.errors import OsvcError
 from core.files import open_nofollow
+from core.log import MULTILINE
 from core.record import Record
 from drivers._sh import import_sh
 from drivers.base import DriverError
@@ -222,7 +223,8 @@ class Runner:
             text = mask_text(text, mask).rstrip("\n")
             if text:
                 level, prefix = _OUTPUT_LOG[(stream, outcome)]
-                getattr(self.log, level)(prefix + text)
+                # the output's line breaks are kept as lines in the log (core/log.py MULTILINE)
+                getattr(self.log, level)(prefix + text, extra={MULTILINE: True})
 
     def _emit(self, result, mask, outcome="ok"):
         if self.sink is None:
