@@ -20,6 +20,7 @@ crash injection is one: OSVC_CRASH_AT_TRANSITION=N (read once, when the session 
 the process right after the session's Nth transition; tests may install their own in-process.
 """
 
+import contextlib
 import getpass
 import os
 import sys
@@ -258,12 +259,28 @@ class Session:
             return float(self.request.waitlock)
         return float(self.spec.default.get("lock_timeout") or DEFAULT_LOCK_TIMEOUT)
 
+    @contextlib.contextmanager
     def lock(self, intent=None, name=None, timeout=None):
-        """The service lock (`name`: another lock file of the service, e.g. `<svc>.sync`)."""
-        from core.lock import ServiceLock
+        """The service lock (`name`: another lock file of the service, e.g. `<svc>.sync`). Not obtained in
+        time, an action someone asked for is refused like a guard would refuse it: journaled `action refused`
+        with the holder (issue 17, item 14: the audit shows who tried to act while the service was locked),
+        then LockTimeout (exit 5). The engine's own probe (recovery's, no request) is not an action: its
+        LockTimeout is only raised."""
+        from core.errors import LockTimeout
+        from core.lock import ServiceLock, holder
 
-        return ServiceLock(self.node.lock_path(name or self.svc), intent or self.request.action,
+        lock = ServiceLock(self.node.lock_path(name or self.svc), intent or self.request.action,
                            self.lock_timeout() if timeout is None else timeout)
+        try:
+            lock.acquire()
+        except LockTimeout as exc:
+            if self.request is None:
+                raise
+            self.refuse(str(exc), cls=LockTimeout, action=intent, lock=lock.path, holder=holder(lock.path))
+        try:
+            yield lock
+        finally:
+            lock.release()
 
     # --- outcome --------------------------------------------------------------------------------
     @staticmethod

@@ -142,6 +142,27 @@ def test_the_lock_timeout_is_default_lock_timeout(osvc_root, svc, held, action, 
     assert running(svc) == []
 
 
+def test_a_lock_timeout_is_journaled_as_a_refusal_the_audit_shows(osvc_root, svc, held, capsys):
+    """Issue 17 item 14: who tried to act while the service was locked is in the journal, like a guard's refusal."""
+    import getpass
+    import json
+
+    env = osvc_root / "etc" / "web.env"
+    env.write_text(env.read_text().replace("[DEFAULT]\n", "[DEFAULT]\nlock_timeout = 1\n"))
+    assert cli.main(["-s", "web", "stop"]) == 5
+    err = capsys.readouterr().err
+    [refused] = journal_rows(osvc_root, svc="web", kind="action", event="refused")
+    payload = refused["payload"]
+    assert f"osvc-engine: error: {payload['reason']}" in err
+    assert payload["reason"].startswith("timed out waiting for lock (timeout 1, delay 1, action stop, ")
+    assert (payload["action"], payload["lock"], payload["holder"], payload["argv"], payload["user"],
+            payload["pid"]) == ("stop", str(osvc_root / "var" / "lock" / "web"), {"pid": held.pid, "intent": "stop"},
+                                ["osvc-engine", "-s", "web", "stop"], getpass.getuser(), os.getpid())
+    assert journal_rows(osvc_root, svc="web", kind="action", event="begin") == []
+    [entry] = json.loads(osvc(osvc_root, "journal", "audit", "-s", "web", "--format", "json").stdout)
+    assert (entry["outcome"], entry["reason"]) == ("refused", payload["reason"])
+
+
 def test_the_lock_is_reentrant_in_its_thread_only(node):
     import threading
 
