@@ -25,6 +25,10 @@ from core.trust import check_private, check_trusted
 from domain.service import FAMILIES as FAMILY_ORDER, ResourceSpec, ServiceSpec
 from config.scoping import NodeSets, split_key
 
+# The implicit resources a guest builds untagged: the engine's own at every level (its launcher folder, its
+# config replication between the guests of a farmed service).
+GUEST_IMPLICIT = ("app", "sync#i0")
+
 
 # ---- reading the file --------------------------------------------------------------------------------------
 
@@ -525,12 +529,26 @@ class _Builder:
             if not any(r.rid == stem + "pr" for r in resources):
                 self.problem(sec.name, "", f"unused: [{stem}] has no scsireserv companion (set scsireserv = true "
                              f"in [{stem}])", sec.line, fatal=False)
+        resources = self.level_view(resources, default["encap"])
         for res in resources:
             res.__dict__.pop("_origin", None)
         text = self.env.text
         return ServiceSpec(
             name=self.svc, nodename=self.nodename, path=Path(self.path), text=text,
             digest=hashlib.sha256(text.encode()).hexdigest(), default=default, resources=resources)
+
+    @staticmethod
+    def level_view(resources, guest):
+        """Encapsulation's two levels of one config (docs/encapsulation-and-cluster.md §1.1). In a
+        guest (this node is in encapnodes) the engine builds only the encap-tagged sections, as ordinary
+        resources, plus its own implicit ones (the launcher folder's app, sync#i0): the rest, its own
+        container first, is the host's. On a host the encap ones stay in the spec, marked in_guest: the
+        guest engine acts on them and reports their status."""
+        if guest:
+            return [r for r in resources if r.encap or r.rid in GUEST_IMPLICIT]
+        for res in resources:
+            res.in_guest = res.encap
+        return resources
 
     def _companion_of(self, res):
         if res.family in ("disk", "container") and res.type != "scsireserv" and res.conf.get("scsireserv"):

@@ -60,7 +60,7 @@ ROWS = (
     Family("share",     60,    40,    50,    30,    "resource",  "gate",  True,        True),
     Family("app",       70,    60,    60,    60,    "resource",  "gated", False,       False),
     Family("sync",      80,    None,  70,    None,  "resource",  "gated", False,       True),
-    Family("encap",     None,  70,    None,  None,  None,        "",      False,       False),
+    Family("encap",     None,  70,    None,  None,  "encap",     "",      False,       False),
 )
 
 _BY_NAME = {f.name: f for f in ROWS}

@@ -24,7 +24,8 @@ class ResourceSpec(Record):
     monitor: bool = False
     restart: int = 0
     standby: bool = False         # always_on names this node: status reports stdby up/down
-    encap: bool = False           # tagged encap: lives inside the container
+    encap: bool = False           # tagged encap: lives inside the container (the E flag, at both levels)
+    in_guest: bool = False        # seen from a host: the guest engine's to act on and evaluate, never this one's
     subset: str | None = None
     requires: dict = factory(dict)   # action -> [(rid, (states...)), ...]
     triggers: dict = factory(dict)   # pre_start, blocking_post_stop... -> command string
@@ -51,6 +52,17 @@ class ServiceSpec(Record):
             if res.rid == rid:
                 return res
         raise KeyError(rid)
+
+    @property
+    def guest(self) -> bool:
+        """This node is one of the service's encapnodes: the engine inside a container."""
+        return bool(self.default.get("encap"))
+
+    def guest_resources(self, container_rid=None) -> list:
+        """Seen from a host, the resources the guest engines drive (of one container, when given:
+        an encap resource belongs to the container its `container_id` names, else to every one)."""
+        return [r for r in self.resources if r.in_guest and not r.disabled
+                and (container_rid is None or r.conf.get("container_id") in (None, "", container_rid))]
 
     @property
     def has_hb(self) -> bool:

@@ -263,7 +263,7 @@ def guest_container(res, ctx):
     spec = ctx.spec
     if spec is None:
         return None
-    containers = [r for r in spec.resources if r.family == "container" and not r.encap]
+    containers = [r for r in spec.resources if r.family == "container" and not r.in_guest]
     tagged = [r for r in containers if r.rid in res.tags]
     if not (tagged or containers):
         return None

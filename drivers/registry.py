@@ -106,7 +106,7 @@ def build_drivers(node, spec, *, runners, loggers, opts=None, share=False, **set
     drivers = {}
     peers = ServiceDrivers(spec, drivers if share else None)
     for res in spec.resources:
-        if res.encap:
+        if res.in_guest:
             continue
         ctx = Context(
             node=node, svcname=spec.name, log=loggers(res.rid), run=runners(res.rid).run,

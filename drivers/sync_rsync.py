@@ -84,7 +84,7 @@ class SyncRsync(Driver):
             return []
         found = []
         for res in self.ctx.spec.resources:
-            if res.family != "container" or res.disabled or res.encap:
+            if res.family != "container" or res.disabled or res.in_guest:
                 continue
             drv = self.ctx.driver_of(res.rid)
             found += [str(f) for f in (drv.files_to_sync() if drv is not None else ()) if os.path.exists(f)]

@@ -141,7 +141,7 @@ class Executor(SyncActions):
         states = load_states(self.node, self.svc)
         models = {}
         for res in self.spec.resources:
-            if res.encap:
+            if res.in_guest:
                 continue
             kind = machine_of(res.family)
             m = Model(res.rid, journal=self.session.transition_sink(res.rid))
@@ -287,10 +287,10 @@ class Executor(SyncActions):
                 return self.run_locked(action, steps)
 
     def selected(self):
-        """The resources --rid/--tags/--subsets select that this node acts on (not disabled, not encap)."""
+        """The resources --rid/--tags/--subsets select that this node acts on (not disabled, not in a guest)."""
         request = self.request
         return [r for r in planner.select(self.spec.resources, request.rid, request.tags, request.subsets)
-                if not r.disabled and not r.encap]
+                if not r.disabled and not r.in_guest]
 
     def journal_config(self):
         """Journal the env file's text when it changed since the last action (replay needs it)."""

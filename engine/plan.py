@@ -73,7 +73,7 @@ def plan(action, resources, *, rid=None, tags=None, subsets=None, standby=None):
     chosen = [
         r for r in select(resources, rid, tags, subsets)
         if r.family in act.families
-        and not r.encap and not r.disabled and "noaction" not in r.tags
+        and not r.in_guest and not r.disabled and "noaction" not in r.tags
         and (not act.standby_only or standby(r))
         and (not act.type_filter or r.type == act.type_filter)
     ]

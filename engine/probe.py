@@ -44,7 +44,7 @@ def instance_avail(spec, values):
     avail = None
     for res in spec.resources:
         if res.family in GATE_FAMILIES and res.type not in GATE_EXCLUDED_TYPES and not res.disabled \
-                and not res.encap:
+                and not res.in_guest:
             value = st.parse(values[res.rid][0])
             avail = value if avail is None else st.MERGE[avail, value]
     return None if avail is None else st.PUBLIC[avail]
@@ -52,8 +52,8 @@ def instance_avail(spec, values):
 
 def _probe_all(resources, drivers):
     """rid -> (value, logs), probing concurrently: probes are commands, mostly waiting."""
-    todo = [r for r in resources if not r.encap]   # encap resources are the guest engine's to evaluate
-    results = {r.rid: ("n/a", []) for r in resources if r.encap}
+    todo = [r for r in resources if not r.in_guest]   # the guest engine evaluates its own
+    results = {r.rid: ("n/a", []) for r in resources if r.in_guest}
     if len(todo) <= 1:
         results.update({r.rid: resource_status(r, drivers.get(r.rid)) for r in todo})
         return results

@@ -158,7 +158,7 @@ def recover(node, svc, journal, spec=None, log=None, view=None):
     drivers = probe_drivers(node, spec)
     models, recovered = {}, {}
     for res in spec.resources:
-        if res.encap:
+        if res.in_guest:
             continue
         kind = machine_of(res.family)
         model = attach(Model(res.rid, journal=session.transition_sink(res.rid)), kind,

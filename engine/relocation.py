@@ -56,7 +56,7 @@ class Relocation(Executor):
         return None
 
     def containers(self) -> list:
-        return [r for r in self.spec.resources if r.family == "container" and not r.encap and not r.disabled]
+        return [r for r in self.spec.resources if r.family == "container" and not r.in_guest and not r.disabled]
 
     def migrate_problem(self):
         """Why this service cannot be live-migrated (only drivers with `migrate(dest)` can), or None."""

@@ -119,6 +119,23 @@ RESOURCE = _define(
         ("observed_down", ("up", "start-failed", "stop-failed"), "down"),
     ])
 
+# --- encap: the guest engine's part of an action, one machine per container -----------------------
+# Its rid is `encap:<container rid>`. `up`: the last start the guest engine ran went through; the
+# guest's own journal holds its resources' machines.
+_E_STABLE = ("down", "up", "start-failed", "stop-failed")
+ENCAP = _define(
+    "encap",
+    "the guest engine's part of an action: the same action run by the engine inside a running container",
+    "down", _E_STABLE, starting=("starting",), stopping=("stopping",),
+    rows=[
+        ("start", _E_STABLE, "starting"),
+        ("started", ("starting",), "up"),
+        ("start_failed", ("starting",), "start-failed"),
+        ("stop", _E_STABLE, "stopping"),
+        ("stopped", ("stopping",), "down"),
+        ("stop_failed", ("stopping",), "stop-failed"),
+    ])
+
 # --- service: the action in progress and the outcome of the last one ----------------------------
 # `frozen` is a journaled flag, not a state: a frozen service keeps its state and refuses actions.
 _S_STABLE = ("idle", "started", "stopped", "start-failed", "stop-failed")
@@ -143,7 +160,7 @@ SERVICE = _define(
         ("switch", _S_STABLE, "switching"),
     ])
 
-MACHINES = {m.kind: m for m in (CONTAINER, HB, RESOURCE, SERVICE)}
+MACHINES = {m.kind: m for m in (CONTAINER, HB, RESOURCE, ENCAP, SERVICE)}
 KINDS = tuple(MACHINES)
 RESOURCE_KINDS = tuple(k for k in KINDS if k != "service")   # the machines of resources
 
@@ -166,6 +183,8 @@ PHASES = {
     ("hb", STOP): Phases("disable", (), "disabled", "disable_failed"),
     ("resource", START): Phases("start", (), "started", "start_failed"),
     ("resource", STOP): Phases("stop", (), "stopped", "stop_failed"),
+    ("encap", START): Phases("start", (), "started", "start_failed"),
+    ("encap", STOP): Phases("stop", (), "stopped", "stop_failed"),
     ("service", START): Phases("start", (), "started", "start_failed"),
     ("service", STOP): Phases("stop", (), "stopped", "stop_failed"),
 }

@@ -15,7 +15,7 @@ DISKS_NAME = "disks.json"
 
 
 def _pr_resources(spec):
-    return [r for r in spec.resources if r.type == "scsireserv" and not r.encap]
+    return [r for r in spec.resources if r.type == "scsireserv" and not r.in_guest]
 
 
 def _drivers(node, spec, request, runners=None):
@@ -95,7 +95,7 @@ def disk_holders(spec) -> list:
     peers = {r.conf.get("peer") for r in _pr_resources(spec)}
     grouped = {r.conf.get("container_id") for r in spec.resources if r.type == "vmdg"}
     return [r for r in spec.resources
-            if not r.encap and not r.disabled and r.type != "scsireserv"
+            if not r.in_guest and not r.disabled and r.type != "scsireserv"
             and (r.type == "vmdg" or r.rid in peers or (r.family == "container" and r.rid not in grouped))]
 
 

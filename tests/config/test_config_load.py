@@ -283,12 +283,19 @@ parallel = true
     assert on1.default["subsets"] == {"ip:web": {"parallel": True}}
 
 
-def test_encapnodes_keep_every_resource_with_its_flag(node):
+def test_each_level_builds_its_own_view_of_one_config(node):
+    """docs/encapsulation-and-cluster.md §1.1: the guest builds only the encap sections (never its own
+    container), as its own resources; the host builds every section, the encap ones in_guest."""
     text = "[DEFAULT]\nnodes = h1\nencapnodes = g1\nnodes@g1 = g1\n\n[container#1]\ntype = kvm\nname = g1\n\n" \
            "[app#1]\nscript = /bin/true\ntags = encap\n"
-    spec = spec_of(node, text, nodename="g1")
-    assert spec.default["encap"] is True
-    assert [(r.rid, r.encap) for r in spec.resources] == [("container#1", False), ("app#1", True)]
+    guest = spec_of(node, text, nodename="g1")
+    assert guest.default["encap"] is True and guest.guest
+    assert [(r.rid, r.encap, r.in_guest) for r in guest.resources] == [("app#1", True, False)]
+    host = spec_of(node, text, nodename="h1")
+    assert not host.guest
+    assert [(r.rid, r.encap, r.in_guest) for r in host.resources] == \
+        [("container#1", False, False), ("app#1", True, True)]
+    assert [r.rid for r in host.guest_resources("container#1")] == ["app#1"]
 
 
 def test_requires_and_triggers(node):

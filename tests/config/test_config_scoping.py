@@ -71,6 +71,7 @@ mode@g1 = hosted
 encapnodes = g1
 
 [ip#1]
+tags = encap
 ipdev = eth0
 ipname = plain
 ipname@nodes = on-nodes

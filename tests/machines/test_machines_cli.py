@@ -88,7 +88,7 @@ def test_json_format_is_the_tables(capsys):
 def test_unknown_kind_lists_the_kinds():
     from core.errors import UsageError
 
-    with pytest.raises(UsageError, match=r"unknown machine kind 'vm': use one of container, hb, resource, service"):
+    with pytest.raises(UsageError, match=r"unknown machine kind 'vm': use one of container, hb, resource, encap, service"):
         cli.main(["vm"])
 
 
