@@ -30,6 +30,7 @@ class Action(Record, frozen=True):
     help: str                  # its line in `osvc-engine --help`
     example: str
     needs_service: bool = True     # False: the service need not exist yet (create)
+    from_file: bool = False    # --from FILE renders that saved document: no local service is needed then
     direction: str = ""        # start | stop: which way it moves resources ("": neither, or by parts)
     families: tuple = ()       # the families it plans over, in START_ORDER (): not a planned resource action
     type_filter: str = ""      # only the resources of this driver type inside those families (prstart)
@@ -69,9 +70,9 @@ _ST, _CF, _SV = "engine.commands.status", "engine.commands.config", "engine.comm
 ROWS = (
     _cmd("print status", f"{_ST}:print_status",
          "show the status tree (--format json for the document, --from FILE to render a saved one)",
-         "osvc-engine -s web1 print status"),
+         "osvc-engine -s web1 print status", from_file=True),
     _cmd("json status", f"{_ST}:json_status", "alias of 'print status --format json'",
-         "osvc-engine -s web1 json status"),
+         "osvc-engine -s web1 json status", from_file=True),
     _cmd("status", f"{_ST}:status", "evaluate the status; the exit code is overall (0 up, 1 down, 2 warn, 3 n/a)",
          "osvc-engine -s web1 status --refresh; echo $?"),
     _cmd("validate config", f"{_CF}:validate_config",
