@@ -127,8 +127,12 @@ class HbOvm(Driver):
 
         user, password = self.credentials()
         argv = ["ovm", "-u", user, "-p", password, '-S";"', *args]
+        # The agent logs the call without its output separator (docs/agent-reference.md §6.2, the seed's line
+        # `ovm -u admin -p XXXXXX vm conf -n ovmguest1 -s pool1 -e`): the log shows those words, the journal
+        # the exact argv (masked).
+        shown = ["ovm", "-u", user, "-p", password, *args]
         try:
-            return self.ctx.run(argv, timeout=OVM_TIMEOUT, mask=[password], quiet=quiet)
+            return self.ctx.run(argv, timeout=OVM_TIMEOUT, mask=[password], quiet=quiet, shown=shown)
         except CommandError as exc:
             result = exc.result
             detail = [line.strip() for line in (result.out + "\n" + result.err).splitlines() if line.strip()]

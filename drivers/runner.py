@@ -118,20 +118,22 @@ class Runner:
 
     # --- public -------------------------------------------------------------------------
     def run(self, argv, timeout=60, check=True, mask=(), input=None, cwd=None, env=None,
-            quiet=False, out_path=None) -> Result:
+            quiet=False, out_path=None, shown=None) -> Result:
         """Run `argv` (a list, never a shell line) and return its Result.
 
         timeout: seconds (required, never infinite); check: raise CommandError on rc != 0;
         mask: secrets to hide from logs and events; input: str/bytes fed to stdin (else /dev/null);
         env: variables added to os.environ; quiet: status probe (no log, no event);
-        out_path: send stdout+stderr to this file (truncated) instead of pipes (launchers).
+        out_path: send stdout+stderr to this file (truncated) instead of pipes (launchers);
+        shown: the words the log and the messages show instead of argv, where the agent logged a command
+        without some of its arguments (hb.ovm's `-S";"`); the journal's record keeps the exact argv.
         """
         argv = [str(a) for a in argv]
         if not argv:
             raise DriverError("empty command line (nothing to run)")
         if timeout is None or timeout <= 0:
             raise DriverError(f"{argv[0]}: a positive timeout is required")
-        line = cmdline(argv, mask)
+        line = cmdline(argv if shown is None else shown, mask)
         if not quiet:
             self.log.info(line)
         full_env = {**os.environ, **(env or {})}
