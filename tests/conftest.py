@@ -19,10 +19,11 @@ pytest_plugins = [
     "tests.helpers.container_scenarios",
     "tests.helpers.journal_scenarios",
     "tests.helpers.ovm",
+    "tests.helpers.guest",
 ]
 
 ROOT_REASON = "needs root (loop devices, namespaces, mounts)"
-ROOT_FIXTURES = {"loop_image", "netns", "vm_netns"}      # they make loop devices and network namespaces
+ROOT_FIXTURES = {"loop_image", "netns", "vm_netns", "lxc_guest"}   # loop devices, network namespaces, containers
 
 
 def pytest_collection_modifyitems(config, items):
