@@ -2,6 +2,8 @@
 (var/mirrors/*.db, written by `journal pull`), relayed as the 1.x master relayed its guests' status."""
 
 import os
+import re
+import time
 
 from collector import schema
 from collector.connect import connect, describe
@@ -9,24 +11,20 @@ from collector.ship import ship_journal
 from core.errors import JournalError, NotFound
 
 MIRRORS = "mirrors"
+NAME = re.compile(r"^(?P<node>.+)\.(?P<uuid>[0-9a-f]{32})\.db$")     # journal/mirror.py's file names
 
 
 def sources(node):
-    """[(path, relayed)]: the node's journal, then each mirror file, sorted."""
-    found = [(node.journal_path, False)]
+    """[(path, node name or None)]: the node's journal (None: this node), then each mirror file
+    `<node>.<uuid>.db`, sorted."""
+    found = [(node.journal_path, None)]
     folder = node.var / MIRRORS
     try:
-        names = sorted(n for n in os.listdir(folder) if n.endswith(".db"))
+        names = sorted(os.listdir(folder))
     except OSError:
         names = []
-    found += [(folder / n, True) for n in names]
+    found += [(folder / n, m["node"]) for n, m in ((n, NAME.match(n)) for n in names) if m]
     return found
-
-
-def _node_of(journal, default):
-    """A mirror's node: the node of its first record (a journal holds its own node's records)."""
-    rows = journal.raw(limit=1)
-    return rows[0][3] if rows and rows[0][3] else default
 
 
 def push(node, dsn, *, bounds, deadline=None, conn=None):
@@ -41,7 +39,11 @@ def push(node, dsn, *, bounds, deadline=None, conn=None):
     done, refusals = [], []
     try:
         schema.ensure(conn)
-        for path, relayed in sources(node):
+        own_uuid = None
+        for path, mirror_of in sources(node):
+            if deadline is not None and time.monotonic() > deadline:
+                break                 # the bounded attempt after an action: the rest goes next time
+            relayed = mirror_of is not None
             try:
                 journal = Journal(path, create=False, readonly=True)
             except NotFound:
@@ -50,7 +52,11 @@ def push(node, dsn, *, bounds, deadline=None, conn=None):
                 refusals.append(exc)
                 continue
             try:
-                name = _node_of(journal, path.name.split(".")[0]) if relayed else node.name
+                if not relayed:
+                    own_uuid = journal.uuid
+                elif journal.uuid == own_uuid:
+                    continue          # a mirror of this node's own journal: shipped as itself
+                name = mirror_of if relayed else node.name
                 done.append(ship_journal(conn, journal, name, node.name, relayed=relayed, deadline=deadline))
             except JournalError as exc:
                 refusals.append(exc)

@@ -1,4 +1,4 @@
-"""`osvc-engine journal tail|verify|export|stats|audit|report|replay|snapshot`: argument parsing and dispatch only."""
+"""`osvc-engine journal tail|verify|export|stats|audit|report|replay|snapshot|push`: argument parsing and dispatch only."""
 
 import argparse
 import json
@@ -29,7 +29,11 @@ EXAMPLES = {
     "audit": """examples:
   osvc-engine journal audit -s web1                     every action on web1: who, when, phases, commands
   osvc-engine journal audit --kind rollback --since 1d  the failed starts of the last day, and what they undid
-  osvc-engine journal audit -s web1 --format json""",
+  osvc-engine journal audit -s web1 --format json
+  osvc-engine journal audit --collector --node node2    every node's actions, from the collector""",
+    "push": """examples:
+  osvc-engine journal push           ship the journal and the mirrors held here to the collector
+                                     (etc/node.conf [collector] dsn; docs/collector.md)""",
     "report": """examples:
   osvc-engine journal report -s web1 -o /tmp/web1.html           the latest action of web1, as a page
   osvc-engine journal report -s web1 --action 6ca92720 -o a.html  that action (an id or its prefix)""",
@@ -75,6 +79,7 @@ def build_parser():
     t.add_argument("-n", "--lines", type=_count, metavar="N",
                    help="the newest N matching records (default 10; all with --since/--cursor; 'all')")
     t.add_argument("-o", "--output", choices=("text", "json"), default="text", help="output format")
+    _collector_flag(t)
     v = mk("verify", "check the hash chain and the head anchor")
     v.add_argument("--reanchor", action="store_true",
                    help="after checking the chain, record its current head in the anchor")
@@ -93,12 +98,37 @@ def build_parser():
     a.add_argument("--since", metavar="TIME", help="actions begun from this time: ISO, epoch seconds, or an age")
     a.add_argument("--action", dest="action_id", metavar="ID", help="only this action id")
     a.add_argument("--format", choices=("text", "json"), default="text")
+    a.add_argument("--node", help="only the actions run on this node")
+    _collector_flag(a)
     r = mk("report", "one self-contained HTML page of an action: timeline picture, commands, status")
     r.add_argument("-s", "--service", dest="svc", metavar="SVC", required=True, help="the service")
     r.add_argument("--action", dest="action_id", metavar="ID", help="this action (default: the latest)")
     r.add_argument("-o", "--output", metavar="FILE", required=True, help="the HTML file to write")
+    _collector_flag(r)
+    pu = mk("push", "ship the journal and the mirrors held here to the collector (PostgreSQL)")
+    pu.add_argument("-o", "--output", choices=("text", "json"), default="text")
     replay_cli.add_parsers(sub)
     return p
+
+
+def _collector_flag(p):
+    p.add_argument("--collector", action="store_true",
+                   help="every node's records from the collector ([collector] dsn), merged on (hlc, node, seq)")
+
+
+# The collector (collector/cli.py) shares this layer and is independent of it: its functions are named,
+# not imported, and loaded only when asked for (no collector configured: nothing of it, nor psycopg, loads).
+def _collector(name):
+    import importlib
+
+    return getattr(importlib.import_module("collector.cli"), name)
+
+
+def _has_collector():
+    """Is a collector configured? (reads node.conf; imports nothing of the collector)"""
+    from core.node import Node
+
+    return bool((Node.from_env().setting("collector", "dsn") or "").strip())
 
 
 def _open(readonly=True):
@@ -128,6 +158,8 @@ def cmd_tail(opts):
         # default when the interpreter started: one inherited as ignored (a shell without job control
         # starts `cmd &` so, and everything under it inherits that) would leave `tail -f` running forever.
         signal.signal(signal.SIGINT, signal.default_int_handler)
+    if opts.collector:
+        return _collector("tail")(opts, _filter_values(opts))
     with _open() as j:
         start = opts.cursor
         if start is None and opts.cursor_file:
@@ -201,7 +233,12 @@ def cmd_stats(opts):
 
     with _open() as j:
         data = st.stats(j)
-    print(json.dumps(data, indent=2) if opts.output == "json" else st.text(data))
+        lag = _collector("lag")(j) if _has_collector() else None
+    text = st.text(data)
+    if lag is not None:
+        data["collector"] = lag
+        text += "\n" + _collector("lag_text")(lag)
+    print(json.dumps(data, indent=2) if opts.output == "json" else text)
     return 0
 
 
@@ -209,9 +246,11 @@ def cmd_audit(opts):
     from postmortem import audit
     from journal.timespec import parse_time_ns
 
-    with _open() as j:
+    with (_collector("audit_source")(opts) if opts.collector else _open()) as j:
         found = audit.entries(j, svc=opts.svc, kind=opts.kind, action_id=opts.action_id,
                               since_ns=parse_time_ns(opts.since) if opts.since else None)
+    if opts.node and not opts.collector:
+        found = [e for e in found if e.node == opts.node]
     sys.stdout.write(audit.json_text(found) if opts.format == "json" else audit.text(found))
     return 0
 
@@ -219,13 +258,17 @@ def cmd_audit(opts):
 def cmd_report(opts):
     from postmortem import report
 
-    with _open() as j:
+    with (_collector("report_source")(opts) if opts.collector else _open()) as j:
         path, entry = report.write(j, opts.svc, opts.output, action_id=opts.action_id)
     print(f"report of {entry.svc} {entry.action} [act:{entry.action_id[:8]}] written to {path}", file=sys.stderr)
     return 0
 
 
-COMMANDS = {"tail": cmd_tail, "verify": cmd_verify, "export": cmd_export, "stats": cmd_stats,
+def cmd_push(opts):
+    return _collector("cmd_push")(opts)
+
+
+COMMANDS = {"push": cmd_push, "tail": cmd_tail, "verify": cmd_verify, "export": cmd_export, "stats": cmd_stats,
             "audit": cmd_audit, "report": cmd_report, **replay_cli.COMMANDS}
 
 

@@ -1,0 +1,178 @@
+"""The collector's side of `osvc-engine journal ...` (postmortem/cli.py parses, names these functions and
+renders): `push`, the `--collector` sources of `tail`, `audit` and `report`, and the lag `stats` shows.
+The collector shares the postmortem layer without importing it: these take parsed options and give back
+what the local renderers read."""
+
+import json
+import sys
+
+from collector.connect import PATIENT, CollectorError, connect, describe, require_dsn, dsn_of
+
+
+def _node():
+    from core.node import Node
+
+    return Node.from_env()
+
+
+# -- journal push ------------------------------------------------------------------------------------------
+
+def cmd_push(opts):
+    """Ship the node's journal and its mirrors; one line (or JSON object) per journal. Exit 6 when a
+    journal was refused (the others are shipped all the same), 1 when the collector cannot be reached."""
+    from collector.push import push
+
+    node = _node()
+    done, refusals = push(node, require_dsn(node), bounds=PATIENT)
+    if getattr(opts, "output", "text") == "json":
+        for s in done:
+            print(json.dumps({**s.to_dict(), "shipped": s.count}, sort_keys=True))
+    else:
+        for s in done:
+            what = f"shipped {s.count} records (seq {s.before + 1}..{s.after})" if s.count else "nothing to ship"
+            relay = " (relayed mirror)" if s.relayed else ""
+            print(f"{s.node} journal {s.uuid}{relay}: {what}; the collector holds seq 1..{s.after} "
+                  f"of {s.local}")
+    for exc in refusals:
+        print(f"osvc-engine: error: {exc}", file=sys.stderr)
+    return max((exc.exit_code for exc in refusals), default=0)
+
+
+# -- the readers -------------------------------------------------------------------------------------------
+
+def _reader(autocommit=False):
+    import psycopg
+
+    from collector import schema
+
+    dsn = require_dsn(_node())
+    conn = connect(dsn, autocommit=autocommit)
+    try:
+        if schema.version(conn) == 0:
+            raise CollectorError(f"{describe(Exception('no journal was pushed yet: its schema is not there'), dsn)}"
+                                 f" (run `osvc-engine journal push` on a node)")
+        if not autocommit:
+            conn.commit()
+    except psycopg.Error as exc:
+        conn.close()
+        raise CollectorError(describe(exc, dsn)) from None
+    except BaseException:
+        conn.close()
+        raise
+    return conn, dsn
+
+
+def audit_source(opts):
+    """The collector as postmortem.audit reads a journal (`scan`), `--node` applied to every read."""
+    from collector.read import FleetSource
+
+    conn, _ = _reader()
+    return FleetSource(conn, node=getattr(opts, "node", None))
+
+
+def report_source(opts):
+    """A read-only Journal holding the service's rows of the journal that ran the action to draw."""
+    from collector.materialize import Materialized
+    from collector.read import journal_of_action
+    from core.errors import NotFound
+
+    conn, _ = _reader()
+    try:
+        found = journal_of_action(conn, opts.svc, opts.action_id)
+        if found is None:
+            what = f"action {opts.action_id!r} of service {opts.svc}" if opts.action_id else f"action of service {opts.svc}"
+            raise NotFound(f"no {what} in the collector: list them with `osvc-engine journal audit --collector "
+                           f"-s {opts.svc}`")
+        return Materialized(conn, found[0], opts.svc)
+    finally:
+        conn.close()
+
+
+def tail(opts, filters, out=None):
+    """`journal tail --collector [-f]`: the newest matching records of every node (all of them with
+    --since), merged, then with -f what arrives, woken by LISTEN/NOTIFY."""
+    from collector import read
+    from collector.ship import CHANNEL
+    from core.errors import UsageError
+    from journal.tail import Printer
+
+    if opts.cursor is not None or opts.cursor_file or opts.show_cursor:
+        raise UsageError("--cursor, --cursor-file and --show-cursor name one journal's record: not with "
+                         "--collector, whose position is one cursor per journal (use --since to start from a time)")
+    out = out or sys.stdout
+    filters = {k: v for k, v in filters.items() if v is not None}
+    last = opts.lines
+    if last is None:
+        last = None if opts.since else 10
+    elif last == "all":
+        last = None
+    conn, dsn = _reader(autocommit=True)
+    listener = None
+    try:
+        if opts.follow:
+            listener = connect(dsn, autocommit=True)
+            listener.execute(f"LISTEN {CHANNEL}")     # before the snapshot: nothing committed after it is missed
+        printer = Printer(out, None, opts.output)
+        rows, cursors = read.snapshot(conn, filters, last)
+        printer.emit(rows)
+        if opts.follow:
+            try:
+                read.follow(listener, conn, filters, cursors, printer.emit)
+            except KeyboardInterrupt:
+                pass
+    except _psycopg_error() as exc:
+        raise CollectorError(describe(exc, dsn)) from None
+    finally:
+        conn.close()
+        if listener is not None:
+            listener.close()
+    return 0
+
+
+def _psycopg_error():
+    import psycopg
+
+    return psycopg.Error
+
+
+# -- journal stats -----------------------------------------------------------------------------------------
+
+def lag(journal):
+    """What the collector holds of this node's journal: None without a collector, else a dict (with
+    `error` when it cannot be asked: stats never fails for it)."""
+    node = _node()
+    dsn = dsn_of(node)
+    if dsn is None:
+        return None
+    from collector.connect import BOUNDED
+
+    last, _ = journal.head()
+    info = {"journal": journal.uuid, "local_seq": last}
+    try:
+        with connect(dsn, bounds=BOUNDED, autocommit=True) as conn:
+            from collector import schema
+
+            row = None
+            if schema.version(conn):
+                row = conn.execute("SELECT seq, extract(epoch FROM shipped_at) FROM heads WHERE journal = %s",
+                                   (journal.uuid,)).fetchone()
+    except (CollectorError, _psycopg_error()) as exc:
+        return {**info, "error": str(exc) if isinstance(exc, CollectorError) else describe(exc, dsn)}
+    seq = row[0] if row else 0
+    info.update(collector_seq=seq, behind=max(last - seq, 0), shipped_at=float(row[1]) if row else None)
+    oldest = journal.raw(limit=1, seq_after=seq) if last > seq else []
+    info["oldest_unshipped_ts"] = oldest[0][1] if oldest else None
+    return info
+
+
+def lag_text(info):
+    """The `collector` line of `journal stats`."""
+    from journal import lines as fmt
+
+    if "error" in info:
+        return f"collector {info['error']}: lag unknown"
+    if not info["behind"]:
+        return f"collector up to date (seq {info['collector_seq']})"
+    since = info["oldest_unshipped_ts"]
+    when = f", oldest unshipped from {fmt.date_of(since)} {fmt.clock(since)}" if since else ""
+    return f"collector {info['behind']} records behind (holds seq 1..{info['collector_seq']} of {info['local_seq']}{when})"
