@@ -9,7 +9,7 @@ from pathlib import Path
 import grimp
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("core", "domain", "machines", "journal", "config", "drivers", "engine", "postmortem")
+PACKAGES = ("core", "domain", "machines", "journal", "config", "drivers", "engine", "postmortem", "collector")
 
 
 def test_the_layers_contract_is_kept():
