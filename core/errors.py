@@ -33,3 +33,14 @@ class LockTimeout(OsvcError):
 
 class JournalError(OsvcError):
     exit_code = EXIT_JOURNAL
+
+
+class DiskFull(JournalError):
+    """No space left writing one of the engine's files (the journal, states.json, status.json, the lock):
+    exit 6 like the journal's own refusal, and the same treatment in an action (a JournalError stops it at
+    once, left open for `recover`): what cannot be recorded must not go on. `head` says where and what
+    (core/files.py no_space), `mount` where to free space; a caller that knows more re-words the end."""
+
+    def __init__(self, head, mount, then="retry"):
+        self.head, self.mount = head, mount
+        super().__init__(f"{head}. Free space on {mount}, then {then}")

@@ -16,7 +16,7 @@ import threading
 import time
 
 from core.errors import LockTimeout, OsvcError
-from core.files import make_dirs, open_nofollow
+from core.files import disk_full, make_dirs, open_nofollow
 
 # Locks this process holds: (real path, thread) -> [fd, depth]. A nested `with` on the same path in
 # the same thread is a no-op (the reference's "re-locking from the owning pid"): an action calling a
@@ -73,6 +73,9 @@ class ServiceLock:
             # O_NOFOLLOW: a link planted at var/lock/<svc> is refused, its target never created nor truncated.
             return open_nofollow(self.path, os.O_CREAT | os.O_RDWR, 0o600, what="lock file")
         except OSError as exc:
+            full = disk_full(exc, self.path)
+            if full is not None:
+                raise full from None
             raise OsvcError(f"can not create lock file {self.path}: {exc.strerror} "
                             f"(check the permissions of {os.path.dirname(self.path)})") from None
 
@@ -98,8 +101,17 @@ class ServiceLock:
                 time.sleep(min(self.delay, remaining))
         # Who holds it, for the next waiter's message. No fsync: the flock dies with the holder, and
         # after a crash the text only names a process that is gone (~2 ms saved on every action).
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, json.dumps({"pid": os.getpid(), "intent": self.intent}).encode(), 0)
+        try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, json.dumps({"pid": os.getpid(), "intent": self.intent}).encode(), 0)
+        except OSError as exc:
+            # A full var/ (issue 17, item 12): nothing is done yet, and the journal beside could not take the
+            # action's begin either; one clear DiskFull (exit 6), the lock let go (closing releases the flock).
+            os.close(fd)
+            full = disk_full(exc, self.path)
+            if full is None:
+                raise
+            raise full from None
         _HELD[key] = [fd, 1]
         self._keys.append(key)
         return self

@@ -15,7 +15,7 @@ actions are engine/syncs.py's (SyncActions), switch and migrate engine/relocatio
 
 import time
 
-from core.errors import JournalError, OsvcError
+from core.errors import DiskFull, JournalError, OsvcError
 from core.record import replace
 from engine import plan as planner
 from engine import requires
@@ -160,7 +160,12 @@ class Executor(SyncActions):
     def save_states(self):
         from engine.states import save_states
 
-        save_states(self.node, self.svc, {rid: m.state for rid, m in self.models.items()})
+        try:
+            save_states(self.node, self.svc, {rid: m.state for rid, m in self.models.items()})
+        except DiskFull as exc:     # before the end record: the action stays open for recover (issue 17, item 12)
+            raise DiskFull(f"{exc.head}: the action's end was not journaled, and action '{self.request.action}' "
+                           f"[act:{self.action_id[:8]}] of {self.svc} stays open", exc.mount,
+                           then=f"run `osvc-engine -s {self.svc} recover`") from None
 
     # --- steps ---------------------------------------------------------------------------------
     def run_step(self, step, drivers, rollback=False):
@@ -471,6 +476,10 @@ class Executor(SyncActions):
         try:
             doc = evaluate(self.node, self.spec, drivers, states)
             write_cache(self.node, self.svc, doc)
+        except DiskFull as exc:   # after the end record: the action is closed, only its status is not cached
+            raise DiskFull(f"{exc.head}: action '{self.request.action}' [act:{self.action_id[:8]}] of {self.svc} "
+                           f"ended and is journaled, its status was not cached", exc.mount,
+                           then=f"run `osvc-engine -s {self.svc} print status --refresh`") from None
         except Exception as exc:  # the action's outcome stands; the next status --refresh rebuilds the cache
             self.log.warning(f"status refresh failed: {exc}")
             return

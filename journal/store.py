@@ -29,7 +29,8 @@ from urllib.parse import quote
 import msgpack
 
 from core.errors import JournalError, NotFound, UsageError
-from core.files import make_dirs
+from core.files import disk_full, make_dirs, no_space
+from core.files import space as _space
 from journal import anchor, chain
 
 TABLE = "events"
@@ -139,9 +140,10 @@ _ERRORS = (
 # A reader cannot open the file: it is not asked to write anything, so the folder's mode is not the cause.
 READER_CANTOPEN = "cannot open journal {path} for reading ({err}). Check the file is readable by this user"
 
-# Below this much free space on the journal's filesystem, an I/O error of SQLite's (which is all it says
-# when the -shm or the WAL cannot grow) is the disk being full: ENOSPC reaches sqlite3 without its errno.
-FULL_MARGIN = 1 << 20
+# Below FULL_MARGIN free on the journal's filesystem (core/files.py space), an I/O error of SQLite's (which is
+# all it says when the -shm or the WAL cannot grow) is the disk being full: ENOSPC reaches sqlite3 without its
+# errno. How much is free and the message every disk-full error starts with (no_space) are core/files.py's,
+# shared with the engine's own files (states.json, status.json, the lock).
 
 
 def _os_wall_ns():
@@ -211,45 +213,11 @@ def _private_copy(path):
 # -- a full disk ---------------------------------------------------------------------------------------
 
 
-def _mount_of(path):
-    p = os.path.realpath(path)
-    while not os.path.ismount(p):
-        p = os.path.dirname(p)
-    return p
-
-
-def _space(folder):
-    """(free bytes, full) of the filesystem holding `folder`, or None. Root may use the reserved blocks."""
-    try:
-        st = os.statvfs(folder)
-    except OSError:
-        return None
-    root = os.geteuid() == 0
-    free = (st.f_bfree if root else st.f_bavail) * st.f_frsize
-    inodes = st.f_ffree if root else st.f_favail
-    return free, free < FULL_MARGIN or (st.f_files > 0 and inodes == 0)
-
-
-def _kib(n):
-    return f"{n // 1024} KiB" if n < 10 << 20 else f"{n >> 20} MiB"
-
-
-def no_space(path):
-    """(`no space left on <mount point> (<free> free) writing <path>`, mount point): how every
-    disk-full message starts."""
-    mount = _mount_of(os.path.dirname(os.path.abspath(path)))
-    space = _space(mount)
-    free = f" ({_kib(space[0])} free)" if space else ""
-    return f"no space left on {mount}{free} writing {path}", mount
-
-
 def _os_error(exc, path):
     """An OSError writing a file of the journal (its anchor) as the journal's error."""
-    import errno
-
-    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-        text, mount = no_space(path)
-        return JournalError(f"{text} ({exc.strerror}). Free space on {mount}, then retry")
+    full = disk_full(exc, path)
+    if full is not None:
+        return full
     return JournalError(f"cannot write {path}: {exc.strerror or exc}. Check the file, its directory and the "
                         f"mount are writable by this user")
 

@@ -17,15 +17,8 @@ from journal.store import Journal
 from journal.verify import verify
 from tests.helpers import journal_scenarios as js
 from tests.helpers.cli import osvc, run, write_launcher
+from tests.helpers.disk import fill_up, mount, umount
 from tests.helpers.paths import REPO
-
-
-def mount(*args):
-    subprocess.run(["mount", *args], check=True, capture_output=True)
-
-
-def umount(path):
-    subprocess.run(["umount", "-l", str(path)], check=True)
 
 
 def snapshot(folder):
@@ -141,13 +134,6 @@ def tiny_fs(tmp_path):
         pytest.skip("cannot mount a tmpfs here")
     yield mnt
     umount(mnt)
-
-
-def fill_up(folder, name="filler"):
-    """Fill the filesystem of `folder` to its last byte."""
-    subprocess.run(["dd", "if=/dev/zero", f"of={folder / name}", "bs=4k"], check=False, capture_output=True)
-    subprocess.run(["dd", "if=/dev/zero", f"of={folder / (name + '2')}", "bs=512"], check=False,
-                   capture_output=True)
 
 
 @pytest.mark.root
