@@ -118,6 +118,8 @@ def build_parser():
     out.add_argument("--eval", action="store_true", help="get: the value after scoping and references")
     out.add_argument("--config", metavar="FILE", help="create: the env file to install")
     out.add_argument("--kw", action="append", default=[], metavar="S.K=V", help="create: a keyword (repeatable)")
+    out.add_argument("--mtime", type=float, metavar="SECONDS",
+                     help="create: the env file's modification time (push keeps the newest copy's)")
     return p
 
 

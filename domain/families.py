@@ -95,6 +95,12 @@ RID_ALIASES = {alias: f.name for f in ROWS for alias in f.aliases}   # 1.5 prefi
 MACHINE_KINDS = {f.name: f.machine for f in ROWS if f.machine}      # family -> machine kind
 
 
+def status_type(family: str, driver_type: str) -> str:
+    """A resource's type in the status document: `ip`, `app`, or `<family>.<driver type>` where the
+    type names a driver (container.hpvm, disk.loop)."""
+    return f"{family}.{driver_type}" if driver_type and family in TYPED_FAMILIES else family
+
+
 def machine_of(family: str) -> str:
     """The kind of a family's state machine (`fs` -> `resource`), a name of machines.defs.KINDS."""
     try:

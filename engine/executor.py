@@ -17,6 +17,7 @@ import time
 
 from core.errors import DiskFull, JournalError, OsvcError
 from core.record import replace
+from engine import encap
 from engine import plan as planner
 from engine import requires
 from domain import actions as vocabulary
@@ -140,13 +141,12 @@ class Executor(SyncActions):
 
         states = load_states(self.node, self.svc)
         models = {}
-        for res in self.spec.resources:
-            if res.in_guest:
-                continue
-            kind = machine_of(res.family)
-            m = Model(res.rid, journal=self.session.transition_sink(res.rid))
-            attach(m, kind, states.get(res.rid) or None)
-            models[res.rid] = m
+        machines = [(res.rid, machine_of(res.family)) for res in self.spec.resources if not res.in_guest]
+        machines += [(encap.step_rid(res.rid), "encap") for res in encap.containers(self.spec)]
+        for rid, kind in machines:
+            m = Model(rid, journal=self.session.transition_sink(rid))
+            attach(m, kind, states.get(rid) or None)
+            models[rid] = m
         svc_model = Model("", journal=self.session.transition_sink(""))
         attach(svc_model, "service", states.get("") or None)
         models[""] = svc_model
@@ -179,6 +179,8 @@ class Executor(SyncActions):
         """
         from drivers.base import DriverError, StopTimeout
 
+        if step.family == "encap":
+            return self.run_guest_step(step, drivers)
         res = self.spec.resource(step.rid)
         drv = drivers.get(step.rid)
         rlog = self.loggers(step.rid)
@@ -242,6 +244,48 @@ class Executor(SyncActions):
         advance(mstep.ok)
         self.hand_to_rollback(step, drv)
 
+    def guest(self, step_rid, drivers):
+        """The encap.Guest of an encap step (its container's driver reaches the guest)."""
+        container_rid = step_rid.split(":", 1)[1]
+        return encap.Guest(self.node, self.spec, self.spec.resource(container_rid), drivers[container_rid])
+
+    def run_guest_step(self, step, drivers, words=None):
+        """One container's encap step: the same action run by the guest engine (docs/encapsulation-and-
+        cluster.md §1.2), under this action's id, after the env file reached the guest when it changed.
+        A guest that cannot be joined fails a start; a stop goes on without it (1.8's `continue`)."""
+        from drivers.base import DriverError
+
+        guest = self.guest(step.rid, drivers)
+        rlog = self.loggers(step.rid)
+        words = words or [self.current]
+        if not guest.is_up():
+            rlog.info(f"skip encap {' '.join(words)}: the container {guest.name} is not running here")
+            return
+        phases = PHASES[("encap", step.direction)]
+        t0 = time.monotonic()
+        self.fire(step.rid, phases.begin, container=guest.name, command=" ".join(words))
+        run = self.session.runner(step.rid).run
+        env = self.session.child_env()        # the parent: the step's begin transition, just journaled
+        try:
+            guest.push_if_changed(run, rlog, self.session)
+            result = guest.run(run, words, request=self.request, env=env)
+            self.session.observe_child(result.err)
+            if result.rc != 0:
+                raise DriverError(f"error from encap service command '{' '.join(words)}' in container "
+                                  f"{guest.name}: rc {result.rc}")
+        except encap.Unjoinable as exc:
+            self.fire(step.rid, phases.failed, reason=str(exc), duration=round(time.monotonic() - t0, 6))
+            if step.direction == "stop":
+                rlog.warning(f"{exc}: stop goes on without the guest")
+                return
+            raise
+        except DriverError as exc:
+            self.fire(step.rid, phases.failed, reason=str(exc), duration=round(time.monotonic() - t0, 6))
+            raise
+        self.fire(step.rid, phases.ok, duration=round(time.monotonic() - t0, 6))
+        if step.direction == "start":
+            self.changed.append(step.rid)
+
     def hand_to_rollback(self, step, drv):
         """A start step whose resource this action changed (the driver says so), or the interrupted
         action it resumes started, leaves it to the rollback of a failed start. (A resumed start
@@ -274,9 +318,19 @@ class Executor(SyncActions):
             autostart = self.spec.default.get("autostart_node") or []
             actions = ("start",) if self.node.name in autostart else ("startstandby",)
         request = self.request
-        return {a: planner.plan("stop" if a == "shutdown" else a, self.spec.resources, rid=request.rid,
-                                tags=request.tags, subsets=request.subsets, standby=self.starts_on_standby)
-                for a in actions}
+        scoped = request.rid or request.tags or request.subsets
+        selected = planner.select(self.spec.resources, request.rid, request.tags, request.subsets) if scoped else None
+        master, containers, note = encap.halves(self.spec, request, selected)
+        if note:
+            self.log.info(note)
+        guest_steps = [encap.step_rid(rid) for rid in containers]
+        steps = {}
+        for a in actions:
+            host = planner.plan("stop" if a == "shutdown" else a, self.spec.resources, rid=request.rid,
+                                tags=request.tags, subsets=request.subsets,
+                                standby=self.starts_on_standby) if master else []
+            steps[a] = planner.with_guests(host, vocabulary.direction(a), guest_steps)
+        return steps
 
     def run(self):
         action = self.request.action
@@ -384,6 +438,10 @@ class Executor(SyncActions):
         subsets = self.spec.default.get("subsets") or {}
         groups, last = [], None
         for step in steps:
+            if step.family == "encap":         # a guest step is never part of a subset
+                groups.append([step])
+                last = None
+                continue
             res = self.spec.resource(step.rid)
             key = f"{res.family}:{res.subset}"
             parallel = bool(res.subset and (subsets.get(key) or {}).get("parallel"))
@@ -454,11 +512,16 @@ class Executor(SyncActions):
         rids = list(dict.fromkeys(self.changed))
         self.log.info(f"trying to rollback {action} on {', '.join(rids)}")
         self.fire("", "rollback")
-        stop_steps = planner.plan("stop", [self.spec.resource(r) for r in rids])
+        # the guests first (b1.8:lib/svc.py:2452-2461), then what the host started, in stop order
+        guests = [planner.Step(r, "encap", "stop") for r in reversed(rids) if r.startswith("encap:")]
+        stop_steps = guests + planner.plan("stop", [self.spec.resource(r) for r in rids if not r.startswith("encap:")])
         failed = False
         for step in stop_steps:
             try:
-                self.run_step(step, drivers, rollback=True)
+                if step.family == "encap":
+                    self.run_guest_step(step, drivers, words=["stop"])
+                else:
+                    self.run_step(step, drivers, rollback=True)
             except JournalError:
                 raise
             except Exception as exc:
@@ -498,6 +561,9 @@ class Executor(SyncActions):
             if not planned:
                 print("  nothing to do")
             for step in planned:
+                if step.family == "encap":
+                    self.dry_run_guest(step, action)
+                    continue
                 res = self.spec.resource(step.rid)
                 if action in SYNC_ACTIONS:
                     print(f"  {action} {step.rid}")
@@ -513,6 +579,26 @@ class Executor(SyncActions):
                 print(f"  {step.direction:<5} {step.rid:<14} {' -> '.join(path)}")
                 self.print_requires_and_triggers(res, step.direction)
         return 0
+
+    def dry_run_guest(self, step, action):
+        """The guest engine's own dry run of the action, indented under its step (it touches nothing)."""
+        from engine.session import probe_drivers
+
+        container_rid = step.rid.split(":", 1)[1]
+        drivers = probe_drivers(self.node, self.spec, self.request)
+        guest = self.guest(step.rid, drivers)
+        if not guest.is_up():
+            print(f"  {step.direction:<5} {step.rid:<14} skip: the container {guest.name} is not running here")
+            return
+        print(f"  {step.direction:<5} {step.rid:<14} the engine in {guest.name} ({container_rid}):")
+        try:
+            result = guest.run(drivers[container_rid].ctx.run, [action], request=self.request,
+                               timeout=encap.QUERY_TIMEOUT, quiet=True)
+            lines = (result.out or result.err).splitlines()
+        except encap.Unjoinable as exc:
+            lines = [str(exc)]
+        for line in lines:
+            print(f"    {line}")
 
     @staticmethod
     def print_requires_and_triggers(res, action):

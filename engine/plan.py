@@ -81,3 +81,21 @@ def plan(action, resources, *, rid=None, tags=None, subsets=None, standby=None):
     if act.direction == STOP:
         chosen.reverse()
     return [Step(r.rid, r.family, act.direction) for r in chosen]
+
+
+def with_guests(steps, direction, step_rids):
+    """`steps` plus one encap step per container (`step_rids`, container order), at the encap family's
+    place: after the apps on a start, before them on a stop; hb keeps its place (first on a stop,
+    last on a start). A stop reaches the containers in reverse order."""
+    if not step_rids:
+        return steps
+    rank = START_ORDER.index("encap")
+    guests = [Step(rid, "encap", direction) for rid in step_rids]
+    if direction == STOP:
+        guests.reverse()
+    after_encap = [START_ORDER.index(s.family) > rank if s.family in START_ORDER else False for s in steps]
+    if direction == STOP:      # stop order: hb first, then encap, then the rest
+        at = next((i for i, later in enumerate(after_encap) if not later), len(steps))
+    else:
+        at = next((i for i, later in enumerate(after_encap) if later), len(steps))
+    return steps[:at] + guests + steps[at:]

@@ -4,15 +4,13 @@ engine/states.py caches it (`var/<svc>/status.json`); `--refresh` and every stat
 rebuild it through here.
 """
 
-from domain.families import GATE_EXCLUDED_TYPES, GATE_FAMILIES, GATED_FAMILIES, TYPED_FAMILIES
+from domain.families import GATE_EXCLUDED_TYPES, GATE_FAMILIES, GATED_FAMILIES, status_type
 from engine.states import is_frozen, load_states
 
 
 def resource_type(res):
     """`ip`, `fs`, `app`, or `<family>.<driver type>` where the type names a driver (container.hpvm...)."""
-    if res.type and res.family in TYPED_FAMILIES:
-        return f"{res.family}.{res.type}"
-    return res.family
+    return status_type(res.family, res.type)
 
 
 def resource_status(res, driver):
@@ -68,7 +66,7 @@ def _probe_all(resources, drivers):
     return results
 
 
-def evaluate(node, spec, drivers, states=None):
+def evaluate(node, spec, drivers, states=None, refresh_guests=False):
     """Build the status document of `spec` on this node. `drivers` maps rid -> Driver (or None).
 
     Two waves of concurrent probes: first everything but app and sync, then app and sync with the
@@ -108,7 +106,10 @@ def evaluate(node, spec, drivers, states=None):
     from datetime import datetime, timezone   # only when evaluating: the cached read never needs it
 
     updated = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    doc = st.aggregate(rows, None, svcname=spec.name, nodename=node.name,
+    from engine.encap import guest_documents
+
+    guests = guest_documents(node, spec, drivers, values, refresh=refresh_guests)   # None: no guest to fold
+    doc = st.aggregate(rows, guests, svcname=spec.name, nodename=node.name,
                        frozen=is_frozen(node, spec.name), updated=updated)
     if spec.default.get("show_disabled") is False:
         doc["show_disabled"] = False    # DEFAULT.show_disabled: the tree hides them (the cached read loads no config)

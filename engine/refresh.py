@@ -10,9 +10,10 @@ checks the service is up here) and a recovery only read it.
 """
 
 
-def refresh_document(node, svc, spec=None, policy=None):
+def refresh_document(node, svc, spec=None, policy=None, refresh_guests=False):
     """Evaluate svc's status now and cache it. `policy(node, spec, drivers, previous, doc, log) -> doc`,
-    when given and a resource has `restart`, sees the previous cached document and may act on it."""
+    when given and a resource has `restart`, sees the previous cached document and may act on it.
+    refresh_guests: the guest engines evaluate too (else they answer from their cache)."""
     from config.build import load_service
     from core.log import service_logger
     from engine import probe, states
@@ -21,7 +22,7 @@ def refresh_document(node, svc, spec=None, policy=None):
     spec = spec or load_service(node, svc)
     drivers = probe_drivers(node, spec)
     previous = states.read_cache(node, svc, stale_ok=True)
-    doc = probe.evaluate(node, spec, drivers)
+    doc = probe.evaluate(node, spec, drivers, refresh_guests=refresh_guests)
     if policy is not None and any(res.restart for res in spec.resources):
         doc = policy(node, spec, drivers, previous, doc, service_logger(node, svc))
     states.write_cache(node, svc, doc)

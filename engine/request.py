@@ -48,6 +48,7 @@ class ActionRequest(Record, frozen=True):
     eval: bool = False
     config: str | None = None
     kw: tuple = ()
+    mtime: float | None = None     # create: the env file's modification time (push)
 
     def with_(self, **changes) -> "ActionRequest":
         """A copy with some fields changed (an alias, a resumed or restarted action)."""
@@ -84,6 +85,7 @@ _OPTIONS = {
     "--resume": (None, False), "--format": (None, True), "--color": (None, True), "--from": (None, True),
     "--show-disabled": (None, False), "--hide-disabled": (None, False), "--param": (None, True),
     "--value": (None, True), "--eval": (None, False), "--config": (None, True), "--kw": (None, True),
+    "--mtime": (None, True),
 }
 
 

@@ -10,6 +10,10 @@ It knows a few commands, as a minimal guest OS would answer them:
     ip -o addr show [dev D]  -> the VM's address on D (default eth0), one `ip -o` line
     /usr/sbin/init 5|0, shutdown -h now, poweroff, halt -> the VM starts shutting down
 Anything else: `sh: 1: <cmd>: not found`, rc 127.
+
+A guest defined with `--set userland=<folder>` has a userland of its own: every command line runs for
+real, through `/bin/sh -c` as sshd runs it, in that folder (an engine installed in the guest is a
+program there; it finds its own root by its own configuration), stdin and exit code passed through.
 """
 
 import os
@@ -53,6 +57,11 @@ def find_guest(host):
 
 
 def guest_command(vm, words):
+    userland = vm["extra"].get("userland")
+    if userland:
+        import subprocess
+
+        return subprocess.call(["/bin/sh", "-c", " ".join(words)], cwd=userland)
     cmd = " ".join(words).split()
     if not cmd or cmd == ["pwd"]:
         print("/root")

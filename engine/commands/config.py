@@ -5,6 +5,7 @@ has been built and validated for this node: a file that would not load is never 
 """
 
 import json
+import os
 import shutil
 import sys
 
@@ -147,10 +148,19 @@ def unset(node, svc, request) -> int:
     return 0
 
 
+def print_config_mtime(node, svc, request) -> int:
+    """The env file's mtime, as 1.x's `print config mtime` (a host's push compares it with its own)."""
+    print(os.stat(node.env_file(svc)).st_mtime)
+    return 0
+
+
 def create(node, svc, request) -> int:
+    """Install an env file. --force replaces an existing one (push sends the host's copy so);
+    --mtime sets its modification time (push keeps the newest copy's time)."""
     path = node.env_file(svc)
-    if path.exists():
-        raise OsvcError(f"service '{svc}' already exists ({path}): change it with set/unset, or delete it first")
+    if path.exists() and not request.force:
+        raise OsvcError(f"service '{svc}' already exists ({path}): change it with set/unset, delete it first, "
+                        "or replace it with --force")
     text = ""
     source = request.config
     if source:
@@ -164,6 +174,8 @@ def create(node, svc, request) -> int:
         text = "[DEFAULT]\n"
     _check_text(node, svc, text, path, f"create {svc}")
     written = edit.write_env(node, svc, text)
+    if request.mtime is not None:
+        os.utime(written, (request.mtime, request.mtime))
     print(f"created {written}")
     return 0
 

@@ -34,7 +34,7 @@ def journaled_refresh(node, svc):
 
     with Session(node, svc, None, mint=False) as session:
         recover_locked(node, svc, session.journal)
-        doc = refresh_document(node, svc, policy=apply_policy)
+        doc = refresh_document(node, svc, policy=apply_policy, refresh_guests=True)
         after_evaluation(node, svc, session.journal, doc, session.action_id, session.log)
     return doc
 

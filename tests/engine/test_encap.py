@@ -1,0 +1,247 @@
+"""Encapsulation through a simulated OpenVZ container (docs/encapsulation-and-cluster.md §1): the host
+engine starts the container, then the engine inside it (a real osvc-engine with its own root and
+journal, reached through `vzctl exec`, whose simulated guest runs command lines for real) acts on the
+encap resources. The LXC tests (tests/engine/test_encap_lxc.py) do the same with a real container."""
+
+import json
+import os
+import time
+
+import pytest
+
+from core.lineage import PARENT_ENV
+from tests.helpers.cli import COMMAND, journal_rows, osvc, write_launcher
+from tests.helpers.launchers import SCRIPT
+from tests.helpers.sim import sim_node_conf
+
+ENV = """\
+[DEFAULT]
+nodes = node1
+encapnodes = vm1
+nodes@encapnodes = vm1
+
+[container#1]
+type = vz
+name = 101
+
+[app#1]
+tags = encap
+script = db
+start = 10
+stop = 10
+check = 10
+
+[app#2]
+script = web
+start = 20
+stop = 20
+check = 20
+"""
+
+
+class Pair:
+    """The host root, the guest's root (inside its userland folder) and where each launcher keeps state."""
+
+    def __init__(self, tmp_path, osvc_root, sim, engine=None):
+        self.host, self.sim = osvc_root, sim
+        self.userland = tmp_path / "vm1"
+        self.guest = self.userland / "var" / "lib" / "osvc-engine"
+        for sub in ("etc", "var", "log"):
+            (self.guest / sub).mkdir(parents=True)
+        self.state = tmp_path / "state"
+        self.state.mkdir()
+        # the engine installed in the guest: its own root and node name, whatever the caller's environment
+        wrapper = self.userland / "usr" / "bin" / "osvc-engine"
+        write_launcher(wrapper, f'OSVC_ROOT={self.guest} OSVC_NODENAME=vm1 exec {" ".join(COMMAND)} "$@"')
+        sim_node_conf(osvc_root, sim)
+        conf = osvc_root / "etc" / "node.conf"
+        conf.write_text(conf.read_text().replace(
+            "[container]\n", f"[container]\nguest_engine = {engine or wrapper}\nguest_timeout = 60\n", 1))
+        cf = sim.root / "etc" / "vz" / "conf" / "101.conf"
+        cf.parent.mkdir(parents=True, exist_ok=True)
+        cf.write_text('ONBOOT="no"\nVE_ROOT="/vz/root/$VEID"\nVE_PRIVATE="/vz/private/$VEID"\n')
+        sim.vmsim("define", "vz", "101", "--set", f"userland={self.userland}")
+        (osvc_root / "etc" / "svc.env").write_text(ENV)
+        write_launcher(osvc_root / "etc" / "svc.d" / "web", SCRIPT.format(state=self.state, name="web"))
+        write_launcher(self.guest / "etc" / "svc.d" / "db", SCRIPT.format(state=self.state, name="db"))
+
+    def host_cli(self, *args):
+        return osvc(self.host, "-s", "svc", *args, env=self.sim.env)
+
+    def guest_cli(self, *args):
+        return osvc(self.guest, "-s", "svc", *args, node="vm1")
+
+    def running(self):
+        return sorted(p.name for p in self.state.iterdir() if "." not in p.name)
+
+    def host_rows(self, **kw):
+        return journal_rows(self.host, **kw)
+
+    def guest_rows(self, **kw):
+        return journal_rows(self.guest, **kw)
+
+
+@pytest.fixture
+def pair(tmp_path, osvc_root, sim):
+    return Pair(tmp_path, osvc_root, sim)
+
+
+def transitions(rows, action_id):
+    return [(r["rid"], r["dst"]) for r in rows if r["kind"] == "transition" and r["action_id"] == action_id]
+
+
+def begin_of(rows):
+    return [r for r in rows if (r["kind"], r["event"]) == ("action", "begin")][-1]
+
+
+def test_start_runs_the_guest_engine_after_the_host_apps_under_the_same_action(pair):
+    r = pair.host_cli("start")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert pair.running() == ["db", "web"]
+    host = pair.host_rows()
+    aid = begin_of(host)["action_id"]
+    steps = [x for x in transitions(host, aid) if x[0]]
+    assert steps == [("container#1", "starting"), ("container#1", "wait-up"), ("container#1", "wait-ping"),
+                     ("container#1", "wait-operational"), ("container#1", "up"), ("app#2", "starting"),
+                     ("app#2", "up"), ("encap:container#1", "starting"), ("encap:container#1", "up")]
+    # the env file went to the guest first (newest wins: the guest had none), keeping the host's mtime
+    sent = [x for x in host if (x["kind"], x["event"]) == ("encap", "send")]
+    assert len(sent) == 1 and sent[0]["payload"]["container"] == "101"
+    assert (pair.guest / "etc" / "svc.env").read_text() == ENV
+    assert int(os.stat(pair.guest / "etc" / "svc.env").st_mtime) == int(os.stat(pair.host / "etc" / "svc.env").st_mtime)
+    # the guest's command: clean environment, this action's id and parent, journaled with its rc
+    cmd = [x for x in host if x["kind"] == "command" and x["rid"] == "encap:container#1"
+           and x["payload"]["argv"][-1] == "start"][0]
+    argv = cmd["payload"]["argv"]
+    assert argv[:5] == ["vzctl", "exec", "101", "env", "-i"] and argv[-3:] == ["-s", "svc", "start"], argv
+    assert f"OSVC_ACTION_ID={aid}" in argv and cmd["payload"]["rc"] == 0
+    # the guest journaled its own action under the host's id, with the launching record as parent
+    guest = pair.guest_rows()
+    gbegin = begin_of(guest)
+    assert gbegin["action_id"] == aid and gbegin["node"] == "vm1"
+    launching = [x for x in host if x["rid"] == "encap:container#1" and x.get("dst") == "starting"][0]
+    parent = gbegin["payload"]["parent"]
+    assert (parent["node"], parent["seq"], parent["hlc"]) == ("node1", launching["seq"], launching["hlc"])
+    assert transitions(guest, aid) == [("", "starting"), ("app#1", "starting"), ("app#1", "up"), ("", "started")]
+    # causality: every guest record orders after the launching one, the host's later records after the guest's
+    assert all(x["hlc"] > launching["hlc"] for x in guest if x["action_id"] == aid)
+    ended = [x for x in host if x["rid"] == "encap:container#1" and x.get("dst") == "up"][0]
+    assert ended["hlc"] > max(x["hlc"] for x in guest if x["action_id"] == aid)
+
+
+def test_the_host_tree_folds_the_guest_and_the_guest_shows_its_own_view(pair):
+    assert pair.host_cli("start").returncode == 0
+    host = pair.host_cli("print", "status").stdout
+    assert host == (
+        "svc\n"
+        "overall                   up\n"
+        "|- avail                  up\n"
+        "|  |- container#1    .... up       101\n"
+        "|  |  '- app#1       ...E up       db\n"
+        "|  '- app#2          .... up       web\n"
+        "|- sync                   n/a\n"
+        "'- hb                     n/a\n")
+    guest = pair.guest_cli("print", "status").stdout
+    assert guest == (
+        "svc\n"
+        "overall                   up\n"
+        "|- avail                  up\n"
+        "|  '- app#1          ...E up       db\n"
+        "|- sync                   n/a\n"
+        "'- hb                     n/a\n")
+    doc = json.loads(pair.host_cli("print", "status", "--format", "json").stdout)
+    assert doc["encap"]["101"]["nodename"] == "vm1" and doc["encap"]["101"]["avail"] == "up"
+
+
+def test_stop_runs_the_guest_first_and_a_stopped_container_is_forged_down(pair):
+    assert pair.host_cli("start").returncode == 0
+    r = pair.host_cli("stop")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert pair.running() == []
+    host = pair.host_rows()
+    aid = begin_of(host)["action_id"]
+    order = [rid for rid, dst in transitions(host, aid) if rid and dst in ("stopping",)]
+    assert order == ["encap:container#1", "app#2", "container#1"]
+    assert begin_of(pair.guest_rows())["action_id"] == aid
+    tree = pair.host_cli("print", "status").stdout
+    assert "|  |- container#1    .... down     101\n|  |  '- app#1       ...E n/a      db\n" in tree
+    assert tree.startswith("svc\noverall                   down\n")
+
+
+def test_a_failing_guest_start_rolls_back_the_guest_then_the_host(pair):
+    (pair.state / "db.fail").touch()
+    r = pair.host_cli("start")
+    assert r.returncode == 1
+    assert "error from encap service command 'start' in container 101: rc 1" in r.stderr + r.stdout
+    assert pair.running() == []
+    host = pair.host_rows()
+    aid = begin_of(host)["action_id"]
+    steps = [(rid, dst) for rid, dst in transitions(host, aid) if rid]
+    assert ("encap:container#1", "start-failed") in steps and steps[-1] == ("container#1", "down")
+    assert steps.index(("encap:container#1", "start-failed")) < steps.index(("app#2", "stopping")) \
+        < steps.index(("container#1", "stopping"))
+    # the guest's start failed and ended before the host rolled back (its own rollback had nothing to undo)
+    assert transitions(pair.guest_rows(), aid) == [("", "starting"), ("app#1", "starting"), ("app#1", "start-failed"),
+                                                   ("", "start-failed")]
+
+
+def test_sub_actions_need_a_specifier_and_each_half_runs_alone(pair):
+    assert pair.host_cli("start", "--master").returncode == 0
+    assert pair.running() == ["web"]
+    assert not (pair.guest / "var" / "journal.db").exists()      # --master: the guest was left alone
+    r = pair.host_cli("startapp")
+    assert r.returncode != 0 and "specify either --master, --slave(s) or both (startapp)" in r.stderr
+    r = pair.host_cli("stopapp", "--master")
+    assert r.returncode == 0 and pair.running() == []
+    r = pair.host_cli("startapp", "--slave", "101")
+    assert r.returncode == 0, r.stderr
+    assert pair.running() == ["db"]
+    r = pair.host_cli("startapp", "--slave", "vm9")
+    assert r.returncode != 0 and "--slave vm9: not a container of svc with encap resources" in r.stderr
+    # scoped to host resources only: the guests are skipped, saying why
+    r = pair.host_cli("startapp", "--rid", "app#2")
+    assert r.returncode == 0 and "skip action on slaves: no encap resources are selected" in r.stdout + r.stderr
+    assert pair.running() == ["db", "web"]
+
+
+def test_a_guest_without_its_engine_fails_the_start_and_shows_na(tmp_path, osvc_root, sim):
+    pair = Pair(tmp_path, osvc_root, sim, engine="/nonexistent/osvc-engine")
+    r = pair.host_cli("start")
+    assert r.returncode == 1
+    assert "cannot join the guest engine of container 101: '/nonexistent/osvc-engine' not found in the guest " \
+           "(rc 127)" in r.stderr + r.stdout
+    pair.host_cli("start", "--master")
+    tree = pair.host_cli("print", "status", "--refresh").stdout
+    # never answered: all n/a, labelled by the host's config (the guest never told its labels)
+    assert "|  |- container#1    .... up       101\n|  |  '- app#1       ...E n/a      app#1\n" in tree
+    # a stop goes on without the unjoinable guest (1.8: excEncapUnjoinable continues)
+    r = pair.host_cli("stop")
+    assert r.returncode == 0 and "stop goes on without the guest" in r.stdout + r.stderr
+
+
+def test_push_newest_wins_both_ways_and_each_transfer_is_journaled(pair):
+    assert pair.host_cli("start", "--master").returncode == 0
+    host_env, guest_env = pair.host / "etc" / "svc.env", pair.guest / "etc" / "svc.env"
+    r = pair.host_cli("push")
+    assert r.returncode == 0 and f"send {host_env} to 101" in r.stdout
+    # an edit in the guest, newer: fetched, and the host copy takes the guest's mtime
+    guest_env.write_text(ENV + "\n# edited in the guest\n")
+    later = time.time() + 5
+    os.utime(guest_env, (later, later))
+    r = pair.host_cli("push")
+    assert r.returncode == 0 and f"fetch {host_env} from 101" in r.stdout
+    assert host_env.read_text().endswith("# edited in the guest\n")
+    assert int(os.stat(host_env).st_mtime) == int(later)
+    assert "send" not in pair.host_cli("push").stdout       # equal now: nothing moves
+    kinds = [(x["event"], x["payload"]["container"]) for x in pair.host_rows() if x["kind"] == "encap"]
+    assert kinds == [("send", "101"), ("fetch", "101")]
+
+
+def test_the_guest_refuses_to_start_its_own_container(pair):
+    """Inside the guest the engine builds only the encap resources: no container to start."""
+    (pair.guest / "etc" / "svc.env").write_text(ENV)
+    r = pair.guest_cli("start")
+    assert r.returncode == 0, r.stderr
+    assert pair.running() == ["db"]
+    assert [x for x in pair.guest_rows() if x["rid"] == "container#1"] == []
+    assert PARENT_ENV not in os.environ
