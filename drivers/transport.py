@@ -3,17 +3,21 @@
 One seam, declared by `Transport`: every method takes the runner's `run` callable per call (so one
 transport object serves every service and resource) and plain values:
 
-    transport.command(peer, argv) -> (argv, env)      # the local command line that runs argv on
-                                                      # peer, and the variables to add to its env
-    transport.run(run, peer, argv, timeout=60, log=None, **kw) -> Result     # that command, run
+    transport.command(peer, argv, env=None) -> (argv, env)   # the local command line that runs argv
+                                                      # on peer, and the variables to add to its env;
+                                                      # `env`: variables argv must see on the peer
+    transport.run(run, peer, argv, timeout=60, log=None, remote_env=None, **kw) -> Result   # that, run
     transport.rsync(run, peer, sources, dst, options=(), timeout=3600, **kw) -> Result
     transport.rsync_same_path(run, peer, files, options=(), timeout=3600, **kw) -> Result
     transport.is_mountpoint(run, peer, path, timeout=60) -> bool
 
-- SshTransport (production): `ssh <opts> <peer> <argv shell-quoted>` (no env) and
-  `rsync <options> -e "ssh <opts>" <sources> <peer>:<dst>`; root trust between nodes as in the seeds.
+- SshTransport (production): `ssh <opts> <peer> <argv shell-quoted>` and
+  `rsync <options> -e "ssh <opts>" <sources> <peer>:<dst>`; ssh forwards no environment, so the
+  variables argv needs there (the action id and parent of core.lineage) are written into the remote
+  command line: `ssh ... hv2 'env OSVC_ACTION_ID=.. OSVC_PARENT=.. osvc-engine -s web start'`.
+  Root trust between nodes as in the seeds.
 - LocalTransport(roots={node: Path}) (tests, demo): every node is a root folder on this machine.
-  `command` is argv itself with OSVC_ROOT=roots[peer] and OSVC_NODENAME=peer (a leading
+  `command` is argv itself with OSVC_ROOT=roots[peer], OSVC_NODENAME=peer and `env` (a leading
   `osvc-engine` word becomes the `osvc-engine` script next to sys.executable when there is one,
   so tests run the checkout's engine). Destination paths are mapped:
     * a path under any node's root   -> the same relative path under roots[peer]
@@ -34,16 +38,18 @@ SSH = ["ssh", "-q", "-o", "StrictHostKeyChecking=no", "-o", "ForwardX11=no", "-o
 class Transport:
     """The transport contract (see the module docstring); `run` is written once, on `command`."""
 
-    def command(self, peer, argv) -> tuple[list[str], dict[str, str]]:
-        """(argv to run here, variables to add to its environment) that run `argv` on `peer`."""
+    def command(self, peer, argv, env=None) -> tuple[list[str], dict[str, str]]:
+        """(argv to run here, variables to add to its environment) that run `argv` on `peer`, where
+        it sees the variables `env` (whatever the local environment holds)."""
         raise NotImplementedError
 
-    def run(self, run, peer, argv, timeout=60, log=None, env=None, **kw):
-        """Run `argv` on `peer` through the runner's `run`; logs `exec '...' on node <peer>` to `log`."""
+    def run(self, run, peer, argv, timeout=60, log=None, env=None, remote_env=None, **kw):
+        """Run `argv` on `peer` through the runner's `run`; logs `exec '...' on node <peer>` to `log`.
+        `env`: variables of the local command; `remote_env`: variables argv sees on the peer."""
         argv = [str(a) for a in argv]
         if log is not None:
             log.info(f"exec '{' '.join(argv)}' on node {peer}")
-        local, peer_env = self.command(peer, argv)
+        local, peer_env = self.command(peer, argv, remote_env)
         if env or peer_env:
             kw["env"] = {**(env or {}), **peer_env}
         return run(local, timeout=timeout, **kw)
@@ -65,8 +71,11 @@ class SshTransport(Transport):
     def __init__(self, ssh=None):
         self.ssh = list(ssh or SSH)
 
-    def command(self, peer, argv):
-        return [*self.ssh, "-n", "--", peer, shlex.join(str(a) for a in argv)], {}
+    def command(self, peer, argv, env=None):
+        words = [str(a) for a in argv]
+        if env:       # ssh forwards no environment: the remote shell runs `env K=V ... argv`
+            words = ["env", *(f"{k}={v}" for k, v in env.items()), *words]
+        return [*self.ssh, "-n", "--", peer, shlex.join(words)], {}
 
     def rsync_argv(self, peer, sources, dst, options=()) -> list:
         return ["rsync", *options, "-e", " ".join(self.ssh), "--", *map(str, sources), f"{peer}:{dst}"]
@@ -108,11 +117,11 @@ class LocalTransport(Transport):
                     continue
         return self.root(peer) / "fs" / path.relative_to("/")
 
-    def command(self, peer, argv):
+    def command(self, peer, argv, env=None):
         argv = [str(a) for a in argv]
         if argv and argv[0] == "osvc-engine":
             argv = self.engine + argv[1:]
-        return argv, {"OSVC_ROOT": str(self.root(peer)), "OSVC_NODENAME": peer}
+        return argv, {**(env or {}), "OSVC_ROOT": str(self.root(peer)), "OSVC_NODENAME": peer}
 
     def rsync_argv(self, peer, sources, dst, options=()) -> list:
         target = self.map_path(peer, dst)

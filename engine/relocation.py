@@ -142,7 +142,20 @@ class Relocation(Executor):
                 self.log.error(f"unexpected error: {exc!r}")
         finally:
             self.end_action(action, t0, error, drivers, to=dest)
+            self.pull(dest)
         return self.session.outcome(error)
+
+    def pull(self, dest):
+        """The destination's records into its mirror here (engine.pull): the cluster audit of this action
+        then reads both parts on this node. A peer that cannot be reached, or refused, is a warning:
+        the action is done, whatever its journal's copy here."""
+        from core.errors import OsvcError
+        from engine.pull import node_peers, pull_peer
+
+        try:
+            pull_peer(self.node, node_peers(self.node, [dest])[0])
+        except OsvcError as exc:
+            self.log.warning(f"journal pull of node {dest}: {exc}")
 
     # --- remote actions -------------------------------------------------------------------------------
     def remote(self, dest, *words, cluster=True):
@@ -150,8 +163,8 @@ class Relocation(Executor):
         from drivers.transport import node_transport
 
         argv = ["osvc-engine", "-s", self.svc, *words, *(["--cluster"] if cluster and self.request.cluster else [])]
-        return node_transport(self.node).run(self.remote_runner.run, dest, argv, timeout=REMOTE_TIMEOUT,
-                                             check=False, log=self.log)
+        # the destination journals under this action's id, after the launch record (core.lineage)
+        return self.session.launch(node_transport(self.node), dest, argv, timeout=REMOTE_TIMEOUT, log=self.log)
 
     def remote_ok(self, dest, *words, hint):
         res = self.remote(dest, *words)

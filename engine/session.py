@@ -227,6 +227,27 @@ class Session:
         if hlc is not None and self.journal is not None:
             self.journal.observe_hlc(hlc)
 
+    def launch(self, transport, peer, argv, *, timeout, check=False, rid="", log=None):
+        """Run `argv` (an `osvc-engine ...` command) on `peer` as part of this action; the runner's
+        Result. First the launching record (`action launch`, durable: the peer acts after it), whose
+        (node, journal, seq, hlc) the peer's engine gets as its parent with this action's id, in the
+        remote command line (drivers.transport `remote_env`); the peer's last hlc is observed before the
+        command's own record is journaled, so a merged timeline reads launch < the peer's records <
+        the command's return whatever the clocks say (core.lineage)."""
+        from drivers.runner import Runner
+
+        argv = [str(a) for a in argv]
+        self.record("action", "launch", rid=rid, payload={"argv": argv, "to": peer})
+        sink = self.command_sink(rid)
+
+        def observed(rec):
+            self.observe_child(rec.get("payload", {}).get("err_tail", ""))
+            sink(rec)
+
+        runner = Runner(log=self.loggers(rid) if rid else self.log, sink=observed)
+        return transport.run(runner.run, peer, argv, timeout=timeout, check=check, log=log,
+                             remote_env=self.child_env())
+
     # --- payloads -----------------------------------------------------------------------------
     def who(self) -> dict:
         """Who asks: the command line, the user, the pid (begin and refusal payloads)."""

@@ -77,12 +77,11 @@ class SyncActions:
             return
         from core.errors import OsvcError
 
-        runner = self.session.runner("")
         argv = ["osvc-engine", "-s", self.svc, "postsync", "--waitlock", str(POSTSYNC_WAITLOCK)]
         failed = []
         for peer in peers:
-            try:
-                transport.run(runner.run, peer, argv, timeout=POSTSYNC_WAITLOCK + 600, log=self.log)
+            try:      # the peer journals its postsync under this action's id (core.lineage)
+                self.session.launch(transport, peer, argv, timeout=POSTSYNC_WAITLOCK + 600, check=True, log=self.log)
             except OsvcError as exc:
                 self.log.error(f"postsync on {peer}: {exc}")
                 failed.append(peer)

@@ -146,8 +146,15 @@ READER_CANTOPEN = "cannot open journal {path} for reading ({err}). Check the fil
 # shared with the engine's own files (states.json, status.json, the lock).
 
 
+# Test-only: OSVC_TEST_CLOCK_SKEW=<seconds> (e.g. -600) shifts this process's journal clock (ts and
+# hlc), so a test can give one node a clock 10 minutes behind its peers and check that the merged
+# cluster timeline stays causal (core/lineage.py). Read once, here only; never set it in production.
+CLOCK_SKEW_ENV = "OSVC_TEST_CLOCK_SKEW"
+_SKEW_NS = int(float(os.environ.get(CLOCK_SKEW_ENV) or 0) * 1e9)
+
+
 def _os_wall_ns():
-    return time.time_ns()
+    return time.time_ns() + _SKEW_NS
 
 
 def _read_head(path):

@@ -505,3 +505,92 @@ def text(found) -> str:
 def json_text(found) -> str:
     return json.dumps([e.to_dict() for e in found], indent=2, default=str, ensure_ascii=False) + "\n"
 
+
+
+# -- the cluster view (journal audit --cluster) ----------------------------------------------------------
+LAUNCH = ("action", "launch")     # the record that launched a remote or guest part (engine.session.launch)
+
+
+class ClusterEntry:
+    """One action across nodes: the part on the node that began it (`root`, an Entry of that node's
+    records) and the parts it launched on peers or guests, each nested under its launching record
+    (the parent its begin payload names: node and seq)."""
+
+    def __init__(self, root):
+        self.root = root
+        self.children = []         # [(launching seq, ClusterEntry)]
+
+    def __getattr__(self, name):   # svc, action_id, node, kinds... are the root's
+        return getattr(self.root, name)
+
+    def parts(self):
+        yield self.root
+        for _, child in self.children:
+            yield from child.parts()
+
+    def to_dict(self):
+        return {**self.root.to_dict(), "parts": [{"launched_by": {"node": self.root.node, "seq": seq}, **c.to_dict()}
+                                                  for seq, c in self.children]}
+
+
+def cluster_entries(source, svc=None, kind=None, since_ns=None, action_id=None):
+    """The cluster's audit entries (ClusterEntry), oldest first. `source` has `rows(**filters)`: stored
+    rows of every journal merged on (hlc, node, seq) (postmortem.cluster.Sources)."""
+    if kind is not None and kind not in KINDS:
+        raise UsageError(f"unknown audit kind {kind!r}: use one of {', '.join(KINDS)}")
+    from journal.store import decode
+
+    filters = {k: v for k, v in {"svc": svc, "since_ns": since_ns, "action_id": action_id}.items() if v is not None}
+    groups = {}
+    for rec in map(decode, source.rows(**filters)):
+        if rec.get("action_id"):
+            groups.setdefault((rec["svc"], rec["action_id"]), {}).setdefault(rec["node"], []).append(rec)
+    found = []
+    for (name, aid), by_node in groups.items():
+        parts = {n: ClusterEntry(Entry(name, aid, recs)) for n, recs in by_node.items()}
+        tops = []
+        for n, part in parts.items():
+            parent = (part.root.begin or {}).get("payload", {}).get("parent") or {}
+            holder = parts.get(parent.get("node")) if parent.get("node") != n else None
+            if holder is not None:
+                holder.children.append((parent.get("seq"), part))
+            else:
+                tops.append(part)
+        found += [p for p in tops if _complete(p.root)]
+    found.sort(key=lambda e: (e.root.records[0]["hlc"], e.root.records[0]["node"], e.root.records[0]["seq"]))
+    if kind is not None:
+        found = [e for e in found if any(kind in p.kinds for p in e.parts())]
+    return found
+
+
+def _cluster_lines(entry, indent):
+    """The entry's text with each launched part's text after its launching record's timeline line."""
+    root = entry.root
+    rows = summary_rows(root)
+    for i, line in enumerate(_resource_lines(root)):
+        rows.append(("resources" if i == 0 else "", line))
+    pad = " " * indent
+    out = [pad + _header(root) + (f" on {root.node}" if entry.children or indent else "")]
+    out += [f"{pad}  {key:<{LABEL}}{value}".rstrip() for key, value in rows]
+    following = root._following()
+    launched = {}
+    for seq, child in entry.children:
+        launched.setdefault(seq, []).append(child)
+    timeline = [r for r in root.records
+                if (r["kind"] in TIMELINE_KINDS and not _is_status(r)) or (r["kind"], r["event"]) == LAUNCH]
+    if timeline:
+        out.append(f"{pad}  timeline")
+    for rec in timeline:
+        out.append(f"{pad}    {fmt.line(_judged(rec, following))}")
+        for child in launched.pop(rec["seq"], []) if (rec["kind"], rec["event"]) == LAUNCH else []:
+            out += _cluster_lines(child, indent + 6)
+    for children in launched.values():          # a parent record the audit did not read (--since)
+        for child in children:
+            out += _cluster_lines(child, indent + 4)
+    return out
+
+
+def cluster_text(found) -> str:
+    if not found:
+        return "no action matches\n"
+    return "\n".join("\n".join(_cluster_lines(e, 0)) + "\n" for e in found)

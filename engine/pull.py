@@ -1,0 +1,159 @@
+"""`journal pull`: bring the peers' journal rows into this node's verified mirrors (journal.mirror).
+
+    pull_peer(node, peer) -> Pulled(node, journal, added, head)
+        asks the peer (drivers.peer: a node through the node transport, a guest through its runmethod)
+        for its rows after the mirror's head, `osvc-engine journal export --raw --cursor <mirror head>`,
+        and appends them to `var/mirrors/<peer>.<uuid>.db` when they chain.
+    pull(node, peers, log) -> [Pulled], the unreachable peers warned about, never raised.
+
+What the peer answers decides what happens:
+- rows that chain: appended (a second pull with nothing new adds nothing);
+- exit 4 "belongs to journal ...": the peer's journal was replaced (a new uuid): its rows from the start
+  go to a new mirror file, the old one is kept;
+- exit 6 (the cursor's record was rewritten there), or rows that do not chain: ChainBreak (exit 6),
+  naming the node and the first bad seq (found by comparing the peer's hashes with the mirror's), and
+  the mirror left as it was;
+- the peer cannot be reached (ssh's 255, a timeout, no engine there): Unreachable, which every caller
+  but `journal pull --node` turns into a warning: an action never fails because a peer's journal could
+  not be read.
+"""
+
+import time
+
+from core.errors import JournalError, OsvcError
+from core.record import Record
+
+PULL_TIMEOUT = 300
+# ssh's own failure (cannot connect, host key, auth), timeout(1)'s and the shell's "not found"
+UNREACHABLE_RC = {255, 124, 127}
+EXPORT = ["osvc-engine", "journal", "export", "--raw"]
+
+
+class Unreachable(OsvcError):
+    """The peer did not answer (down, no route, no engine there)."""
+
+
+class Pulled(Record):
+    node: str
+    journal: str
+    added: int
+    head: int
+    seconds: float = 0.0
+
+
+def peers_of(node, svcs=None, log=None):
+    """The node names of the services' nodes and drpnodes (every service of this node when `svcs` is
+    None), this node left out. A service whose env file cannot be read is skipped with a warning
+    when it was not named."""
+    from config.build import load_service
+    from core.errors import ConfigError, NotFound
+
+    names = []
+    for svc in (svcs or node.services()):
+        try:
+            spec = load_service(node, svc)
+        except (ConfigError, NotFound) as exc:
+            if svcs:
+                raise
+            if log is not None:
+                log.warning(f"{svc}: {exc}: its peers are not pulled")
+            continue
+        d = spec.default
+        names += [*(d.get("nodes") or []), *(d.get("drpnodes") or []), *(d.get("drpnode") or [])]
+    return [n for n in dict.fromkeys(names) if n and n != node.name]
+
+
+def node_peers(node, names):
+    """NodePeer of each name, through this node's transport (etc/node.conf [transport])."""
+    from drivers.peer import NodePeer
+    from drivers.transport import node_transport
+
+    transport = node_transport(node)
+    return [NodePeer(name, transport) for name in names]
+
+
+def newest_mirror(folder, name):
+    """(uuid, path) of the mirror of `name` written last, or None."""
+    from journal.mirror import listing
+
+    found = [(path.stat().st_mtime_ns, uuid, path) for n, uuid, path in listing(folder) if n == name]
+    return max(found)[1:] if found else None
+
+
+def _export(peer, cursor):
+    res = peer.run([*EXPORT, *(["--cursor", cursor] if cursor else [])], timeout=PULL_TIMEOUT)
+    if res.rc in UNREACHABLE_RC:
+        raise Unreachable(f"node {peer.name} is unreachable: {res.error_text()}")
+    return res
+
+
+def pull_peer(node, peer):
+    """Pull one peer into its mirror; see the module docstring."""
+    from journal import raw
+    from journal.mirror import ChainBreak, Mirror, folder_of
+
+    t0 = time.monotonic()
+    folder = folder_of(node.journal_path)
+    known = newest_mirror(folder, peer.name)
+    cursor = None
+    if known is not None:
+        with Mirror(folder, peer.name, known[0]) as m:
+            cursor = m.cursor()
+    res = _export(peer, cursor)
+    if res.rc == 4 and b"belongs to journal" in res.err:
+        cursor, res = None, _export(peer, None)     # the peer's journal was replaced: a new mirror
+    if res.rc == 6 and cursor is not None:
+        raise _rewritten(node, peer, folder, known[0])
+    if res.rc == 4 and b"no journal at" in res.err:
+        return Pulled(peer.name, "", 0, 0, time.monotonic() - t0)        # nothing journaled there yet
+    if res.rc != 0:
+        raise JournalError(f"node {peer.name}: journal export failed (rc {res.rc}): {res.error_text()}")
+    header, rows, end = raw.parse(res.out)
+    with Mirror(folder, peer.name, header["journal"]) as m:
+        try:
+            added = m.accept(rows)
+        except ChainBreak:
+            raise
+        head = m.head()[0]
+    if end is None:
+        raise Unreachable(f"node {peer.name}: the stream was cut after seq {head} (kept; the next pull resumes)")
+    return Pulled(peer.name, header["journal"], added, head, time.monotonic() - t0)
+
+
+def _rewritten(node, peer, folder, uuid):
+    """The peer refused the mirror's cursor (its record there changed): find the first seq whose hash
+    differs between the peer and the mirror, and say it."""
+    from journal import raw
+    from journal.mirror import ChainBreak, Mirror
+
+    res = _export(peer, None)
+    with Mirror(folder, peer.name, uuid) as m:
+        seq, path = m.head()[0], m.path
+        mine = m.hashes(seq)
+    first = seq
+    if res.rc == 0:
+        _, rows, _ = raw.parse(res.out)
+        theirs = {r[0]: r[14] for r in rows if r[0] <= seq}
+        first = next((s for s in sorted(mine) if theirs.get(s) != mine[s]), seq)
+    return ChainBreak(f"node {peer.name}: journal {uuid}: seq {first} differs from the mirror's copy (history "
+                      f"rewritten there); nothing of this pull was written to the mirror {path} (it is left as "
+                      f"it was). Run `osvc-engine journal verify` on node {peer.name}", first)
+
+
+def pull(node, peers, log=None, strict=False):
+    """Pull every peer; [Pulled]. An unreachable peer is a warning (an exception with `strict`); a
+    chain break is always raised, after the other peers were pulled."""
+    done, broken = [], None
+    for peer in peers:
+        try:
+            done.append(pull_peer(node, peer))
+        except Unreachable as exc:
+            if strict:
+                raise
+            if log is not None:
+                log.warning(f"{exc}: its records since the last pull are not in the mirror")
+        except JournalError as exc:
+            broken = broken or exc
+    if broken is not None:
+        raise broken
+    return done
