@@ -29,6 +29,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from core.files import make_dirs
+from core.trust import check_trusted
 from drivers.base import Driver, DriverError
 from drivers.runner import CommandTimeout
 
@@ -108,12 +109,23 @@ class App(Driver):
         make_dirs(folder)
         return folder / f"{script.name}.{action}.log"
 
+    def _env(self, *scripts: Path) -> dict:
+        """What a launcher run needs, checked just before it runs: each script is trusted again (core/trust.py;
+        the load checked them, but a launcher run minutes later, a check run by every status, must not be one
+        another user swapped meanwhile: UntrustedFile, exit 3), and the environment the agent gives its
+        launchers (b1.8 svc.setup_environ: OPENSVC_SVCNAME, so one launcher serves several services; the rid
+        as triggers get it)."""
+        for script in scripts:
+            check_trusted(script, "launcher")
+        return {"OPENSVC_SVCNAME": self.ctx.svcname, "OPENSVC_RID": self.res.rid}
+
     def _exec(self, script: Path, action: str, timeout: int) -> int:
         """Run `<script> <action>` with the 1.8 log lines; the rc (timeouts raise DriverError).
 
         The runner logs the command line itself: no separate `exec ...` line."""
+        env = self._env(script)
         try:
-            res = self.ctx.run([str(script), action], timeout=timeout, check=False,
+            res = self.ctx.run([str(script), action], timeout=timeout, check=False, env=env,
                                cwd=str(self.folder) if self.folder.is_dir() else None,
                                out_path=self._logfile(script, action))
         except CommandTimeout:
@@ -128,15 +140,17 @@ class App(Driver):
     def _probe(self, script: Path) -> int:
         try:
             return self.ctx.run([str(script), "status"], timeout=min(self.timeout, CHECK_TIMEOUT),
-                                check=False, quiet=True).rc
+                                check=False, quiet=True, env=self._env(script)).rc
         except DriverError:   # timeout, not executable: a failed check
             return FAILED_CHECK
 
     def _probe_batch(self, scripts: list[Path]) -> dict[str, int]:
         """`<script> status` for every script at once (see the module docstring): name -> rc."""
         argv = ["/bin/sh", "-c", CHECK_BATCH, "osvc-checks", *map(str, scripts)]
+        env = self._env(*scripts)
         try:
-            out = self.ctx.run(argv, timeout=min(self.timeout, CHECK_TIMEOUT), check=False, quiet=True).out
+            out = self.ctx.run(argv, timeout=min(self.timeout, CHECK_TIMEOUT), check=False, quiet=True,
+                               env=env).out
         except DriverError as exc:   # timed out: keep the answers that came before the kill
             result = getattr(exc, "result", None)
             out = result.out if result is not None else ""

@@ -201,3 +201,40 @@ def test_a_sticky_root_folder_like_tmp_above_the_root_is_accepted(osvc_root):
     assert os.stat("/tmp").st_mode & 0o1777 == 0o1777        # the suite's roots are below /tmp
     res = osvc(osvc_root, "-s", "s1", "validate", "config")
     assert res.returncode == 0, res.stdout + res.stderr
+
+
+# --- item 1, follow-up: a launcher is trusted again just before it runs ------------------------------------------
+
+
+def test_a_launcher_made_writable_after_the_load_is_refused_before_it_runs(osvc_root):
+    """S10a runs first and opens S20b to everyone (as another user's swap between the load and the run would):
+    S20b was trusted at load, it is checked again just before its turn and never runs."""
+    (osvc_root / "etc" / "s1.env").write_text("[DEFAULT]\napp = X\n")
+    folder = osvc_root / "etc" / "s1.d"
+    write_launcher(folder / "S10a", f'[ "$1" = start ] && chmod 0777 {folder}/S20b; true')
+    write_launcher(folder / "S20b", f'[ "$1" = start ] && touch {osvc_root}/b.ran; true')
+    res = osvc(osvc_root, "-s", "s1", "start")
+    refused(res, folder / "S20b", "root", "0777")
+    assert not (osvc_root / "b.ran").exists()
+
+
+def test_a_check_made_writable_is_not_run_by_the_status(osvc_root):
+    (osvc_root / "etc" / "s1.env").write_text("[DEFAULT]\napp = X\n")
+    folder = osvc_root / "etc" / "s1.d"
+    write_launcher(folder / "C10a", f'touch {osvc_root}/check.ran')
+    assert osvc(osvc_root, "-s", "s1", "print", "status", "--refresh").returncode == 0
+    (osvc_root / "check.ran").unlink()
+    from config.build import load_service
+    from core.node import Node
+    from engine.probe import evaluate
+    from engine.session import probe_drivers
+
+    node = Node(osvc_root, "node1")
+    spec = load_service(node, "s1")          # trusted at load...
+    (folder / "C10a").chmod(0o777)           # ...then opened to everyone before the probe runs it
+    doc = evaluate(node, spec, probe_drivers(node, spec))
+    assert not (osvc_root / "check.ran").exists()
+    app = doc["resources"]["app"]
+    assert app["status"] == "undef"
+    assert app["log"][0].startswith(f"error: launcher {folder}/C10a is writable by group and others (owner root, "
+                                    f"mode 0777): refused")

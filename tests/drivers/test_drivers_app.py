@@ -216,3 +216,19 @@ def test_stop_runs_every_k_launcher_then_reports(node, folder, state):
         app.stop()
     assert str(exc.value) == "K10bad stop failed"
     assert (state / "stopped").exists()
+
+
+def test_launchers_get_the_service_name_and_their_rid_as_the_agent_gives_them(osvc_root):
+    """Issue 17 item 20: OPENSVC_SVCNAME (b1.8 svc.setup_environ: one launcher script serves several services),
+    and OPENSVC_RID as triggers get it; in S*, K* and C* alike."""
+    from tests.helpers.cli import osvc, write_launcher
+
+    seen = osvc_root / "seen"
+    (osvc_root / "etc" / "web.env").write_text("[DEFAULT]\napp = X\n")
+    for name in ("S10a", "K10a", "C10a"):
+        write_launcher(osvc_root / "etc" / "web.d" / name, f'echo "$1 $OPENSVC_SVCNAME $OPENSVC_RID" >> {seen}')
+    for action in ("start", "stop"):
+        r = osvc(osvc_root, "-s", "web", action)
+        assert r.returncode == 0, r.stdout + r.stderr
+    lines = seen.read_text().splitlines()
+    assert lines[0] == "start web app" and "stop web app" in lines and "status web app" in lines
