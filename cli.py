@@ -174,9 +174,44 @@ def run(argv):
         # a peer's or a postmortem's document names its own service: nothing here need exist (issue 17, item 18)
         return handler(node, opts.service, request) or 0
     services = select_services(node, opts.service, must_exist)
-    if len(services) == 1:
-        return handler(node, services[0], request) or 0
-    return run_each(handler, node, services, request)
+    mark = journal_mark(node)
+    try:
+        if len(services) == 1:
+            rc = handler(node, services[0], request) or 0
+        else:
+            rc = run_each(handler, node, services, request)
+    except Exception:
+        after_action(node, words, services, mark, None)    # a failed action's records matter most
+        raise
+    return after_action(node, words, services, mark, rc)
+
+
+# After an action, the collector (collector/hook.py) ships what it journaled and stores what `push` sends.
+# Named, not imported: without `[collector] dsn` in node.conf nothing of it loads, and an action that
+# journaled nothing (print status from the cache) does not even read node.conf for it.
+AFTER_ACTION = "collector.hook:after_action"
+
+
+def journal_mark(node):
+    """(size, mtime) of the journal and its WAL: every commit changes one of them, so the mark taken before
+    an action and the one after tell whether it journaled anything, for two stat calls."""
+    marks = []
+    for suffix in ("", "-wal"):
+        try:
+            st = os.stat(f"{node.journal_path}{suffix}")
+            marks.append((st.st_size, st.st_mtime_ns))
+        except OSError:
+            marks.append(None)
+    return marks
+
+
+def after_action(node, words, services, mark, rc):
+    """The action's exit code, once the collector had its turn (collector/hook.py: bounded, never fails
+    the action; only the collector's part of a successful `push` may turn 0 into 1)."""
+    journaled = journal_mark(node) != mark
+    if not journaled and words != "push":
+        return rc
+    return _resolve(AFTER_ACTION)(node, words, services, journaled, rc)
 
 
 def run_each(handler, node, services, request):

@@ -26,7 +26,7 @@ def cmd_push(opts):
     done, refusals = push(node, require_dsn(node), bounds=PATIENT)
     if getattr(opts, "output", "text") == "json":
         for s in done:
-            print(json.dumps({**s.to_dict(), "shipped": s.count}, sort_keys=True))
+            print(json.dumps({**{f: getattr(s, f) for f in s._fields}, "shipped": s.count}, sort_keys=True))
     else:
         for s in done:
             what = f"shipped {s.count} records (seq {s.before + 1}..{s.after})" if s.count else "nothing to ship"
