@@ -1,6 +1,7 @@
 """app: applications started, stopped and checked by launcher scripts (docs/agent-reference.md §1.5, §6.4).
 
-Two forms, one driver:
+Two forms, one driver (and a third, drivers/app_guest.py: the 1.5 form of a VM service, launchers in
+the guest's /svc/etc/init.d run through the container's runmethod, chosen in App.__new__):
 - 1.5 `[app]` (no `script` keyword): the launcher folder `etc/<svc>.d/` (or `dir`): `S*` run with
   `start`, `K*` with `stop`, `C*` with `status`, each in lexical order. Label `app`.
 - 1.8 `[app#N]` with `script` (absolute, or a name in the launcher folder) and the sequence numbers
@@ -88,6 +89,16 @@ def check_verdict(rc: int) -> tuple[str, list[str]]:
 
 class App(Driver):
     family = "app"
+
+    def __new__(cls, res, ctx):
+        # The registry picks a driver by (family, type); whether the launchers live in a VM's guest
+        # depends on the service's other resources, so the in-guest mode is chosen here.
+        if cls is App:
+            from drivers.app_guest import AppGuest, in_guest_mode
+
+            if in_guest_mode(res, ctx.spec):
+                return super().__new__(AppGuest)
+        return super().__new__(cls)
 
     def __init__(self, res, ctx):
         super().__init__(res, ctx)
