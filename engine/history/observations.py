@@ -39,6 +39,22 @@ def journal_status(journal, node, svc, doc, action_id=""):
                                "action_id": action_id or "", "payload": new}, durable=False)
 
 
+def journal_guests(journal, node, svc, doc, action_id=""):
+    """Journal each guest document a host folded (doc["encap"]: container name -> document) when it
+    differs from the last one journaled for that container, its `updated` aside: an audit can show what
+    the guest engine answered. The record's rid is the container's name."""
+    seqs = []
+    for name, guest in sorted((doc.get("encap") or {}).items()):
+        found = journal.newest(svc=svc, rid=name, kind="observation", event="guest-status")
+        last = dict(found["payload"].get("document") or {}) if found else None
+        if last is not None and {**last, "updated": ""} == {**guest, "updated": ""}:
+            continue
+        seqs.append(journal.append_one({"node": node, "svc": svc, "rid": name, "kind": "observation",
+                                        "event": "guest-status", "action_id": action_id or "",
+                                        "payload": {"container": name, "document": guest}}, durable=False))
+    return seqs
+
+
 def after_evaluation(node, svc, journal, doc, action_id="", log=None):
     """After an evaluation worth journaling (an action's end, `status --refresh`): the status record
     when it changed, then a snapshot when the service is due one. A journal refusal here is logged,
@@ -48,6 +64,7 @@ def after_evaluation(node, svc, journal, doc, action_id="", log=None):
 
     try:
         journal_status(journal, node.name, svc, doc, action_id)
+        journal_guests(journal, node.name, svc, doc, action_id)
         snapshots.maybe_write(journal, svc, snapshots.interval(node))
     except JournalError as exc:
         if log is not None:

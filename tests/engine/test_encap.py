@@ -245,3 +245,81 @@ def test_the_guest_refuses_to_start_its_own_container(pair):
     assert pair.running() == ["db"]
     assert [x for x in pair.guest_rows() if x["rid"] == "container#1"] == []
     assert PARENT_ENV not in os.environ
+
+
+def test_the_guest_document_the_host_folded_is_journaled_once_per_change(pair):
+    assert pair.host_cli("start").returncode == 0
+    observed = [x for x in pair.host_rows() if x["event"] == "guest-status"]
+    assert len(observed) == 1 and observed[0]["rid"] == "101"
+    doc = observed[0]["payload"]["document"]
+    assert (doc["nodename"], doc["avail"], doc["resources"]["app#1"]["status"]) == ("vm1", "up", "up")
+    pair.host_cli("print", "status", "--refresh")          # the same answer: nothing new journaled
+    assert len([x for x in pair.host_rows() if x["event"] == "guest-status"]) == 1
+
+
+def test_each_level_evaluates_the_same_config_its_own_way(pair):
+    (pair.guest / "etc" / "svc.env").write_text(ENV)
+    assert pair.host_cli("get", "--param", "DEFAULT.nodes", "--eval").stdout == "node1\n"
+    assert pair.guest_cli("get", "--param", "DEFAULT.nodes", "--eval").stdout == "vm1\n"
+    assert pair.guest_cli("validate", "config").returncode == 0
+
+
+FARM = """\
+[DEFAULT]
+nodes = node1
+encapnodes = vm1 vm2
+nodes@encapnodes = vm1 vm2
+cluster_type@encapnodes = flex
+
+[container#1]
+type = vz
+name = 101
+
+[container#2]
+type = vz
+name = 102
+
+[app#1]
+tags = encap
+script = db
+start = 10
+stop = 10
+check = 10
+"""
+
+
+def test_a_farm_of_guests_gets_one_step_per_container_in_order(tmp_path, osvc_root, sim):
+    """Two containers, each running its guest engine (the seed's farmed guests)."""
+    pair = Pair(tmp_path, osvc_root, sim)
+    second = tmp_path / "vm2"
+    guest2 = second / "var" / "lib" / "osvc-engine"
+    for sub in ("etc", "var", "log"):
+        (guest2 / sub).mkdir(parents=True)
+    write_launcher(second / "usr" / "bin" / "osvc-engine",
+                   f'OSVC_ROOT={guest2} OSVC_NODENAME=vm2 exec {" ".join(COMMAND)} "$@"')
+    write_launcher(guest2 / "etc" / "svc.d" / "db", SCRIPT.format(state=pair.state, name="db2"))
+    # one engine path for both guests: each userland has its own at the same path, as two real VMs would
+    conf = osvc_root / "etc" / "node.conf"
+    conf.write_text(conf.read_text().replace(f"guest_engine = {pair.userland}/usr/bin/osvc-engine",
+                                             "guest_engine = ./usr/bin/osvc-engine"))
+    sim.vmsim("define", "vz", "102", "--set", f"userland={second}")
+    cf = sim.root / "etc" / "vz" / "conf" / "102.conf"
+    cf.write_text('ONBOOT="no"\nVE_ROOT="/vz/root/$VEID"\nVE_PRIVATE="/vz/private/$VEID"\n')
+    (osvc_root / "etc" / "svc.env").write_text(FARM)
+    r = pair.host_cli("start")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert pair.running() == ["db", "db2"]
+    host = pair.host_rows()
+    aid = begin_of(host)["action_id"]
+    assert [rid for rid, dst in transitions(host, aid) if dst == "up"] == \
+        ["container#1", "container#2", "encap:container#1", "encap:container#2"]
+    assert begin_of(journal_rows(guest2))["action_id"] == aid
+    # each guest sees the farm's nodes, and a config replication between the guests (sync#i0)
+    doc = json.loads(osvc(guest2, "-s", "svc", "print", "status", "--format", "json", node="vm2").stdout)
+    assert sorted(doc["resources"]) == ["app#1", "sync#i0"]
+    assert osvc(guest2, "-s", "svc", "get", "--param", "DEFAULT.nodes", "--eval", node="vm2").stdout == "vm1 vm2\n"
+    r = pair.host_cli("stop")
+    assert r.returncode == 0 and pair.running() == []
+    aid = begin_of(pair.host_rows())["action_id"]
+    assert [rid for rid, dst in transitions(pair.host_rows(), aid) if rid and dst == "stopping"] == \
+        ["encap:container#2", "encap:container#1", "container#2", "container#1"]
