@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: test test-all demo bench venv clean
+.PHONY: test test-all demo bench venv clean deps
 
 venv: $(STAMP)
 
@@ -19,17 +19,22 @@ $(STAMP): setup.cfg pyproject.toml
 		|| $(PY) -m pip install -q -e '.[test]'
 	touch $(STAMP)
 
+# The Debian packages the demo and the suite run for real (deps/debian-packages.txt, the list CI uses too):
+# installed when missing as root, else a stop with the `apt-get install` line to run.
+deps:
+	sh deps/install
+
 # -n auto: one xdist worker a CPU; worksteal: an idle worker takes tests queued on a busy one (the crash
 # matrices' kill points take seconds each). PYTEST_ARGS adds options or narrows the selection.
 PYTEST := $(PY) -m pytest -q -n auto --dist worksteal --durations=15
 
-test: $(STAMP)
+test: deps $(STAMP)
 	$(PYTEST) -m "not slow" $(PYTEST_ARGS)
 
-test-all: $(STAMP)
+test-all: deps $(STAMP)
 	$(PYTEST) $(PYTEST_ARGS)
 
-demo: $(STAMP)
+demo: deps $(STAMP)
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" sh demo/run.sh
 
 bench: $(STAMP)

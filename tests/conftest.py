@@ -20,6 +20,7 @@ pytest_plugins = [
     "tests.helpers.journal_scenarios",
     "tests.helpers.ovm",
     "tests.helpers.guest",
+    "tests.helpers.deps",
 ]
 
 ROOT_REASON = "needs root (loop devices, namespaces, mounts)"

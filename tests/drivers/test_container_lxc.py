@@ -36,9 +36,9 @@ echo active
 def lxc_missing() -> str | None:
     for tool in ("lxc-create", "lxc-start", "lxc-stop", "lxc-info", "lxc-attach", "lxc-destroy", "busybox"):
         if not shutil.which(tool):
-            return f"{tool} is not installed (Debian packages lxc, busybox-static)"
+            return f"{tool} is not installed (apt-get install lxc busybox-static)"
     if not os.path.exists(TEMPLATE):
-        return f"the LXC busybox template {TEMPLATE} is not installed"
+        return f"the LXC busybox template {TEMPLATE} is not installed (apt-get install lxc)"
     return None
 
 
@@ -296,7 +296,7 @@ def test_lxc_up_test_and_lxcpath_args(node, tmp_path):
     assert not drv.parse_up(Result([], 1, "", "c1 doesn't exist"))
 
 
-@pytest.mark.skipif(not shutil.which("lxc-attach"), reason="lxc-attach is not installed (Debian package lxc)")
+@pytest.mark.skipif(not shutil.which("lxc-attach"), reason="lxc-attach is not installed (apt-get install lxc)")
 def test_lxc_runmethod(node, tmp_path):
     drv, _, _ = lxc_driver(node, lxcpath=tmp_path / "lxc")
     assert drv.runmethod() == ["lxc-attach", "-n", "c1", "-P", str(tmp_path / "lxc"), "--"]
@@ -347,7 +347,7 @@ def test_lxc_missing_cf_fails_the_start_before_any_command(node, tmp_path):
 
 
 @pytest.mark.root
-@pytest.mark.skipif(not shutil.which("lxc-info"), reason="lxc-info is not installed (Debian package lxc)")
+@pytest.mark.skipif(not shutil.which("lxc-info"), reason="lxc-info is not installed (apt-get install lxc)")
 def test_lxc_leftover_veth_is_deleted_after_stop(node, tmp_path):
     """A veth LXC left behind (noted from lxc-info before the stop) is deleted once the container is down."""
     drv, log, events = lxc_driver(node, lxcpath=tmp_path / "lxc")

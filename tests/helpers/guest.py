@@ -56,9 +56,9 @@ def lxc_missing() -> str | None:
     """Why an LXC busybox guest cannot be made here (a tool or the template missing), else None."""
     for tool in TOOLS:
         if not shutil.which(tool):
-            return f"{tool} is not installed (Debian packages lxc, busybox-static, iproute2; see .ci/run)"
+            return f"{tool} is not installed (apt-get install lxc busybox-static iproute2)"
     if not os.path.exists(TEMPLATE):
-        return f"the LXC busybox template {TEMPLATE} is not installed (Debian package lxc)"
+        return f"the LXC busybox template {TEMPLATE} is not installed (apt-get install lxc)"
     return None
 
 

@@ -25,7 +25,7 @@ def _ip(*args, check=True):
 def netns():
     """Root: a test using it is marked `root` (conftest)."""
     if not shutil.which("ip"):
-        pytest.skip("iproute2 (ip) is not installed")
+        pytest.skip("ip is not installed (apt-get install iproute2)")
     name = f"osvct{secrets.token_hex(4)}"
     _ip("netns", "add", name)
     try:
