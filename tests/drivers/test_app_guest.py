@@ -141,3 +141,72 @@ def test_in_guest_mode_choice(node, text, guest_mode):
     res = spec.resource("app#1" if "[app#1]" in text else "app")
     drv, _, _ = make_driver(node, "app", conf=res.conf, rid=res.rid, spec=spec)
     assert isinstance(drv, AppGuest) is guest_mode
+
+
+# --- another technology: the VM cookbook's hpvm seed, its runmethod ssh (the simulators') ---------------
+SIM_DB = """#!/bin/sh
+# the simulated guest's database: its state under the guest's / (GUEST_ROOT: simulators/guest.py)
+case "$1" in
+start) echo "db starting in $HOSTNAME"; touch "$GUEST_ROOT/tmp/db.up" ;;
+stop) rm -f "$GUEST_ROOT/tmp/db.up" ;;
+status) test -f "$GUEST_ROOT/tmp/db.up" ;;
+esac
+"""
+
+
+def test_vm188_seed_launchers_through_the_ssh_runmethod(sim, vm_netns, tmp_path):
+    """vm188.env verbatim plus a bare [app]: hpvm's runmethod is the node's rsh (`ssh ... -- vm188`),
+    here the ssh simulator, whose guest has a file hierarchy (`vmsim define ... --set guestfs=`)."""
+    import shutil
+
+    from tests.helpers.cli import osvc
+    from tests.helpers.paths import DATA
+    from tests.helpers.sim import SIM_BIN, sim_node_conf
+
+    ns, add_host = vm_netns
+    add_host("vm188", "10.88.1.88")
+    nodes = ("node109", "node110", "node111", "node112", "node120")
+    roots = {n: tmp_path / n for n in nodes}
+    for root in roots.values():
+        for sub in ("etc", "var", "log"):
+            (root / sub).mkdir(parents=True)
+        sim_node_conf(root, sim, sections={"transport": {"kind": "local"},
+                                           "roots": {n: str(r) for n, r in roots.items()}})
+        shutil.copy(DATA / "seeds" / "vm188.env", root / "etc" / "vm188.env")
+        with open(root / "etc" / "vm188.env", "a") as fh:
+            fh.write("\n[app]\n")
+    guestfs = tmp_path / "vm188-fs"
+    (guestfs / "tmp").mkdir(parents=True)
+    for name in ("S10db", "K10db", "C10db"):
+        launcher = guestfs / "svc" / "etc" / "init.d" / name
+        launcher.parent.mkdir(parents=True, exist_ok=True)
+        launcher.write_text(SIM_DB)
+        launcher.chmod(0o755)
+    sim.vmsim("define", "hpvm", "vm188", "--disk", "/dev/rdisk/disk10", "--set", f"guestfs={guestfs}")
+    root, db_up = roots["node109"], guestfs / "tmp" / "db.up"
+    ssh = f"{SIM_BIN / 'ssh'} -q -o StrictHostKeyChecking=no -o BatchMode=yes -- vm188"
+
+    def cli(*args):
+        return osvc(root, "-s", "vm188", *args, node="node109", wrap=("ip", "netns", "exec", ns))
+
+    def app():
+        doc = json.loads(ok(cli("print", "status", "--refresh", "--format", "json")).stdout)
+        return doc["resources"]["app"]["status"], doc["resources"]["app"]["log"]
+
+    assert app() == ("n/a", ["container is down"])
+    out = ok(cli("start")).stdout
+    log = root / "var" / "vm188" / "tmp" / "svc_vm188_S10db.log"
+    assert f"{ssh} /svc/etc/init.d/S10db start\n" in out and f" - ret 0 - logs in {log}\n" in out
+    assert db_up.exists() and log.read_text() == "db starting in vm188\n"
+    assert app() == ("up", [])
+
+    out = ok(cli("stopapp")).stdout
+    assert f"{ssh} /svc/etc/init.d/K10db stop\n" in out
+    assert not db_up.exists() and sim.show("hpvm", "vm188")["state"] == "running"
+    assert app() == ("down", [])
+
+    ok(cli("startapp"))
+    out = ok(cli("stop")).stdout
+    assert out.index("/svc/etc/init.d/K10db stop") < out.index("hpvmstop")
+    assert not db_up.exists() and sim.show("hpvm", "vm188")["state"] == "off"
+    assert app() == ("n/a", ["container is down"])
