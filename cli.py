@@ -209,7 +209,7 @@ def after_action(node, words, services, mark, rc):
     """The action's exit code, once the collector had its turn (collector/hook.py: bounded, never fails
     the action; only the collector's part of a successful `push` may turn 0 into 1)."""
     journaled = journal_mark(node) != mark
-    if not journaled and words != "push":
+    if not journaled and words != "push" or not (node.setting("collector", "dsn") or "").strip():
         return rc
     return _resolve(AFTER_ACTION)(node, words, services, journaled, rc)
 
