@@ -264,12 +264,10 @@ class Executor(SyncActions):
         phases = PHASES[("encap", step.direction)]
         t0 = time.monotonic()
         self.fire(step.rid, phases.begin, container=guest.name, command=" ".join(words))
-        run = self.session.runner(step.rid).run
-        env = self.session.child_env()        # the parent: the step's begin transition, just journaled
         try:
-            guest.push_if_changed(run, rlog, self.session)
+            guest.push_if_changed(self.session.runner(step.rid).run, rlog, self.session)
+            run, env = self.session.launcher(step.rid, guest.name, words)    # journals `action launch`
             result = guest.run(run, words, request=self.request, env=env)
-            self.session.observe_child(result.err)
             if result.rc != 0:
                 raise DriverError(f"error from encap service command '{' '.join(words)}' in container "
                                   f"{guest.name}: rc {result.rc}")

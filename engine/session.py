@@ -98,6 +98,22 @@ def probe_drivers(node, spec, request=None, *, runners=None, **settings):
                          opts=request, **settings)
 
 
+class _WithoutHlcMark:
+    """A launched engine's log as the runner logs it, without its `osvc-last-hlc=` line (core.lineage):
+    machinery, not news; a stderr holding nothing else is not logged ("command succesful but stderr")."""
+
+    def __init__(self, log):
+        self.log = log
+
+    def __getattr__(self, level):
+        def emit(text, *args, **kw):
+            lines = str(text).split("\n")
+            kept = [x for x in lines if not x.startswith(lineage.LAST_HLC_MARK)]
+            if len(lines) == 1 or any(x.strip() for x in kept[1:]):   # a prefix line and something else
+                getattr(self.log, level)("\n".join(kept), *args, **kw)
+        return emit
+
+
 class Session:
     """One journaled action: `action_id`, `journal` (open inside `with`), `log` and `loggers(rid)`,
     `spec` (loaded on first use), the records, the refusal, the lock, the drivers.
@@ -234,19 +250,25 @@ class Session:
         remote command line (drivers.transport `remote_env`); the peer's last hlc is observed before the
         command's own record is journaled, so a merged timeline reads launch < the peer's records <
         the command's return whatever the clocks say (core.lineage)."""
+        argv = [str(a) for a in argv]
+        run, env = self.launcher(rid, peer, argv)
+        return transport.run(run, peer, argv, timeout=timeout, check=check, log=log, remote_env=env)
+
+    def launcher(self, rid, to, argv):
+        """(run, env) for a command that launches an engine elsewhere, `to` a peer node or a guest
+        (engine/encap.py): the launching record is journaled first; `env` names it as the callee's
+        parent; `run` is a runner's whose command record observes the callee's last hlc first."""
         from drivers.runner import Runner
 
-        argv = [str(a) for a in argv]
-        self.record("action", "launch", rid=rid, payload={"argv": argv, "to": peer})
+        self.record("action", "launch", rid=rid, payload={"argv": [str(a) for a in argv], "to": to})
         sink = self.command_sink(rid)
 
         def observed(rec):
             self.observe_child(rec.get("payload", {}).get("err_tail", ""))
             sink(rec)
 
-        runner = Runner(log=self.loggers(rid) if rid else self.log, sink=observed)
-        return transport.run(runner.run, peer, argv, timeout=timeout, check=check, log=log,
-                             remote_env=self.child_env())
+        runner = Runner(log=_WithoutHlcMark(self.loggers(rid) if rid else self.log), sink=observed)
+        return runner.run, self.child_env()
 
     # --- payloads -----------------------------------------------------------------------------
     def who(self) -> dict:

@@ -98,6 +98,9 @@ def test_start_runs_the_guest_engine_after_the_host_apps_under_the_same_action(p
     r = pair.host_cli("start")
     assert r.returncode == 0, r.stdout + r.stderr
     assert pair.running() == ["db", "web"]
+    # the guest's log lines come through under the encap step; the hlc hand-back is machinery, not shown
+    assert "SVC.ENCAP:CONTAINER#1 output:\n" in r.stdout and "INFO    SVC.APP#1   " in r.stdout
+    assert "osvc-last-hlc" not in r.stdout + r.stderr
     host = pair.host_rows()
     aid = begin_of(host)["action_id"]
     steps = [x for x in transitions(host, aid) if x[0]]
@@ -119,7 +122,8 @@ def test_start_runs_the_guest_engine_after_the_host_apps_under_the_same_action(p
     guest = pair.guest_rows()
     gbegin = begin_of(guest)
     assert gbegin["action_id"] == aid and gbegin["node"] == "vm1"
-    launching = [x for x in host if x["rid"] == "encap:container#1" and x.get("dst") == "starting"][0]
+    launching = [x for x in host if x["rid"] == "encap:container#1" and x["event"] == "launch"][0]
+    assert launching["payload"] == {"argv": ["start"], "to": "101"}
     parent = gbegin["payload"]["parent"]
     assert (parent["node"], parent["seq"], parent["hlc"]) == ("node1", launching["seq"], launching["hlc"])
     assert transitions(guest, aid) == [("", "starting"), ("app#1", "starting"), ("app#1", "up"), ("", "started")]
