@@ -40,7 +40,7 @@ demo: deps $(STAMP)
 bench: $(STAMP)
 	# bytecode for every module: an editable install writes none, and with PYTHONDONTWRITEBYTECODE
 	# set every command would compile the engine again (~45 ms) and the benchmark would measure that
-	$(PY) -m compileall -q cli.py engine drivers machines journal
+	$(PY) -m compileall -q cli.py engine drivers machines journal collector
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) bench/run.py
 
 clean:
