@@ -12,7 +12,9 @@ nodes' clocks say; (node, seq) breaks ties the same way on every node.
 """
 
 import heapq
+import os
 import queue
+import select
 import sys
 import threading
 import time
@@ -21,6 +23,9 @@ from journal.store import decode
 
 WAIT_SECONDS = 1.0          # how long a record waits for slower peers before it is printed anyway
 RETRY_SECONDS = 2.0         # a follower whose peer went away asks again after this
+# A peer's stream says something every second (a row or a heartbeat, journal.raw): silence this long
+# means the peer or the link is gone, even when TCP has not noticed (a cut link hangs a connection).
+STALE_SECONDS = 5.0
 _KEY = lambda row: (row[2], row[3], row[0])      # (hlc, node, seq) of a stored row
 
 
@@ -118,9 +123,12 @@ class Follower(threading.Thread):
             argv = ["osvc-engine", "journal", "export", "--raw", "--follow", *(["--cursor", cursor] if cursor else [])]
             self.proc = proc = self.peer.spawn(argv)
             reader, up = raw.Reader(), False
+            fd = proc.stdout.fileno()
             try:
                 while not self.stop.is_set():
-                    data = proc.stdout.read1(65536)
+                    if not select.select([fd], [], [], STALE_SECONDS)[0]:
+                        return f"node {self.peer.name}: no word from it for {STALE_SECONDS:g}s (down, or the link is)"
+                    data = os.read(fd, 65536)
                     if not data:
                         break
                     if not up:
