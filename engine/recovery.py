@@ -128,11 +128,9 @@ def service_target(state, action, rid_states):
 def recover(node, svc, journal, spec=None, log=None, view=None):
     """Recover svc's interrupted action, if any. The caller holds the service lock.
     Returns a summary dict, or None when no action is interrupted."""
-    from engine.probe import resource_status
     from engine.session import Session, probe_drivers
     from engine.states import save_states
     from machines.core import Model, attach, detach, fire
-    from domain.families import machine_of
     from machines.defs import machine_def
 
     view = view or open_action(journal, svc)
@@ -157,22 +155,18 @@ def recover(node, svc, journal, spec=None, log=None, view=None):
 
     drivers = probe_drivers(node, spec)
     models, recovered = {}, {}
-    for res in spec.resources:
-        if res.in_guest:
-            continue
-        kind = machine_of(res.family)
-        model = attach(Model(res.rid, journal=session.transition_sink(res.rid)), kind,
-                       view.machine_state(res.rid, kind))
-        models[res.rid] = model
+    for rid, kind, probe in _machines(node, spec, drivers):
+        model = attach(Model(rid, journal=session.transition_sink(rid)), kind, view.machine_state(rid, kind))
+        models[rid] = model
         if model.state in machine_def(kind).stable:
             continue
-        value, logs = resource_status(res, drivers.get(res.rid))
+        value, logs = probe()
         dest = target_state(kind, model.state, value)
         src = model.state
         fire(model, f"recover_{dest.replace('-', '_')}", reason=f"interrupted action {action_id}: {why}",
              status=value, log=list(logs), recovered_by=by)
-        recovered[res.rid] = [src, dest, value]
-        log.info(f"{res.rid}: {src} -> {dest} (probed {value})")
+        recovered[rid] = [src, dest, value]
+        log.info(f"{rid}: {src} -> {dest} (probed {value})")
     svc_model = attach(Model("", journal=session.transition_sink("")), "service", view.machine_state("", "service"))
     models[""] = svc_model
     if svc_model.state not in machine_def("service").stable:
@@ -193,6 +187,27 @@ def recover(node, svc, journal, spec=None, log=None, view=None):
              f"`osvc-engine -s {svc} recover --resume`")
     return {"action": action, "action_id": action_id, "reason": why, "recovered": recovered, "states": states,
             "argv": begin.get("argv")}
+
+
+def _machines(node, spec, drivers):
+    """(rid, machine kind, probe() -> (status, logs)) of every machine an action of spec moves: the
+    resources this node acts on, and each container's encap step, whose status is its guest's avail."""
+    from domain.families import machine_of
+    from engine import encap
+    from engine.probe import resource_status
+
+    out = [(res.rid, machine_of(res.family), lambda res=res: resource_status(res, drivers.get(res.rid)))
+           for res in spec.resources if not res.in_guest]
+
+    def guest_avail(res):
+        drv = drivers.get(res.rid)
+        if drv is None:
+            return "n/a", []
+        doc = encap.Guest(node, spec, res, drv).status(resource_status(res, drv)[0])
+        return doc.get("avail", "n/a"), []
+
+    out += [(encap.step_rid(res.rid), "encap", lambda res=res: guest_avail(res)) for res in encap.containers(spec)]
+    return out
 
 
 def recover_locked(node, svc, journal=None, spec=None, log=None, timeout=0.0):

@@ -327,3 +327,21 @@ def test_a_farm_of_guests_gets_one_step_per_container_in_order(tmp_path, osvc_ro
     aid = begin_of(pair.host_rows())["action_id"]
     assert [rid for rid, dst in transitions(pair.host_rows(), aid) if rid and dst == "stopping"] == \
         ["encap:container#2", "encap:container#1", "container#2", "container#1"]
+
+
+def test_an_encap_step_a_crash_interrupted_is_recovered_from_the_guests_answer(pair):
+    assert "skip push to 101: the container is not running here" in pair.host_cli("push").stdout
+    assert pair.host_cli("start", "--master").returncode == 0
+    assert pair.host_cli("push").returncode == 0              # the guest has the env file: it can answer
+    assert pair.host_cli("stop", "--master").returncode == 0
+    # killed right after journaling the encap step's begin (the 9th transition of this start)
+    r = osvc(pair.host, "-s", "svc", "start", env={**pair.sim.env, "OSVC_CRASH_AT_TRANSITION": "9"})
+    assert r.returncode == -9
+    host = pair.host_rows()
+    assert [(x["rid"], x["dst"]) for x in host if x["kind"] == "transition"][-1] == ("encap:container#1", "starting")
+    r = pair.host_cli("recover")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "encap:container#1: starting -> down (probed down)" in r.stdout
+    end = [x for x in pair.host_rows() if (x["kind"], x["event"]) == ("action", "end")][-1]
+    assert end["payload"]["outcome"] == "interrupted"
+    assert end["payload"]["recovered"]["encap:container#1"] == ["starting", "down", "down"]
