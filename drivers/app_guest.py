@@ -1,6 +1,6 @@
 """app, in guest: a VM service's applications, launchers in the guest's /svc/etc/init.d run by the host
 through the container's runmethod, with no engine in the guest (the VM cookbook; the 1.x `resAppVm`
-era, reference ../shared/reference/encapsulation-and-cluster.md §1.5, first form).
+era, docs/encapsulation-and-cluster.md §1.5, first form).
 
 The mode (`in_guest_mode`): the 1.5 app resource (the launcher folder form: no `script`) of a service
 that has a container (`[container#N]`, or the implicit one of `mode = kvm|hpvm|...`) and no resource

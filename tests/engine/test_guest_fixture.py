@@ -3,6 +3,7 @@ this osvc-engine under its own root and journal, and the host engine's lxc drive
 container."""
 
 import json
+import subprocess
 
 import pytest
 
@@ -73,3 +74,31 @@ def test_host_engine_starts_and_stops_the_container(lxc_guest, tmp_path):
         in out
     assert lxc_guest.state() == "STOPPED"
     assert lxc_guest.attach(["pwd"]).returncode != 0
+
+
+def test_guests_share_a_node_namespace_and_a_bridge(netns, tmp_path):
+    """Two guests of one hypervisor "node" (its network namespace, kept after them), on veths to the
+    namespace's bridge with static addresses: the node reaches each, the guests reach each other."""
+    from tests.helpers.guest import LxcGuest, lxc_missing
+
+    if lxc_missing():
+        pytest.skip(lxc_missing())
+    guests = [LxcGuest(tmp_path / "a", ns=netns, addr="10.77.0.2"), LxcGuest(tmp_path / "b", ns=netns,
+                                                                             addr="10.77.0.3")]
+    try:
+        for guest in guests:
+            guest.create()
+            guest.start()
+        a, b = guests
+        assert "inet 10.77.0.2/24" in ok(a.attach(["ip", "-o", "addr", "show", "dev", "eth0"])).stdout
+        ok(a.attach(["ping", "-c", "1", "-W", "5", "10.77.0.3"]))
+        for addr in ("10.77.0.2", "10.77.0.3"):
+            ok(subprocess.run(["ip", "netns", "exec", netns, "ping", "-c", "1", "-W", "5", addr],
+                              capture_output=True, text=True, check=False))
+        assert (a.state(), b.state()) == ("RUNNING", "RUNNING")
+    finally:
+        for guest in guests:
+            guest.destroy()
+    assert subprocess.run(["ip", "netns", "pids", netns], capture_output=True, text=True,
+                          check=True).stdout == ""                 # no container left in the node
+    assert not (tmp_path / "a" / "lxc" / guests[0].name).exists()

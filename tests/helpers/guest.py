@@ -1,10 +1,11 @@
 """A real LXC guest that runs this same osvc-engine: the busybox container of the encapsulation
-reference (docs: ../shared/reference/encapsulation-and-cluster.md §3.1, §3.4), for the tests of a host
+reference (docs/encapsulation-and-cluster.md §3.1, §3.4), for the tests of a host
 service driving a guest.
 
     def test_x(lxc_guest, tmp_path):                  # root (conftest marks tests using the fixture)
         hv1 = lxc_guest.host_root(tmp_path / "hv1")   # a host node root whose node.conf finds the guest
-        (hv1 / "etc" / "vmsvc.env").write_text("[DEFAULT]\\nnodes = hv1\\n\\n" + lxc_guest.container_section())
+        env = "[DEFAULT]\\nnodes = hv1\\n\\n" + lxc_guest.container_section()
+        (hv1 / "etc" / "vmsvc.env").write_text(env)
         lxc_guest.host_osvc(hv1, "-s", "vmsvc", "start")            # the host engine starts the container
         lxc_guest.attach(["pwd"])                                   # a command in the guest
         lxc_guest.engine("-s", "gsvc", "print", "status")           # the guest's own engine
@@ -12,11 +13,13 @@ service driving a guest.
 
 What the fixture builds (nothing is started: the host engine's lxc driver starts the container, or a
 test calls `start()`):
-- a network namespace of its own, lo up: LXC's command socket is an abstract unix socket scoped to the
-  network namespace lxc-start ran in, so every lxc-* command of this container (the fixture's, and the
-  host engine's through `host_osvc`) runs in it, and parallel tests never see each other's containers;
+- a network namespace of its own, lo up (or `ns`: a hypervisor "node"'s, shared by its guests): LXC's
+  command socket is an abstract unix socket scoped to the network namespace lxc-start ran in, so every
+  lxc-* command of this container (the fixture's, and the host engine's through `host_osvc`) runs in
+  it, and parallel tests never see each other's containers;
 - `lxc-create -t busybox` under `<tmp>/lxc` (the lxcpath; the host's node.conf `[paths] lxc` points
-  there), no network (`lxc.net.0.type = empty`: lxc-attach needs none);
+  there), no network (`lxc.net.0.type = empty`: lxc-attach needs none), or with `addr` a veth to a
+  bridge in the namespace and that static address;
 - read-only binds at the same absolute paths inside: /usr/bin (the template binds /lib and /usr/lib
   already), the checkout, the venv when it is not in the checkout, and the interpreter's prefix (a
   pyenv interpreter lives under root's home, which the guest lacks). So the venv's `osvc-engine` is a
@@ -29,7 +32,7 @@ test calls `start()`):
 default, and the host's OSVC_ROOT/OSVC_NODENAME would point the guest engine at the host's root.
 
 Cleanup (`destroy`): lxc-stop -k in the namespace, then a SIGKILL of the container's init by the pid
-lxc-info gives if it still runs, lxc-destroy, the namespace, and the driver's /var/tmp logs named after
+lxc-info gives if it still runs, lxc-destroy, its own namespace, and the driver's /var/tmp logs named after
 the container. The binds exist only in the container's mount namespace: gone with its init. The rootfs
 is removed by hand only when no host mount lies under it.
 """
@@ -49,6 +52,7 @@ REPO = Path(__file__).resolve().parents[2]
 TEMPLATE = "/usr/share/lxc/templates/lxc-busybox"
 TOOLS = ("lxc-create", "lxc-start", "lxc-stop", "lxc-info", "lxc-attach", "lxc-wait", "lxc-destroy", "busybox", "ip")
 GUEST_ROOT = "/var/lib/osvc-engine"       # the engine's default root, inside the guest
+BRIDGE = "osvcbr0"                        # the guests' bridge in their namespace (with `addr`)
 TIMEOUT = 120
 
 
@@ -91,10 +95,16 @@ def binds() -> list[Path]:
 class LxcGuest:
     """One busybox container, its lxcpath and network namespace (see the module docstring)."""
 
-    def __init__(self, base: Path, name: str | None = None):
+    def __init__(self, base: Path, name: str | None = None, ns: str | None = None, addr: str | None = None):
+        """`ns`: an existing network namespace to run in (a hypervisor "node" hosting several guests;
+        kept at destroy), else one of its own. `addr`: the guest's IPv4 address (/24) on a veth to a
+        bridge `osvcbr0` in that namespace, whose .1 address the bridge gets; else no network."""
         token = secrets.token_hex(3)
         self.name = name or f"encvm{token}"          # the guest's hostname, so its engine's node name
-        self.ns = f"osvcg{token}"
+        self.own_ns = ns is None
+        self.ns = ns or f"osvcg{token}"
+        self.addr = addr
+        self.veth = f"vg{token}"                     # the host end of its veth (<= 15 characters)
         self.lxcpath = Path(base) / "lxc"
         self.rootfs = self.lxcpath / self.name / "rootfs"
         self.root_on_host = self.rootfs / GUEST_ROOT.lstrip("/")
@@ -106,19 +116,36 @@ class LxcGuest:
     # --- set up / tear down ---------------------------------------------------------------------
     def create(self):
         t0 = time.monotonic()
-        _run(["ip", "netns", "add", self.ns])
-        _run(["ip", "-n", self.ns, "link", "set", "lo", "up"])
+        if self.own_ns:
+            _run(["ip", "netns", "add", self.ns])
+            _run(["ip", "-n", self.ns, "link", "set", "lo", "up"])
         self.lxcpath.mkdir(parents=True, exist_ok=True)
         _run(["lxc-create", "-P", self.lxcpath, "-t", "busybox", "-n", self.name])
         cfg = self.lxcpath / self.name / "config"
         lines = [line for line in cfg.read_text().splitlines() if not line.startswith("lxc.net.")]
-        lines.append("lxc.net.0.type = empty")
+        lines += self._network()
         # create=dir: the mount points are made in the rootfs at start (the host keeps empty folders)
         lines += [f"lxc.mount.entry = {p} {str(p).lstrip('/')} none ro,bind,create=dir 0 0" for p in binds()]
         cfg.write_text("\n".join(lines) + "\n")
         for sub in ("etc", "var", "log"):
             (self.root_on_host / sub).mkdir(parents=True, exist_ok=True)
         self.setup_seconds = time.monotonic() - t0
+
+    def _network(self) -> list[str]:
+        if not self.addr:
+            return ["lxc.net.0.type = empty"]
+        bridge = _run(["ip", "-n", self.ns, "link", "show", "dev", BRIDGE], check=False)
+        if bridge.returncode != 0:        # the namespace's first guest with an address makes the bridge
+            gateway = self.addr.rsplit(".", 1)[0] + ".1"
+            _run(["ip", "-n", self.ns, "link", "add", BRIDGE, "type", "bridge"])
+            _run(["ip", "-n", self.ns, "addr", "add", f"{gateway}/24", "dev", BRIDGE])
+            _run(["ip", "-n", self.ns, "link", "set", BRIDGE, "up"])
+        # a static address: the template's rcS runs udhcpc, which would flush it
+        rcs = self.rootfs / "etc" / "init.d" / "rcS"
+        rcs.write_text("".join(line for line in rcs.read_text().splitlines(True) if "udhcpc" not in line))
+        return ["lxc.net.0.type = veth", f"lxc.net.0.link = {BRIDGE}", "lxc.net.0.flags = up",
+                "lxc.net.0.name = eth0", f"lxc.net.0.veth.pair = {self.veth}",
+                f"lxc.net.0.ipv4.address = {self.addr}/24"]
 
     def destroy(self):
         try:
@@ -133,7 +160,8 @@ class LxcGuest:
             if self.rootfs.exists() and not self._host_mounts_under(self.rootfs):
                 shutil.rmtree(self.rootfs.parent, ignore_errors=True)
         finally:
-            _run(["ip", "netns", "del", self.ns], check=False)
+            if self.own_ns:
+                _run(["ip", "netns", "del", self.ns], check=False)
             for action in ("start", "stop"):              # drivers/container_lxc.py's logs
                 Path(f"/var/tmp/svc_{self.name}_lxc_{action}.log").unlink(missing_ok=True)
 
