@@ -28,7 +28,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from tests.helpers import pg  # noqa: E402
+from tests.helpers import pg
 
 
 def build_journal(root, n):
@@ -171,7 +171,7 @@ def main(argv):
     finally:
         server.remove()
     p50 = statistics.median(lags)
-    p99 = lags[min(len(lags) - 1, int(round(0.99 * (len(lags) - 1))))]
+    p99 = lags[min(len(lags) - 1, round(0.99 * (len(lags) - 1)))]
     print(f"{'case':<46}{'value':>12}{'vs COPY':>10}  goal")
     print(f"{f'push, {n:,} records (rec/s)':<46}{push_rate:>12,.0f}{push_rate / copy_rate:>9.2f}x  >= 0.5x COPY")
     print(f"{'plain COPY of the same rows (rec/s)':<46}{copy_rate:>12,.0f}{1:>9.2f}x")

@@ -6,7 +6,15 @@ what the local renderers read."""
 import json
 import sys
 
-from collector.connect import PATIENT, CollectorError, connect, describe, require_dsn, dsn_of
+from collector.connect import (
+    PATIENT,
+    CollectorError,
+    connect,
+    describe,
+    dsn_of,
+    require_dsn,
+    where,
+)
 
 
 def _node():
@@ -49,8 +57,8 @@ def _reader(autocommit=False):
     conn = connect(dsn, autocommit=autocommit)
     try:
         if schema.version(conn) == 0:
-            raise CollectorError(f"{describe(Exception('no journal was pushed yet: its schema is not there'), dsn)}"
-                                 f" (run `osvc-engine journal push` on a node)")
+            raise CollectorError(f"{where(dsn)} holds no journal yet (its schema is not created): run "
+                                 f"`osvc-engine journal push` on a node first")
         if not autocommit:
             conn.commit()
     except psycopg.Error as exc:

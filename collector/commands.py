@@ -1,5 +1,6 @@
 """The service actions of the collector: `pull` (the 1.7+ meaning: the collector's copy of the env file
-to etc/), and the collector's part of `push`, which collector.hook runs after the push action."""
+to etc/), and the collector's part of `push` (engine.commands.encap:push reconciles the guests' copies;
+collector.hook runs this part after it)."""
 
 import os
 
@@ -73,12 +74,3 @@ def push_service(node, svc, dsn, bounds=PATIENT):
             f"{_when(stored.mtime_ns)}): pull it with `osvc-engine -s {svc} pull`" if stored.status else
             f"{svc}: the collector keeps a newer env file (from {stored.node}, modified {_when(stored.mtime_ns)}): "
             f"pull it with `osvc-engine -s {svc} pull`")
-
-
-def push(node, svc, request):
-    """`push` when nothing else does it (no encapsulation): the collector's part alone, which collector.hook
-    runs after the action; here only the check that there is a collector to push to."""
-    require_dsn(node)
-    return 0
-
-

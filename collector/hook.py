@@ -11,13 +11,16 @@
 import sys
 import time
 
-BUDGET = 3.0       # seconds a ship after an action may take at most
+# Seconds after which a ship after an action starts no new batch. What one batch may take beyond it is
+# bounded by the connection's timeouts (collector.connect.BOUNDED: connect 2 s, a statement 3 s).
+BUDGET = 3.0
 
 
 def after_action(node, words, services, journaled, rc):
     """Returns the exit code: the action's, or 1 when the collector's part of a successful push failed."""
     from collector.connect import dsn_of
 
+    deadline = time.monotonic() + BUDGET      # from here: the client's import counts too
     dsn = dsn_of(node)
     if dsn is None:
         return rc
@@ -27,7 +30,7 @@ def after_action(node, words, services, journaled, rc):
         try:
             from collector.push import push
 
-            _, refusals = push(node, dsn, bounds=BOUNDED, deadline=time.monotonic() + BUDGET)
+            _, refusals = push(node, dsn, bounds=BOUNDED, deadline=deadline)
             for exc in refusals:
                 print(f"osvc-engine: warning: collector: {exc}", file=sys.stderr)
         except Exception as exc:      # whatever it is, the action's outcome stands: say it, go on

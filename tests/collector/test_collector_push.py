@@ -5,7 +5,6 @@ import sqlite3
 import threading
 
 import psycopg
-import pytest
 
 from tests.collector.conftest import make_root
 from tests.helpers.cli import journal_rows, osvc

@@ -7,10 +7,7 @@ import os
 import queue
 import signal
 import subprocess
-import sys
 import threading
-
-import psycopg
 
 from tests.helpers.cli import COMMAND, journal_rows, osvc
 from tests.helpers.launchers import launcher_service
