@@ -225,14 +225,18 @@ class Container(Driver):
         self.can_rollback = True
 
     def _poll(self, message, test, every, timeout, error):
+        from core.progress import Waiting
+
         self.ctx.log.info(message)
         deadline = self.clock() + timeout
+        waiting = Waiting(message.removeprefix("wait for "), timeout, self.clock)   # a terminal's progress line
         while True:
             if test():
                 return
             if self.clock() + every > deadline:
                 raise error
             self.sleep(every)
+            waiting.tick()
 
     def wait_up(self):
         self._poll("wait for container up status", self.is_up, self.up_poll, self.start_timeout,

@@ -7,6 +7,7 @@ file) can use the device path.
 import os
 import time
 
+from core.progress import Waiting
 from drivers.base import Driver, DriverError
 
 PROBE_TIMEOUT = 10
@@ -62,8 +63,10 @@ class DiskLoop(Driver):
         # concurrent `unshare`/`ip netns exec`) only sets autoclear: the detach happens when the last
         # reference goes. Wait a little for it, then say so rather than report a stop that is not done.
         deadline = time.monotonic() + DETACH_WAIT
+        waiting = Waiting(f"{', '.join(devs)} to detach", DETACH_WAIT, time.monotonic, every=1.0)
         while self.devices():
             if time.monotonic() > deadline:
                 raise DriverError(f"{', '.join(self.devices())} still attached to {self.file} after losetup -d: "
                                   f"the device is busy (a mount of it in another mount namespace?)")
             time.sleep(0.1)
+            waiting.tick()          # a terminal's progress line, every second of the wait

@@ -47,18 +47,18 @@ def test_ci_and_the_makefile_install_from_the_one_list():
     makefile = (REPO / "Makefile").read_text()
     assert "deps:\n\tsh deps/install\n" in makefile
     for target in ("test", "test-all", "demo"):
-        assert re.search(rf"^{target}: deps \$\(STAMP\)$", makefile, re.M), target
+        assert re.search(rf"^{target}: deps \$\(STAMP\)$", makefile, re.MULTILINE), target
 
 
 def install(listed, tmp_path, wrap=()):
     lst = tmp_path / "list.txt"
     lst.write_text("".join(f"{p}   # why\n" for p in listed))
-    return subprocess.run([*wrap, "sh", str(INSTALL)], capture_output=True, text=True,
+    return subprocess.run([*wrap, "sh", str(INSTALL)], check=False, capture_output=True, text=True,
                           env={**os.environ, "OSVC_DEPS_LIST": str(lst)})
 
 
 def test_an_unreadable_list_is_an_error_not_nothing_missing(tmp_path):
-    r = subprocess.run(["sh", str(INSTALL)], capture_output=True, text=True,
+    r = subprocess.run(["sh", str(INSTALL)], check=False, capture_output=True, text=True,
                        env={**os.environ, "OSVC_DEPS_LIST": str(tmp_path / "absent.txt")})
     assert r.returncode == 1 and r.stderr.endswith(f"deps/install: cannot read {tmp_path}/absent.txt\n")
 
@@ -102,7 +102,8 @@ def inner_run(tmp_path, **env):
     (tmp_path / "pytest.ini").write_text("[pytest]\n")
     environ = {k: v for k, v in os.environ.items() if k not in ("OSVC_REQUIRE_ALL", "CI")}
     return subprocess.run([sys.executable, "-m", "pytest", "-p", "tests.helpers.deps", "-p", "no:cacheprovider",
-                           "-rA", "-q", str(tmp_path / "test_inner.py")], capture_output=True, text=True,
+                           "-rA", "-q", str(tmp_path / "test_inner.py")], check=False, capture_output=True,
+                          text=True,
                           cwd=tmp_path, env={**environ, "PYTHONPATH": str(REPO), **env})
 
 

@@ -28,8 +28,8 @@ def test_a_value_s_newline_and_escape_sequence_stay_on_the_record_s_line(web):
     resource_logger("web", "fs#1").info("mount /dev/x on /mnt/a\n10:54:50 INFO    WEB   forged\x1b[2J\rdone")
     assert buf.getvalue() == ("10:54:49 INFO    WEB.FS#1    mount /dev/x on /mnt/a\\n10:54:50 INFO    WEB   "
                               "forged\\x1b[2J\\rdone\n")
-    assert file_lines(path) == ["WEB.FS#1 - INFO - mount /dev/x on /mnt/a\\n10:54:50 INFO    WEB   "
-                                "forged\\x1b[2J\\rdone"]
+    assert file_lines(path) == [("WEB.FS#1 - INFO - mount /dev/x on /mnt/a\\n10:54:50 INFO    WEB   "
+                                 "forged\\x1b[2J\\rdone")]
 
 
 def test_the_logger_s_name_is_escaped_too(web):
@@ -56,9 +56,9 @@ def test_a_command_s_output_keeps_its_lines_each_escaped(web, tmp_path):
 
 def test_a_record_reaches_every_handler_unescaped(web):
     """The console's escaping is its own: the record the next handler gets is the one logged."""
-    buf, _ = web
-    seen = []
     import logging
+
+    seen = []
 
     class Keep(logging.Handler):
         def emit(self, record):
