@@ -146,7 +146,10 @@ class AppGuest(App):
     def stop(self):
         why = self._unjoinable()
         if why:
-            self.ctx.log.info(f"{why}: no application to stop in the guest")
+            # down: its applications went down with it; up but deaf: they may run, and the container's
+            # own stop (next) is all that can stop them, so say so louder
+            level = self.ctx.log.info if why.startswith("container is ") else self.ctx.log.warning
+            level(f"{why}: no application to stop in the guest")
             return
         if not self._has_folder():
             self.ctx.log.info(f"{GUEST_DIR} is not present inside container {self.container.name}: "

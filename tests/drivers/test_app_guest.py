@@ -1,5 +1,6 @@
 """app, in guest (drivers/app_guest.py): a VM service's launchers in the guest's /svc/etc/init.d, run by
-the host engine through the container's runmethod, no engine in the guest (reference §1.5, first form).
+the host engine through the container's runmethod, no engine in the guest
+(docs/encapsulation-and-cluster.md §1.5, first form).
 
 Real: an LXC busybox guest (tests/helpers/guest.py) started by the host engine's lxc driver; the
 launchers are files of the guest's rootfs; S10db touches /tmp/db.up in the guest, K10db removes it,
@@ -93,6 +94,9 @@ def test_start_stop_startapp_stopapp_and_status_through_lxc_attach(vm):
 @pytest.mark.root
 def test_failing_launcher_and_missing_folder(vm):
     guest, hv1 = vm
+    # stopapp with the container down: its applications went down with it
+    out = ok(guest.host_osvc(hv1, "-s", SVC, "stopapp")).stdout
+    assert "container is down: no application to stop in the guest\n" in out
     # startapp with the container down: refused, with the reason
     res = guest.host_osvc(hv1, "-s", SVC, "startapp")
     assert res.returncode != 0
@@ -209,4 +213,14 @@ def test_vm188_seed_launchers_through_the_ssh_runmethod(sim, vm_netns, tmp_path)
     out = ok(cli("stop")).stdout
     assert out.index("/svc/etc/init.d/K10db stop") < out.index("hpvmstop")
     assert not db_up.exists() and sim.show("hpvm", "vm188")["state"] == "off"
+    assert app() == ("n/a", ["container is down"])
+
+    # the VM runs but its sshd refuses: status says so, a stop warns and stops the VM anyway
+    ok(cli("start"))
+    sim.vmsim("fail", "hpvm", "vm188", "ssh=refuse")
+    deaf = f"container vm188 does not answer `{ssh} pwd` (rc 255)"
+    assert app() == ("n/a", [deaf])
+    res = ok(cli("stop"))
+    assert f"WARNING VM188.APP     {deaf}: no application to stop in the guest\n" in res.stdout
+    assert sim.show("hpvm", "vm188")["state"] == "off"
     assert app() == ("n/a", ["container is down"])
