@@ -390,6 +390,18 @@ def _cluster_audit(opts):
 def cmd_report(opts):
     from postmortem import report
 
+    if opts.cluster:
+        from core.node import Node
+        from postmortem import cluster
+
+        node = Node.from_env()
+        if not opts.no_pull:
+            cluster.refresh(node, [opts.svc])
+        with cluster.Sources(node) as src:
+            path, entry = report.write_cluster(src, opts.svc, opts.output, action_id=opts.action_id)
+        print(f"report of {entry.svc} {entry.action} [act:{entry.action_id[:8]}] written to {path}", file=sys.stderr)
+        return 0
+
     with (_collector("report_source")(opts) if opts.collector else _open()) as j:
         path, entry = report.write(j, opts.svc, opts.output, action_id=opts.action_id)
     print(f"report of {entry.svc} {entry.action} [act:{entry.action_id[:8]}] written to {path}", file=sys.stderr)

@@ -331,3 +331,47 @@ def write(journal, svc, path, action_id=None):
     except OSError as exc:
         raise UsageError(f"cannot write {path}: {exc.strerror}") from None
     return path, entry
+
+
+# -- the cluster's page (journal report --cluster) ---------------------------------------------------------
+def cluster_entry(entry):
+    """One Entry drawing a cluster action (audit.ClusterEntry): the root part's records, and those of the
+    parts it launched with their rids named `node:rid` (`node:svc` for their service machine), so each
+    remote machine is a lane of its own; the remote parts' own begin, launch and end records are left to
+    the journal lines (they would be taken for the action's)."""
+    root = entry.root
+    records = list(root.records)
+    for part in list(entry.parts())[1:]:
+        for rec in part.records:
+            if rec["kind"] != "action":
+                records.append({**rec, "rid": f"{part.node}:{rec['rid'] or part.svc}"})
+    records.sort(key=lambda r: (r["hlc"], r["node"], r["seq"]))
+    return audit.Entry(root.svc, root.action_id, records)
+
+
+def write_cluster(source, svc, path, action_id=None):
+    """The page of a cluster action (postmortem.cluster.Sources): the nested parts drawn as lanes
+    `node:rid`; the status before and after is the one of the node that began it. Returns (path, entry)."""
+    found = audit.cluster_entries(source, svc=svc)
+    if action_id:
+        found = [e for e in found if e.action_id.startswith(action_id)]
+        if len({e.action_id for e in found}) > 1:
+            raise UsageError(f"action id {action_id!r} matches {len(found)} actions of {svc}: give more characters")
+    if not found:
+        what = f"action {action_id!r}" if action_id else "action"
+        raise NotFound(f"no {what} of service {svc} in this node's journal or its mirrors: "
+                       f"list them with `osvc-engine journal audit --cluster -s {svc}`")
+    chosen = ([e for e in found if e.begin] or found)[-1]
+    home = next((j for j in source.journals if (j.raw(limit=1) or [[None] * 4])[0][3] == chosen.root.node),
+                source.journals[0])
+    before, after, where = statuses(home, chosen.root)
+    entry = cluster_entry(chosen)
+    text = page(entry, before, after, f"{where}, on node {chosen.root.node}")
+    tmp = f"{path}.tmp{os.getpid()}"
+    try:
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror}") from None
+    return path, entry

@@ -207,3 +207,25 @@ def test_a_failover_is_told_whole_by_the_cluster_audit_on_either_node(synced_nod
     assert heads[1].startswith("web start: ok after ") and "  where       hv2" in texts[0]
     assert "  interrupted its process (pid" in texts[0] and "recovered by root" in texts[0]
     assert texts[0].index("  where       hv1") < texts[0].index("  where       hv2")
+
+
+def test_the_cluster_report_draws_the_remote_part_as_lanes_of_its_own(nodes):
+    hv1 = nodes["hv1"]
+    _, aid = switch(nodes)
+    ok(hv1.osvc("journal", "report", "--cluster", "-s", "web", "-o", f"{nodes.root}/switch.html"))
+    page = (hv1.folder / "switch.html").read_text()
+    assert f"web switch [act:{aid[:8]}]" in page
+    for lane in ("app#1", "app#2", "hv2:web", "hv2:app#1", "hv2:app#2"):
+        assert f">{lane}</text>" in page
+    assert "on node hv1" in page
+
+
+def test_sync_all_copies_the_env_file_to_the_peer_over_ssh(synced_nodes):
+    hv1, hv2 = synced_nodes["hv1"], synced_nodes["hv2"]
+    env = hv1.folder / "etc" / "web.env"
+    env.write_text(env.read_text() + "\n# edited on hv1\n")
+    ok(hv1.osvc("-s", "web", "sync_all", "--force"))
+    assert (hv2.folder / "etc" / "web.env").read_text() == env.read_text()
+    rsync = [r for r in rows(hv1, kind="command") if r["event"] == "rsync"]
+    assert rsync and all(r["payload"]["rc"] == 0 for r in rsync)
+    assert any(a.startswith("hv2:") for r in rsync for a in r["payload"]["argv"])
