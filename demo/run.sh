@@ -6,7 +6,9 @@
 #     nodes: start --cluster, print status, migrate --to the peer, switch back, stop --cluster, then
 #     the journal of what happened;
 #  3. the VM cookbook's service (tests/data/seeds/vm188.env, [container#1] type = hpvm): print
-#     status, stop, start.
+#     status, stop, start;
+#  4. (root) two nodes over real ssh (demo/cluster.py: namespace nodes, an sshd each): a switch from
+#     hv1 to hv2, then its cluster audit on hv1, hv2's start nested under the record that launched it.
 # Runs on a fresh machine; as root it uses real loop devices, mounts and network namespaces. The
 # hypervisors are CLI simulators (simulators/bin first on PATH); ping of the guests is real.
 set -eu
@@ -192,3 +194,11 @@ run $in_ns osvc-engine -s vm188 start
 run $in_ns osvc-engine -s vm188 print status
 run osvc-engine journal tail -s vm188 --kind transition -n 40
 run osvc-engine journal verify
+
+echo
+echo "=== part 4: two nodes over real ssh, a switch and its cluster audit (demo/cluster.py) ==="
+if [ "$(id -u)" = 0 ]; then
+  python3 "$here/demo/cluster.py"     # tears its nodes down itself (sshd by pid, namespaces, folders)
+else
+  echo "(skipped: needs root for the namespace nodes)"
+fi

@@ -540,10 +540,12 @@ def cluster_entries(source, svc=None, kind=None, since_ns=None, action_id=None):
         raise UsageError(f"unknown audit kind {kind!r}: use one of {', '.join(KINDS)}")
     from journal.store import decode
 
-    filters = {k: v for k, v in {"svc": svc, "since_ns": since_ns, "action_id": action_id}.items() if v is not None}
+    prefix = action_id if action_id and len(action_id) < 16 else None     # an id's first characters
+    exact = None if prefix else action_id
+    filters = {k: v for k, v in {"svc": svc, "since_ns": since_ns, "action_id": exact}.items() if v is not None}
     groups = {}
     for rec in map(decode, source.rows(**filters)):
-        if rec.get("action_id"):
+        if rec.get("action_id") and (prefix is None or rec["action_id"].startswith(prefix)):
             groups.setdefault((rec["svc"], rec["action_id"]), {}).setdefault(rec["node"], []).append(rec)
     found = []
     for (name, aid), by_node in groups.items():
