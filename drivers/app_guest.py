@@ -6,6 +6,8 @@ The mode (`in_guest_mode`): the 1.5 app resource (the launcher folder form: no `
 that has a container (`[container#N]`, or the implicit one of `mode = kvm|hpvm|...`) and no resource
 tagged `encap` (with encap resources, a guest engine owns the guest's applications), seen by a host (not
 by an engine running inside one of the service's encapnodes). drivers.app.App picks this class then.
+That resource exists as for any service (config/build.py implicit_app): a bare `[app]` section, or the
+host's etc/<svc>.d folder (which 1.x made for every service); the VM cookbook's vm188.env has neither.
 
 Through the runmethod of the service's first container (`lxc-attach -n <name> --`, `ssh ... <name>`...):
     joinable    the container is up (else status says `container is <status>`), `<rm> pwd` answers
