@@ -345,3 +345,17 @@ def test_an_encap_step_a_crash_interrupted_is_recovered_from_the_guests_answer(p
     end = [x for x in pair.host_rows() if (x["kind"], x["event"]) == ("action", "end")][-1]
     assert end["payload"]["outcome"] == "interrupted"
     assert end["payload"]["recovered"]["encap:container#1"] == ["starting", "down", "down"]
+
+
+def test_a_failing_guest_stop_aborts_the_host_stop_and_the_container_stays_up(pair):
+    assert pair.host_cli("start").returncode == 0
+    write_launcher(pair.guest / "etc" / "svc.d" / "db", 'case "$1" in stop) echo "db will not stop" >&2; exit 1;; '
+                   'status) true;; esac')
+    r = pair.host_cli("stop")
+    assert r.returncode == 1
+    assert "error from encap service command 'stop' in container 101: rc 1" in r.stdout + r.stderr
+    host = pair.host_rows()
+    aid = begin_of(host)["action_id"]
+    assert [(rid, dst) for rid, dst in transitions(host, aid) if rid] == \
+        [("encap:container#1", "stopping"), ("encap:container#1", "stop-failed")]
+    assert pair.sim.show("vz", "101")["state"] == "running" and pair.running() == ["db", "web"]
