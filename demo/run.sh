@@ -8,7 +8,9 @@
 #  3. the VM cookbook's service (tests/data/seeds/vm188.env, [container#1] type = hpvm): print
 #     status, stop, start;
 #  4. (root) two nodes over real ssh (demo/cluster.py: namespace nodes, an sshd each): a switch from
-#     hv1 to hv2, then its cluster audit on hv1, hv2's start nested under the record that launched it.
+#     hv1 to hv2, then its cluster audit on hv1, hv2's start nested under the record that launched it;
+#  5. (root) an encapsulated service on a real LXC guest (demo/encap.py): the host starts the container
+#     and the engine inside it, both trees, push, stop.
 # Runs on a fresh machine; as root it uses real loop devices, mounts and network namespaces. The
 # hypervisors are CLI simulators (simulators/bin first on PATH); ping of the guests is real.
 set -eu
@@ -201,4 +203,12 @@ if [ "$(id -u)" = 0 ]; then
   python3 "$here/demo/cluster.py"     # tears its nodes down itself (sshd by pid, namespaces, folders)
 else
   echo "(skipped: needs root for the namespace nodes)"
+fi
+
+echo
+echo "=== part 5: an encapsulated service on a real LXC guest (demo/encap.py) ==="
+if [ "$(id -u)" = 0 ]; then
+  python3 "$here/demo/encap.py"       # tears its container and namespace down itself
+else
+  echo "(skipped: needs root for the LXC guest)"
 fi
