@@ -123,6 +123,29 @@ def build_parser():
     return p
 
 
+def did_you_mean(words):
+    """`: did you mean 'start'?` from the actions table: the actions these words begin (`print` -> `print
+    status`...), else the closest spellings (difflib); "" when nothing is close."""
+    import difflib
+
+    found = [a for a in ACTIONS if a.startswith(words + " ")] or difflib.get_close_matches(words, ACTIONS, n=3,
+                                                                                          cutoff=0.7)
+    if not found:
+        return ""
+    quoted = [f"'{a}'" for a in found]
+    return f": did you mean {' or '.join([', '.join(quoted[:-1]), quoted[-1]] if len(quoted) > 1 else quoted)}?"
+
+
+def report(exc):
+    """The final `osvc-engine: error: ...` on stderr, unless the console's ERROR line just showed the same words
+    on the same terminal (core/log.py shown_on_terminal): an error is printed once. Redirected or captured,
+    stderr always gets it."""
+    from core.log import shown_on_terminal
+
+    if not shown_on_terminal(str(exc)):
+        print(f"osvc-engine: error: {exc}", file=sys.stderr)
+
+
 def select_services(node, pattern, must_exist=True):
     """Expand `a,b,glob*` against the node's services; unknown names are an error listing what exists."""
     from core.errors import NotFound, UsageError
@@ -136,10 +159,11 @@ def select_services(node, pattern, must_exist=True):
         if any(ch in item for ch in "*?["):
             matches = fnmatch.filter(known, item)
             if not matches:
-                raise NotFound(f"no service matches '{item}' (services here: {', '.join(known) or 'none'})")
+                raise NotFound(f"no service matches '{item}' in {node.etc} (services there: "
+                               f"{', '.join(known) or 'none'})")
             selected += [m for m in matches if m not in selected]
         elif check_service_name(item) and must_exist and item not in known:
-            raise NotFound(f"unknown service '{item}' (services here: {', '.join(known) or 'none'})")
+            raise NotFound(f"unknown service '{item}' in {node.etc} (services there: {', '.join(known) or 'none'})")
         elif item not in selected:
             selected.append(item)
     return selected
@@ -162,7 +186,7 @@ def run(argv):
     opts = parser.parse_intermixed_args(argv)
     words = " ".join(opts.words)
     if words not in ACTIONS:
-        parser.error(f"unknown action '{words}' (see osvc-engine --help)")
+        parser.error(f"unknown action '{words}'{did_you_mean(words)} (see osvc-engine --help)")
     spec, must_exist, _, _ = ACTIONS[words]
     request = request_from(opts, argv)
 
@@ -224,7 +248,7 @@ def run_each(handler, node, services, request):
         try:
             rc = max(rc, handler(node, svc, request) or 0)
         except OsvcError as exc:
-            print(f"osvc-engine: error: {exc}", file=sys.stderr)
+            report(exc)
             rc = max(rc, exc.exit_code)
     return rc
 
@@ -235,7 +259,7 @@ def main(argv=None):
     try:
         return run(sys.argv[1:] if argv is None else argv)
     except OsvcError as exc:
-        print(f"osvc-engine: error: {exc}", file=sys.stderr)
+        report(exc)
         return exc.exit_code
     except KeyboardInterrupt:
         print("osvc-engine: interrupted", file=sys.stderr)

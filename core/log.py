@@ -71,6 +71,23 @@ def file_formatter(converter=None) -> logging.Formatter:
     return fmt
 
 
+# The messages of the ERROR records the console showed: the CLI prints its final `osvc-engine: error: ...`
+# only when the operator has not just read the same words on the same terminal (shown_on_terminal).
+_ERRORS_SHOWN = set()
+
+
+def shown_on_terminal(message: str) -> bool:
+    """Did the console log `message` at ERROR or above, with stdout and stderr on the same terminal? Then the
+    error was already in front of the operator. Redirected or captured, stderr must still get it (scripts)."""
+    if message not in _ERRORS_SHOWN:
+        return False
+    try:
+        return (sys.stdout.isatty() and sys.stderr.isatty()
+                and os.ttyname(sys.stdout.fileno()) == os.ttyname(sys.stderr.fileno()))
+    except (AttributeError, OSError, ValueError):
+        return False
+
+
 class ConsoleHandler(logging.StreamHandler):
     """stdout by default, looked up at each record (so a redirected or captured sys.stdout is
     honoured even for a logger built earlier), or the stream given."""
@@ -86,6 +103,11 @@ class ConsoleHandler(logging.StreamHandler):
     @stream.setter
     def stream(self, value):
         self._fixed = value
+
+    def emit(self, record):
+        super().emit(record)
+        if record.levelno >= logging.ERROR and self._fixed is None:
+            _ERRORS_SHOWN.add(record.getMessage())
 
 
 def _open_nofollow(handler):

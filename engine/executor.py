@@ -240,6 +240,7 @@ class Executor(SyncActions):
                 rlog.error(str(exc))
                 rlog.info(f"ignore {step.direction} error on optional resource")
                 return
+            exc.rid = step.rid      # run_sub logs it under the resource's name, SVC.RID, not the service's
             raise
         advance(mstep.ok)
         self.hand_to_rollback(step, drv)
@@ -424,7 +425,7 @@ class Executor(SyncActions):
             raise
         except Exception as exc:
             self.fire("", svc_failed, reason=str(exc))
-            self.log.error(str(exc))
+            self.loggers(getattr(exc, "rid", "")).error(str(exc))     # "": the service's own logger
             if action in START_FAMILY:
                 self.rollback(action, drivers)
             raise

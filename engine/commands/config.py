@@ -43,10 +43,13 @@ def _check_text(node, svc, text, path, doing) -> None:
 # ---- read-only -------------------------------------------------------------------------------------------
 
 def validate_config(node, svc, request) -> int:
-    """Print every problem as `<file>:<line>: [<section>] <keyword>: <message>`; 0 only when clean."""
+    """Print every problem as `<file>:<line>: [<section>] <keyword>: <message>`; 0 only when clean, and then
+    one line that says so (silence read as "did it even run?")."""
     problems = cfg.validate(node, svc)
     for p in problems:
         print(p)
+    if not problems:
+        print(f"{node.env_file(svc)}: valid, no problem found")
     return ConfigError.exit_code if problems else 0
 
 

@@ -453,7 +453,9 @@ def test_prstart_prstatus_prstop_between_two_nodes(pool):
 
     res = run(pool, "node2", "prstart")
     assert res.returncode == 1
-    assert "ERROR   SVC1         /dev/sdb is already reserved. use --force to override this safety net" in console(res)
+    # the resource's error, under the resource's name (issue 17 item 20)
+    assert "ERROR   SVC1.CONTAINER#1PR /dev/sdb is already reserved. use --force to override this safety net" \
+        in console(res)
     assert san.show("/dev/sdb")["registrations"] == {"node1": 0x1a}
 
     res = run(pool, "node2", "scsireserv", "--force")

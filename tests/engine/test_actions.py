@@ -183,7 +183,7 @@ def test_several_services_and_globs(osvc_root, svc):
     assert "web: start" in r.stdout and "web2: start" in r.stdout
     r = osvc(osvc_root, "-s", "nosuch", "start")
     assert r.returncode == 4
-    assert "unknown service 'nosuch' (services here: web, web2)" in r.stderr
+    assert f"unknown service 'nosuch' in {osvc_root}/etc (services there: web, web2)" in r.stderr
 
 
 def test_hb_driven_service_needs_cluster(osvc_root):

@@ -34,7 +34,7 @@ def web(node):
 
 
 def test_validate_clean_and_broken(capsys, node, web):
-    assert run(capsys, "-s", "web", "validate", "config") == (0, "", "")
+    assert run(capsys, "-s", "web", "validate", "config") == (0, f"{web}: valid, no problem found\n", "")
     web.write_text(COMMENTED + "\n[fs#1]\ndev = /dev/sdb\nbogus = 1\n")
     rc, out, err = run(capsys, "-s", "web", "validate", "config")
     assert rc == 3
