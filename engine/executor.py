@@ -551,10 +551,9 @@ class Executor(SyncActions):
 
     def dry_run(self, steps):
         """Print the planned steps and the transitions each would journal; touch nothing."""
-        from engine.states import load_states
         from machines.defs import dest_of, machine_def
 
-        states = load_states(self.node, self.svc)
+        states = self.dry_run_states(steps)
         for action, planned in steps.items():
             print(f"{self.svc}: {action}")
             if not planned:
@@ -578,6 +577,32 @@ class Executor(SyncActions):
                 print(f"  {step.direction:<5} {step.rid:<14} {' -> '.join(path)}")
                 self.print_requires_and_triggers(res, step.direction)
         return 0
+
+    def dry_run_states(self, steps):
+        """rid -> the state a dry run starts from: the recorded one, moved the way observe() would move it when
+        the probe (quiet probe drivers, engine.probe) sees the resource otherwise now (issue 17, item 20: a
+        filesystem found mounted is planned `up -> stopping -> down`). Nothing is journaled."""
+        from engine.probe import resource_status
+        from engine.session import probe_drivers
+        from engine.states import load_states
+        from machines.defs import dest_of, machine_def
+
+        states = load_states(self.node, self.svc)
+        rids = [s.rid for action, planned in steps.items() if action not in SYNC_ACTIONS
+                for s in planned if s.family != "encap"]
+        if not rids:
+            return states
+        drivers = probe_drivers(self.node, self.spec, self.request)
+        for rid in dict.fromkeys(rids):
+            res = self.spec.resource(rid)
+            kind = machine_of(res.family)
+            state = states.get(rid) or machine_def(kind).initial
+            value, _ = resource_status(res, drivers.get(rid))
+            seen_up = value in ("up", "stdby up")
+            if value in ("up", "stdby up", "down", "stdby down") and is_up(state) != seen_up:
+                state = dest_of(kind, "observed_up" if seen_up else "observed_down", state) or state
+            states[rid] = state
+        return states
 
     def dry_run_guest(self, step, action):
         """The guest engine's own dry run of the action, indented under its step (it touches nothing)."""
