@@ -12,7 +12,7 @@ import pytest
 from core.lineage import PARENT_ENV
 from tests.helpers.cli import COMMAND, journal_rows, osvc, write_launcher
 from tests.helpers.launchers import SCRIPT
-from tests.helpers.sim import sim_node_conf
+from tests.helpers.sim import SIM_BIN, sim_node_conf
 
 ENV = """\
 [DEFAULT]
@@ -42,8 +42,8 @@ check = 20
 class Pair:
     """The host root, the guest's root (inside its userland folder) and where each launcher keeps state."""
 
-    def __init__(self, tmp_path, osvc_root, sim, engine=None):
-        self.host, self.sim = osvc_root, sim
+    def __init__(self, tmp_path, osvc_root, sim, engine=None, env=ENV, wrap=()):
+        self.host, self.sim, self.wrap = osvc_root, sim, wrap
         self.userland = tmp_path / "vm1"
         self.guest = self.userland / "var" / "lib" / "osvc-engine"
         for sub in ("etc", "var", "log"):
@@ -60,13 +60,19 @@ class Pair:
         cf = sim.root / "etc" / "vz" / "conf" / "101.conf"
         cf.parent.mkdir(parents=True, exist_ok=True)
         cf.write_text('ONBOOT="no"\nVE_ROOT="/vz/root/$VEID"\nVE_PRIVATE="/vz/private/$VEID"\n')
-        sim.vmsim("define", "vz", "101", "--set", f"userland={self.userland}")
-        (osvc_root / "etc" / "svc.env").write_text(ENV)
+        if "type = kvm" in env:
+            from tests.drivers.test_containers_xen import write_kvm_xml
+
+            write_kvm_xml(sim, "vm1")
+            sim.vmsim("define", "kvm", "vm1", "--set", f"userland={self.userland}")
+        else:
+            sim.vmsim("define", "vz", "101", "--set", f"userland={self.userland}")
+        (osvc_root / "etc" / "svc.env").write_text(env)
         write_launcher(osvc_root / "etc" / "svc.d" / "web", SCRIPT.format(state=self.state, name="web"))
         write_launcher(self.guest / "etc" / "svc.d" / "db", SCRIPT.format(state=self.state, name="db"))
 
     def host_cli(self, *args):
-        return osvc(self.host, "-s", "svc", *args, env=self.sim.env)
+        return osvc(self.host, "-s", "svc", *args, env=self.sim.env, wrap=self.wrap)
 
     def guest_cli(self, *args):
         return osvc(self.guest, "-s", "svc", *args, node="vm1")
@@ -359,3 +365,29 @@ def test_a_failing_guest_stop_aborts_the_host_stop_and_the_container_stays_up(pa
     assert [(rid, dst) for rid, dst in transitions(host, aid) if rid] == \
         [("encap:container#1", "stopping"), ("encap:container#1", "stop-failed")]
     assert pair.sim.show("vz", "101")["state"] == "running" and pair.running() == ["db", "web"]
+
+
+@pytest.mark.root
+def test_a_kvm_guest_is_reached_over_ssh_with_its_words_quoted(tmp_path, osvc_root, sim, vm_netns):
+    """kvm's runmethod is the node's rsh (ssh ... -- vm1): ssh joins its words into one remote shell line,
+    so each word goes quoted (a --tags a+b or a path with a space would otherwise be split or read)."""
+    ns, add_host = vm_netns
+    add_host("vm1", "10.77.0.5")
+    env = ENV.replace("type = vz\nname = 101", "type = kvm\nname = vm1")
+    pair = Pair(tmp_path, osvc_root, sim, env=env, wrap=("ip", "netns", "exec", ns))
+    conf = osvc_root / "etc" / "node.conf"       # a guest PATH with a space: one word only when quoted
+    conf.write_text(conf.read_text().replace("[container]\n", "[container]\nguest_path = /usr/bin:/bin:/opt/my tools\n"))
+    r = pair.host_cli("start")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert pair.running() == ["db", "web"]
+    cmd = [x for x in pair.host_rows(kind="command") if x["rid"] == "encap:container#1"][-1]["payload"]["argv"]
+    at = cmd.index("--")
+    assert cmd[:2] == [str(SIM_BIN / "ssh"), "-q"] and cmd[at:at + 4] == ["--", "vm1", "env", "-i"]
+    assert cmd[-3:] == ["-s", "svc", "start"]
+    assert begin_of(pair.guest_rows())["action_id"] == begin_of(pair.host_rows())["action_id"]
+    r = pair.host_cli("stopapp", "--slaves", "--tags", "encap")
+    assert r.returncode == 0, r.stdout + r.stderr
+    argv = [x for x in pair.host_rows(kind="command") if x["rid"] == "encap:container#1"][-1]["payload"]["argv"]
+    assert argv[-5:] == ["-s", "svc", "--tags", "encap", "stopapp"]
+    assert pair.running() == ["web"]
+    assert pair.host_cli("stop").returncode == 0 and pair.running() == []
