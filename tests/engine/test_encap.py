@@ -391,3 +391,19 @@ def test_a_kvm_guest_is_reached_over_ssh_with_its_words_quoted(tmp_path, osvc_ro
     assert argv[-5:] == ["-s", "svc", "--tags", "encap", "stopapp"]
     assert pair.running() == ["web"]
     assert pair.host_cli("stop").returncode == 0 and pair.running() == []
+
+
+def test_a_dry_run_shows_the_guest_engines_own_plan_and_touches_nothing(pair):
+    assert pair.host_cli("start", "--master").returncode == 0
+    assert pair.host_cli("push").returncode == 0
+    before = len(pair.guest_rows())
+    r = pair.host_cli("start", "--dry-run")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == (
+        "svc: start\n"
+        "  start container#1    up -> starting -> wait-up -> wait-ping -> wait-operational -> up\n"
+        "  start app#2          up -> starting -> up\n"
+        "  start encap:container#1 the engine in 101 (container#1):\n"
+        "    svc: start\n"
+        "      start app#1          down -> starting -> up\n")
+    assert pair.running() == ["web"] and len(pair.guest_rows()) == before
