@@ -5,6 +5,7 @@ Grammar (the svcmgr grammar of the 1.x agent):
     osvc-engine -s SVC[,SVC2|glob] [options] ACTION WORDS
     osvc-engine journal SUBCOMMAND [options]
     osvc-engine machines [KIND] [--format text|mermaid|json]
+    osvc-engine keywords [SECTION]
 
 Handlers are imported lazily, so `print status` never pays for `sh` or `sqlite_utils`.
 """
@@ -25,6 +26,7 @@ ACTIONS = {a.name: (a.handler, a.needs_service, a.help, a.example) for a in ACTI
 FAMILIES = {
     "journal": "postmortem.cli:main",
     "machines": "cli:machines_command",
+    "keywords": "config.reference:main",
 }
 
 
@@ -58,6 +60,7 @@ def _epilog():
         "other commands:",
         "  journal           tail, verify, replay, audit, report, snapshot, export, stats (osvc-engine journal --help)",
         "  machines          print the state machines (osvc-engine machines --help)",
+        "  keywords          print the env file keywords, markdown (docs/keywords.md is its output)",
         "",
         "environment: OSVC_ROOT (default /var/lib/osvc-engine as root), OSVC_NODENAME (default the host name)",
     ]
