@@ -81,16 +81,82 @@ def newest_mirror(folder, name):
 
 
 def _export(peer, cursor):
+    """The peer's whole raw stream (the comparison after a refused cursor); a PeerResult."""
     res = peer.run([*EXPORT, *(["--cursor", cursor] if cursor else [])], timeout=PULL_TIMEOUT)
     if res.rc in UNREACHABLE_RC:
         raise Unreachable(f"node {peer.name} is unreachable: {res.error_text()}")
     return res
 
 
+class _Refused(Exception):
+    """The peer's export ended with this rc before sending a header: (rc, stderr)."""
+
+    def __init__(self, rc, err):
+        super().__init__(rc)
+        self.rc, self.err = rc, err
+
+
+def _stream(node, peer, cursor, folder):
+    """Run the peer's `export --raw` and append its rows to the mirror as they arrive, checked batch by
+    batch inside one transaction (the export, the link and the checks overlap; a bad row rolls all of it
+    back). Returns (journal uuid, rows added, head, whole: the stream's end was seen)."""
+    import os
+    import select
+
+    from drivers.peer import PeerResult
+    from journal import raw
+    from journal.mirror import Mirror
+
+    proc = peer.spawn([*EXPORT, *(["--cursor", cursor] if cursor else [])])
+    reader, fd = raw.Reader(), proc.stdout.fileno()
+    mirror, added, end = None, 0, None
+    try:
+        header = None
+        while True:
+            if not select.select([fd], [], [], PULL_TIMEOUT)[0]:
+                raise Unreachable(f"node {peer.name}: no answer in {PULL_TIMEOUT}s")
+            data = os.read(fd, 1 << 20)
+            if not data:
+                break
+            reader.feed(data)
+            rows = []
+            for kind, value in reader.items():
+                if kind == "header":
+                    header = value
+                    mirror = Mirror(folder, peer.name, header["journal"])
+                    appending = mirror.appending()
+                    append = appending.__enter__()
+                elif kind == "row":
+                    rows.append(value)
+                elif kind == "end":
+                    end = value
+            if rows:
+                if mirror is None:
+                    raise JournalError(f"node {peer.name}: its journal stream has rows before its header")
+                added += append(rows)
+        rc = proc.wait()
+        err = proc.stderr.read()
+        if header is None:
+            if rc in UNREACHABLE_RC:
+                raise Unreachable(f"node {peer.name} is unreachable: {PeerResult(rc, b'', err).error_text()}")
+            raise _Refused(rc, err)
+        appending.__exit__(None, None, None)          # commit
+        return header["journal"], added, mirror.head()[0], end is not None
+    except BaseException as exc:
+        if mirror is not None and mirror._conn is not None and mirror._conn.in_transaction:
+            appending.__exit__(type(exc), exc, exc.__traceback__)     # roll back
+        raise
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        if mirror is not None:
+            mirror.close()
+
+
 def pull_peer(node, peer):
     """Pull one peer into its mirror; see the module docstring."""
-    from journal import raw
-    from journal.mirror import ChainBreak, Mirror, folder_of
+    from journal.mirror import Mirror, folder_of
 
     t0 = time.monotonic()
     folder = folder_of(node.journal_path)
@@ -99,25 +165,26 @@ def pull_peer(node, peer):
     if known is not None:
         with Mirror(folder, peer.name, known[0]) as m:
             cursor = m.cursor()
-    res = _export(peer, cursor)
-    if res.rc == 4 and b"belongs to journal" in res.err:
-        cursor, res = None, _export(peer, None)     # the peer's journal was replaced: a new mirror
-    if res.rc == 6 and cursor is not None:
-        raise _rewritten(node, peer, folder, known[0])
-    if res.rc == 4 and b"no journal at" in res.err:
-        return Pulled(peer.name, "", 0, 0, time.monotonic() - t0)        # nothing journaled there yet
-    if res.rc != 0:
-        raise JournalError(f"node {peer.name}: journal export failed (rc {res.rc}): {res.error_text()}")
-    header, rows, end = raw.parse(res.out)
-    with Mirror(folder, peer.name, header["journal"]) as m:
+    try:
         try:
-            added = m.accept(rows)
-        except ChainBreak:
-            raise
-        head = m.head()[0]
-    if end is None:
+            uuid, added, head, whole = _stream(node, peer, cursor, folder)
+        except _Refused as no:
+            if no.rc == 4 and b"belongs to journal" in no.err:     # the peer's journal was replaced: a new mirror
+                uuid, added, head, whole = _stream(node, peer, None, folder)
+            else:
+                raise
+    except _Refused as no:
+        if no.rc == 6 and cursor is not None:
+            raise _rewritten(node, peer, folder, known[0]) from None
+        if no.rc == 4 and b"no journal at" in no.err:
+            return Pulled(peer.name, "", 0, 0, time.monotonic() - t0)        # nothing journaled there yet
+        from drivers.peer import PeerResult
+
+        raise JournalError(f"node {peer.name}: journal export failed (rc {no.rc}): "
+                           f"{PeerResult(no.rc, b'', no.err).error_text()}") from None
+    if not whole:
         raise Unreachable(f"node {peer.name}: the stream was cut after seq {head} (kept; the next pull resumes)")
-    return Pulled(peer.name, header["journal"], added, head, time.monotonic() - t0)
+    return Pulled(peer.name, uuid, added, head, time.monotonic() - t0)
 
 
 def _rewritten(node, peer, folder, uuid):

@@ -13,6 +13,7 @@ read-only; only a pull writes it, under an exclusive lock of the mirror file (a 
 same peer waits for the first).
 """
 
+import contextlib
 import os
 import re
 import sqlite3
@@ -141,20 +142,37 @@ class Mirror:
         """Append the rows after checking they chain from the head (all or nothing). Returns how many."""
         if not rows:
             return 0
+        with self.appending() as append:
+            return append(rows)
+
+    @contextlib.contextmanager
+    def appending(self):
+        """One write transaction: `append(rows)` checks each batch against the head so far and inserts
+        it (rows a racing pull already wrote are skipped); all of it is committed at the end, or none when
+        anything raised. A pull streams a peer's rows through it as they arrive."""
         conn = self._conn
         try:
             conn.execute("BEGIN IMMEDIATE")       # a concurrent pull of this peer waits here
         except sqlite3.Error as exc:
             raise JournalError(f"mirror {self.path}: {exc}") from None
         try:
-            seq, prev = self.head()
-            rows = [r for r in rows if r[0] > seq] if rows[0][0] <= seq else rows   # a racing pull got some
-            if rows:
+            base = self.head()
+            state = list(base)                    # (seq, hash) the next rows must follow
+
+            def append(rows):
+                seq, prev = state
+                rows = [r for r in rows if r[0] > seq] if rows and rows[0][0] <= seq else rows
+                if not rows:
+                    return 0
                 self._check_overlap(rows, seq)
-                last, _ = self.check(rows, seq, prev)
-                insert_rows(conn, [list(r) for r in rows])
-                if self.every and last // self.every != seq // self.every:
-                    conn.execute(SVC_MERGE, (seq // self.every * self.every, last // self.every * self.every))
+                state[:] = self.check(rows, seq, prev)
+                insert_rows(conn, rows)
+                return len(rows)
+
+            yield append
+            last, begun = state[0], base[0]
+            if self.every and last // self.every != begun // self.every:
+                conn.execute(SVC_MERGE, (begun // self.every * self.every, last // self.every * self.every))
             conn.execute("COMMIT")
         except BaseException as exc:
             if conn.in_transaction:
@@ -162,7 +180,6 @@ class Mirror:
             if isinstance(exc, sqlite3.Error):
                 raise JournalError(f"mirror {self.path}: {exc}; nothing was written") from None
             raise
-        return len(rows)
 
     def _check_overlap(self, rows, seq):
         if rows[0][0] != seq + 1:
