@@ -6,7 +6,7 @@ lag from an action's end to a `journal tail --collector -f` follower printing it
 A throwaway PostgreSQL server (tests/helpers/pg.py: initdb in a temp folder, unix socket only, default
 durability settings: fsync on) holds the collector. The push side is what `osvc-engine journal push`
 does (collector.push.push): read the journal's rows from SQLite, check each one's hash chain from the
-collector's head, derive the payload's jsonb, COPY them 5,000 a transaction with the head row locked,
+collector's head, derive the payload's jsonb, COPY them 20,000 a transaction with the head row locked,
 advance the head, notify. The COPY side sends the very tuples the push sends (prepared in memory
 beforehand, jsonb text included) with one COPY in one transaction into the same, emptied, table: the
 database's own cost of storing them. Each side runs in turns, best of 3. The lag is per action: the end

@@ -78,3 +78,28 @@ def test_a_read_that_journals_nothing_does_not_load_it_either(tmp_path, collecto
     assert osvc(root, "-s", "web", "start").returncode == 0
     assert loaded(root, "-s", "web", "print", "status") == "0 []"
     assert loaded(root, "-s", "web", "stop") == "0 ['collector', 'psycopg']"
+
+
+def test_an_operators_read_only_role_reads_the_fleet_and_cannot_write(node_roots, collector_dsn, pg_server):
+    root = node_roots("node1")
+    launcher_service(root)
+    assert osvc(root, "-s", "web", "start").returncode == 0
+    dbname = collector_dsn.split("dbname=")[1].split()[0]
+    with pg_server.admin() as conn:                  # docs/collector.md, "Setup"
+        if not conn.execute("SELECT 1 FROM pg_roles WHERE rolname = 'osvc_reader'").fetchone():
+            conn.execute("CREATE ROLE osvc_reader LOGIN")
+        conn.execute(f"GRANT CONNECT ON DATABASE {dbname} TO osvc_reader")
+    with pg_server.admin(dbname) as conn:
+        conn.execute("GRANT USAGE ON SCHEMA osvc TO osvc_reader")
+        conn.execute("GRANT SELECT ON ALL TABLES IN SCHEMA osvc TO osvc_reader")
+        conn.execute("ALTER ROLE osvc_reader SET search_path = osvc")
+    reader = make_root(root.parent, "desk", pg_server.dsn(dbname, "osvc_reader"))
+    local = osvc(root, "journal", "audit")
+    fleet = osvc(reader, "journal", "audit", "--collector", node="desk")
+    assert fleet.returncode == 0, fleet.stderr
+    assert fleet.stdout == local.stdout
+    launcher_service(reader)
+    out = osvc(reader, "-s", "web", "start", node="desk")
+    assert out.returncode == 0                       # the action stands; its ship is refused, and said so
+    assert out.stderr.startswith("osvc-engine: warning: journal not shipped: collector ")
+    assert "permission denied for table journals" in out.stderr
