@@ -10,6 +10,9 @@ transport object serves every service and resource) and plain values:
     transport.rsync(run, peer, sources, dst, options=(), timeout=3600, **kw) -> Result
     transport.rsync_same_path(run, peer, files, options=(), timeout=3600, **kw) -> Result
     transport.is_mountpoint(run, peer, path, timeout=60) -> bool
+    transport.map_path(peer, path) -> Path                   # where the peer keeps the path we name
+`run(..., input=<file opened rb>)` feeds that file to the command on the peer (its stdin: ssh without
+`-n`): how sync btrfs sends a `btrfs send` stream to the peer's `btrfs receive`.
 
 - SshTransport (production): `ssh <opts> <peer> <argv shell-quoted>` and
   `rsync <options> -e "ssh <opts>" <sources> <peer>:<dst>`; ssh forwards no environment, so the
@@ -38,10 +41,16 @@ SSH = ["ssh", "-q", "-o", "StrictHostKeyChecking=no", "-o", "ForwardX11=no", "-o
 class Transport:
     """The transport contract (see the module docstring); `run` is written once, on `command`."""
 
-    def command(self, peer, argv, env=None) -> tuple[list[str], dict[str, str]]:
+    def command(self, peer, argv, env=None, stdin=False) -> tuple[list[str], dict[str, str]]:
         """(argv to run here, variables to add to its environment) that run `argv` on `peer`, where
-        it sees the variables `env` (whatever the local environment holds)."""
+        it sees the variables `env` (whatever the local environment holds). `stdin`: argv reads what
+        the local command is fed (else it reads nothing)."""
         raise NotImplementedError
+
+    def map_path(self, peer, path) -> Path:
+        """Where `path`, as this node names it, lives on `peer`: the same path (nodes are installed
+        alike), except where nodes are folders of one machine (LocalTransport)."""
+        return Path(path)
 
     def run(self, run, peer, argv, timeout=60, log=None, env=None, remote_env=None, **kw):
         """Run `argv` on `peer` through the runner's `run`; logs `exec '...' on node <peer>` to `log`.
@@ -49,7 +58,7 @@ class Transport:
         argv = [str(a) for a in argv]
         if log is not None:
             log.info(f"exec '{' '.join(argv)}' on node {peer}")
-        local, peer_env = self.command(peer, argv, remote_env)
+        local, peer_env = self.command(peer, argv, remote_env, stdin=kw.get("input") is not None)
         if env or peer_env:
             kw["env"] = {**(env or {}), **peer_env}
         return run(local, timeout=timeout, **kw)
@@ -71,11 +80,12 @@ class SshTransport(Transport):
     def __init__(self, ssh=None):
         self.ssh = list(ssh or SSH)
 
-    def command(self, peer, argv, env=None):
+    def command(self, peer, argv, env=None, stdin=False):
         words = [str(a) for a in argv]
         if env:       # ssh forwards no environment: the remote shell runs `env K=V ... argv`
             words = ["env", *(f"{k}={v}" for k, v in env.items()), *words]
-        return [*self.ssh, "-n", "--", peer, shlex.join(words)], {}
+        # -n: the remote command reads nothing, unless it is fed a stream (btrfs receive)
+        return [*self.ssh, *([] if stdin else ["-n"]), "--", peer, shlex.join(words)], {}
 
     def rsync_argv(self, peer, sources, dst, options=()) -> list:
         return ["rsync", *options, "-e", " ".join(self.ssh), "--", *map(str, sources), f"{peer}:{dst}"]
@@ -117,7 +127,7 @@ class LocalTransport(Transport):
                     continue
         return self.root(peer) / "fs" / path.relative_to("/")
 
-    def command(self, peer, argv, env=None):
+    def command(self, peer, argv, env=None, stdin=False):
         argv = [str(a) for a in argv]
         if argv and argv[0] == "osvc-engine":
             argv = self.engine + argv[1:]
