@@ -13,7 +13,7 @@ REPLAY_EXAMPLES = """examples:
   osvc-engine journal replay --check               every service's machines against var/<svc>/states.json"""
 
 SNAPSHOT_EXAMPLES = """examples:
-  osvc-engine journal snapshot                 rebuild every service's snapshots (every 1000 records)
+  osvc-engine journal snapshot                 rebuild every service's snapshots (every 100 of its records)
   osvc-engine journal snapshot --every 500
   osvc-engine journal snapshot --drop          remove them all (replay folds from the start)"""
 
@@ -39,7 +39,7 @@ def add_parsers(sub):
     text = "rebuild (or --drop) the replay snapshots stored in journal.db"
     s = sub.add_parser("snapshot", help=text, description=text, epilog=SNAPSHOT_EXAMPLES, formatter_class=fmt)
     s.add_argument("--every", type=int, metavar="N", help="a snapshot every N records of a service "
-                   "(default: node.conf [journal] snapshot_interval, 1000)")
+                   "(default: node.conf [journal] snapshot_interval, 100)")
     s.add_argument("--drop", action="store_true", help="only remove the snapshots")
 
 

@@ -279,6 +279,25 @@ def test_actions_write_snapshots_and_replay_uses_them(snapshotted):
     assert_replay_equals_engine(root)
 
 
+def test_by_default_a_service_is_snapshotted_about_every_100_of_its_records(osvc_root, svc):
+    """The default interval counts the service's own records: a snapshot once 100 of them passed the last."""
+    from engine.history.snapshots import DEFAULT_INTERVAL
+
+    assert DEFAULT_INTERVAL == 100
+    while True:
+        assert osvc(osvc_root, "-s", "web", "start").returncode == 0
+        assert osvc(osvc_root, "-s", "web", "stop").returncode == 0
+        with Journal(jpath(osvc_root)) as j:
+            if len(j.raw(svc="web")) >= 230:
+                break
+    snaps = snapshot_rows(osvc_root)
+    assert [s[0] for s in snaps] == ["web", "web"]
+    with Journal(jpath(osvc_root)) as j:
+        assert len(j.raw(svc="web", seq_max=snaps[0][1])) >= 100
+        assert len(j.raw(svc="web", seq_after=snaps[0][1], seq_max=snaps[1][1])) >= 100
+        assert len(j.raw(svc="web", seq_after=snaps[1][1])) < 100
+
+
 def test_a_modified_snapshot_is_detected_and_replay_falls_back(snapshotted):
     root = snapshotted
     svc_, seq, h, blob, digest = snapshot_rows(root)[-1]
