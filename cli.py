@@ -58,7 +58,7 @@ def _epilog():
     lines += [
         "",
         "other commands:",
-        "  journal           tail, verify, replay, audit, report, snapshot, export, pull, stats (osvc-engine journal --help)",
+        "  journal           tail, verify, replay, audit, report, snapshot, export, pull, push, stats (osvc-engine journal --help)",
         "  machines          print the state machines (osvc-engine machines --help)",
         "  keywords          print the env file keywords, markdown (docs/keywords.md is its output)",
         "",
