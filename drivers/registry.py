@@ -26,6 +26,7 @@ DRIVERS = {
     # --- sync -------------------------------------------------------------------------------
     ("sync", ""): "drivers.sync_rsync:SyncRsync",
     ("sync", "rsync"): "drivers.sync_rsync:SyncRsync",
+    ("sync", "btrfs"): "drivers.sync_btrfs:SyncBtrfs",
     # --- container: one module per technology, all on drivers.container.Container --------------
     ("container", "kvm"): "drivers.container_kvm:Kvm",
     ("container", "xen"): "drivers.container_xen:Xen",
