@@ -100,7 +100,6 @@ def tail(opts, filters, out=None):
     """`journal tail --collector [-f]`: the newest matching records of every node (all of them with
     --since), merged, then with -f what arrives, woken by LISTEN/NOTIFY."""
     from collector import read
-    from collector.ship import CHANNEL
     from core.errors import UsageError
     from journal.tail import Printer
 
@@ -117,24 +116,62 @@ def tail(opts, filters, out=None):
     conn, dsn = _reader(autocommit=True)
     listener = None
     try:
-        if opts.follow:
-            listener = connect(dsn, autocommit=True)
-            listener.execute(f"LISTEN {CHANNEL}")     # before the snapshot: nothing committed after it is missed
-        printer = Printer(out, None, opts.output)
-        rows, cursors = read.snapshot(conn, filters, last)
-        printer.emit(rows)
-        if opts.follow:
+        try:
+            if opts.follow:
+                listener = _listen(dsn)           # before the snapshot: nothing committed after it is missed
+            printer = Printer(out, None, opts.output)
+            rows, cursors = read.snapshot(conn, filters, last)
+            printer.emit(rows)
+        except _psycopg_error() as exc:
+            raise CollectorError(describe(exc, dsn)) from None
+        while opts.follow:
             try:
                 read.follow(listener, conn, filters, cursors, printer.emit)
-            except KeyboardInterrupt:
-                pass
-    except _psycopg_error() as exc:
-        raise CollectorError(describe(exc, dsn)) from None
+            except (CollectorError, _psycopg_error()) as exc:
+                # the collector restarted or the network dropped: the per-journal cursors say where to resume
+                why = exc if isinstance(exc, CollectorError) else describe(exc, dsn)
+                print(f"osvc-engine: warning: following stopped: {why}; reconnecting every {RETRY_SECONDS:g}s, "
+                      f"then going on from where it stopped", file=sys.stderr, flush=True)
+                conn, listener = _reconnect(dsn, conn, listener)
+    except KeyboardInterrupt:
+        pass
     finally:
-        conn.close()
-        if listener is not None:
-            listener.close()
+        for c in (conn, listener):
+            if c is not None:
+                c.close()
     return 0
+
+
+RETRY_SECONDS = 2.0
+
+
+def _listen(dsn):
+    from collector.ship import CHANNEL
+
+    listener = connect(dsn, autocommit=True)
+    listener.execute(f"LISTEN {CHANNEL}")
+    return listener
+
+
+def _reconnect(dsn, *old):
+    """(reader, listener) once the collector answers again; the listener first (see tail)."""
+    import time
+
+    for c in old:
+        try:
+            c.close()
+        except Exception:       # a dead connection's close: nothing to keep from it
+            pass
+    while True:
+        time.sleep(RETRY_SECONDS)
+        try:
+            listener = _listen(dsn)
+        except (CollectorError, _psycopg_error()):
+            continue
+        try:
+            return connect(dsn, autocommit=True), listener
+        except CollectorError:
+            listener.close()
 
 
 def _psycopg_error():

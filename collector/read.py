@@ -112,14 +112,17 @@ def follow(listener, reader, filters, cursors, emit, *, stop=None, wait=1.0):
     """Print what arrives: each notification (collector.ship notifies on every commit) wakes a read of the
     rows after the cursors; `wait` seconds without one read anyway (a notification is lost when the
     listener's connection drops; the cursors are the truth). `listener` must already LISTEN, before the
-    snapshot `cursors` come from, so nothing committed in between is missed. Ends on Ctrl-C or stop()."""
+    snapshot `cursors` come from, so nothing committed in between is missed. `cursors` is updated in place
+    after each batch printed, so a caller whose connection failed resumes exactly there. Ends on Ctrl-C or
+    stop()."""
     while not (stop and stop()):
         for _ in listener.notifies(timeout=wait, stop_after=1):
             pass
-        rows, cursors = newer(reader, filters, cursors)
+        rows, now = newer(reader, filters, cursors)
         if rows:
             emit(rows)
-    return cursors
+        cursors.update(now)
+
 
 def journal_of_action(conn, svc, action_id=None):
     """(journal uuid, node) holding the service's latest action that ran (its begin; else any record of

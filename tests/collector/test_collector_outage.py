@@ -55,3 +55,40 @@ def test_actions_run_while_the_collector_is_down_and_the_backlog_arrives_after(t
     assert rows_of(dsn) == local                      # every seq once, in order, none missing
     with psycopg.connect(dsn) as conn:
         assert conn.execute("SELECT seq FROM heads").fetchone()[0] == len(local)
+
+
+def test_a_follower_resumes_after_the_collector_restarts(tmp_path, own_server):
+    import os
+    import queue
+    import signal
+    import subprocess
+    import threading
+
+    from tests.helpers.cli import COMMAND
+
+    dsn = own_server.create_database()
+    root = make_root(tmp_path, "node1", dsn)
+    observer = make_root(tmp_path, "observer", dsn)
+    launcher_service(root)
+    assert osvc(root, "-s", "web", "start").returncode == 0
+    env = {**os.environ, "OSVC_ROOT": str(observer), "OSVC_NODENAME": "observer"}
+    follower = subprocess.Popen([*COMMAND, "journal", "tail", "--collector", "-f", "-n", "1", "--kind", "action"],
+                                env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    lines = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in follower.stdout], daemon=True).start()
+    try:
+        assert lines.get(timeout=60).startswith("-- ")
+        assert lines.get(timeout=60).split()[3] == "end"          # the start's end: following from here
+        own_server.stop()
+        assert osvc(root, "-s", "web", "stop").returncode == 0     # journaled, not shipped
+        own_server.start()
+        assert osvc(root, "-s", "web", "start").returncode == 0    # ships the stop's records and its own
+        seen = [lines.get(timeout=60).split()[2:4] for _ in range(4)]
+        assert seen == [["web", "begin"], ["web", "end"], ["web", "begin"], ["web", "end"]]
+        assert lines.empty()
+    finally:
+        follower.send_signal(signal.SIGINT)
+        assert follower.wait(timeout=60) == 0
+    err = follower.stderr.read()
+    assert err.startswith("osvc-engine: warning: following stopped: collector ")
+    assert err.endswith("reconnecting every 2s, then going on from where it stopped\n")
