@@ -14,6 +14,9 @@ import time
 # Seconds after which a ship after an action starts no new batch. What one batch may take beyond it is
 # bounded by the connection's timeouts (collector.connect.BOUNDED: connect 2 s, a statement 3 s).
 BUDGET = 3.0
+# Rows per transaction here: a batch must fit in one statement timeout even over a slow link, so a large
+# backlog still advances at each action (`journal push` sends 20,000 a transaction).
+CHUNK = 2000
 
 
 def after_action(node, words, services, journaled, rc):
@@ -30,7 +33,7 @@ def after_action(node, words, services, journaled, rc):
         try:
             from collector.push import push
 
-            _, refusals = push(node, dsn, bounds=BOUNDED, deadline=deadline)
+            _, refusals = push(node, dsn, bounds=BOUNDED, deadline=deadline, chunk=CHUNK)
             for exc in refusals:
                 print(f"osvc-engine: warning: collector: {exc}", file=sys.stderr)
         except Exception as exc:      # whatever it is, the action's outcome stands: say it, go on

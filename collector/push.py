@@ -7,7 +7,7 @@ import time
 
 from collector import schema
 from collector.connect import connect, describe
-from collector.ship import ship_journal
+from collector.ship import CHUNK, ship_journal
 from core.errors import JournalError, NotFound
 
 MIRRORS = "mirrors"
@@ -27,7 +27,7 @@ def sources(node):
     return found
 
 
-def push(node, dsn, *, bounds, deadline=None, conn=None):
+def push(node, dsn, *, bounds, deadline=None, conn=None, chunk=CHUNK):
     """Ship every source. Returns (shipped list, refusals): a journal refused (exit 6) does not stop the
     others; a collector that cannot be reached raises CollectorError at once."""
     import psycopg
@@ -57,7 +57,8 @@ def push(node, dsn, *, bounds, deadline=None, conn=None):
                 elif journal.uuid == own_uuid:
                     continue          # a mirror of this node's own journal: shipped as itself
                 name = mirror_of if relayed else node.name
-                done.append(ship_journal(conn, journal, name, node.name, relayed=relayed, deadline=deadline))
+                done.append(ship_journal(conn, journal, name, node.name, relayed=relayed, deadline=deadline,
+                                          chunk=chunk))
             except JournalError as exc:
                 refusals.append(exc)
             finally:
