@@ -95,3 +95,41 @@ def test_the_cluster_merge_orders_on_hlc_node_seq(tmp_path):
     with Sources(node1) as src:
         assert [(r["node"], r["seq"]) for r in src.merged()] == [
             ("node1", 1), ("node1", 2), ("node2", 1), ("node2", 2), ("node1", 3)]
+
+
+def test_export_raw_on_the_command_line_checks_its_cursor(osvc_root):
+    import subprocess
+
+    from journal import cursor
+    from tests.helpers.cli import COMMAND
+
+    path = osvc_root / "var" / "journal.db"
+    fill(path, "node1", 4)
+    with Journal(path, create=False, readonly=True) as j:
+        at2 = cursor.make(j.uuid, 2, j.hash_at(2))
+    run = lambda *a: subprocess.run([*COMMAND, "journal", "export", "--raw", *a], capture_output=True)
+    res = run("--cursor", at2)
+    assert res.returncode == 0, res.stderr
+    head, rows, end = raw.parse(res.stdout)
+    assert (head["after"], [r[0] for r in rows], end) == (2, [3, 4], 4)
+    assert run("--cursor", at2[:-4] + "0000").returncode == 6              # its record is not that one
+    assert run("--cursor", at2.replace("j=", "j=0", 1)[:-1]).returncode == 2
+    assert run("-s", "web").returncode == 2                                 # --raw sends every row
+
+
+def test_verify_checks_the_mirrors_and_names_a_modified_row(osvc_root):
+    import sqlite3
+
+    from tests.helpers.cli import osvc
+
+    fill(osvc_root / "var" / "journal.db", "node1", 2)
+    peer = osvc_root.parent / "peer.db"
+    uuid = fill(peer, "node2", 5)
+    with Journal(peer, create=False, readonly=True) as j, Mirror(osvc_root / "var" / "mirrors", "node2", uuid) as m:
+        m.accept([list(r) for r in j.raw()])
+    res = osvc(osvc_root, "journal", "verify")
+    assert res.returncode == 0 and f"mirrors/node2.{uuid}.db: node node2, 5 records, chain intact (last seq 5)" in res.stdout
+    with sqlite3.connect(osvc_root / "var" / "mirrors" / f"node2.{uuid}.db") as db:
+        db.execute("UPDATE events SET event = 'forged' WHERE seq = 4")
+    res = osvc(osvc_root, "journal", "verify")
+    assert res.returncode == 6 and f"node2.{uuid}.db: seq 4 does not chain (modified)" in res.stderr
