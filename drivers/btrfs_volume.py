@@ -74,7 +74,7 @@ class Volume:
             raise DriverError(f"cannot list the subvolumes of {self.root} on {self.where}"
                               + (f": {detail[-1]}" if detail else ""))
         # `ID 256 gen 7 parent 5 top level 5 path deb1@sent`: the path is the rest of the line
-        return [line[line.index(" path ") + 6:] for line in res.out.splitlines() if " path " in line]
+        return [line.split(" path ", 1)[1] for line in res.out.splitlines() if " path " in line]
 
     def has(self, name) -> bool:
         return name in self.subvols()
