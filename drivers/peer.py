@@ -80,6 +80,36 @@ class NodePeer(Peer):
         return self.transport.command(self.name, argv)
 
 
+# Runmethods that exec their words directly; every other one (ssh, vzctl exec, zlogin, srp_su -c...)
+# hands them to the guest's shell as one line, so each word goes quoted (a cursor's `;` would end it).
+EXEC_RUNMETHODS = ("lxc-attach", "docker", "nsenter")
+
+
+def guest_words(runmethod, words) -> list:
+    """`runmethod` + `words` so that the guest runs exactly `words`."""
+    import os
+    import shlex
+
+    if runmethod and os.path.basename(runmethod[0]) not in EXEC_RUNMETHODS:
+        words = [shlex.quote(str(w)) for w in words]
+    return [*runmethod, *words]
+
+
+class GuestPeer(Peer):
+    """The engine inside a container of an encapsulated service, reached through the container's
+    runmethod with a clean environment (`env -i PATH=...`: lxc-attach forwards the caller's, whose
+    OSVC_ROOT would point the guest engine at the host's root). `name` is the guest's node name (its
+    hostname), the one its records carry; `engine` the guest engine's path ([container] guest_engine)."""
+
+    def __init__(self, name, runmethod, engine="osvc-engine", path="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"):
+        self.name, self.runmethod, self.engine, self.path = name, list(runmethod), engine, path
+
+    def command(self, argv):
+        if argv and argv[0] == "osvc-engine":
+            argv = [self.engine, *argv[1:]]
+        return guest_words(self.runmethod, ["env", "-i", f"PATH={self.path}", *argv]), {}
+
+
 def _env(extra):
     if not extra:
         return None

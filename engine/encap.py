@@ -13,7 +13,6 @@ guest engine's path and PATH come from etc/node.conf `[container] guest_engine` 
 
 import json
 import os
-import shlex
 
 from core.errors import UsageError
 from drivers.base import DriverError
@@ -101,13 +100,11 @@ class Guest:
 
     def argv(self, words, request=None, env=None) -> list:
         """The full command line: runmethod, clean environment, engine, service, options, words."""
-        method = self.drv.runmethod()
+        from drivers.peer import guest_words
+
         variables = [f"PATH={self.path}", *(f"{k}={v}" for k, v in (env or {}).items())]
-        tail = ["env", "-i", *variables, self.engine, "-s", self.spec.name,
-                *(forwarded(request) if request is not None else []), *words]
-        if method and method[0].endswith("ssh"):
-            tail = [shlex.quote(w) for w in tail]      # ssh joins its words into a remote shell line
-        return [*method, *tail]
+        return guest_words(self.drv.runmethod(), ["env", "-i", *variables, self.engine, "-s", self.spec.name,
+                                                  *(forwarded(request) if request is not None else []), *words])
 
     def run(self, run, words, *, request=None, env=None, timeout=None, input=None, quiet=False):
         """The guest engine's Result (never raises for its rc; raises Unjoinable when it cannot be joined)."""
@@ -128,6 +125,20 @@ class Guest:
         if result.rc != 0 and any(m in result.err for m in NOT_RUNNING):
             return f"cannot join container {self.name}: it is not running ({_last(result.err)})"
         return ""
+
+    def peer(self):
+        """This guest as a cluster peer (drivers.peer.GuestPeer): `journal pull` mirrors its journal."""
+        from drivers.peer import GuestPeer
+
+        return GuestPeer(self.node_name(), self.drv.runmethod(), self.engine, self.path)
+
+    def node_name(self) -> str:
+        """The guest engine's node name, the one its records carry: the container's hostname (default:
+        its name) when it is an encapnode, else the service's only encapnode (a vz CTID names no host)."""
+        encapnodes = self.spec.default.get("encapnodes") or []
+        if self.drv.hostname not in encapnodes and len(encapnodes) == 1 and len(containers(self.spec)) == 1:
+            return encapnodes[0]
+        return self.drv.hostname
 
     def is_up(self) -> bool:
         try:
@@ -242,6 +253,32 @@ def guest_documents(node, spec, drivers, values, refresh=False) -> dict | None:
         guest = Guest(node, spec, res, drv)
         docs[guest.name] = guest.status(values[res.rid][0], refresh=refresh)
     return docs
+
+
+def guest_peers(node, svcs=None, log=None) -> list:
+    """The running guests of the services (every service here when None) as cluster peers, for
+    `journal pull`: their journals are mirrored like a node's. A service that cannot be read is skipped."""
+    from config.build import load_service
+    from core.errors import ConfigError, NotFound
+    from engine.session import probe_drivers
+
+    peers = []
+    for svc in (svcs or node.services()):
+        try:
+            spec = load_service(node, svc)
+        except (ConfigError, NotFound) as exc:
+            if log is not None:
+                log.warning(f"{svc}: {exc}: its guests are not pulled")
+            continue
+        guests = containers(spec)
+        if not guests:
+            continue
+        drivers = probe_drivers(node, spec)
+        for res in guests:
+            guest = Guest(node, spec, res, drivers[res.rid])
+            if guest.is_up() and guest.peer().name not in {p.name for p in peers}:
+                peers.append(guest.peer())
+    return peers
 
 
 def _last(text: str) -> str:

@@ -280,10 +280,24 @@ class Executor(SyncActions):
             raise
         except DriverError as exc:
             self.fire(step.rid, phases.failed, reason=str(exc), duration=round(time.monotonic() - t0, 6))
+            self.mirror_guest(guest, rlog)
             raise
         self.fire(step.rid, phases.ok, duration=round(time.monotonic() - t0, 6))
         if step.direction == "start":
             self.changed.append(step.rid)
+        self.mirror_guest(guest, rlog)
+
+    @staticmethod
+    def mirror_guest(guest, log):
+        """After a guest command: pull the guest's journal into its mirror (var/mirrors/), so the cluster
+        views hold both levels of the action. A guest that cannot be read is a warning, never a failure."""
+        from core.errors import OsvcError
+        from engine.pull import pull
+
+        try:
+            pull(guest.node, [guest.peer()], log)
+        except OsvcError as exc:
+            log.warning(f"the journal of {guest.name} is not mirrored: {exc}")
 
     def hand_to_rollback(self, step, drv):
         """A start step whose resource this action changed (the driver says so), or the interrupted

@@ -72,6 +72,19 @@ def node_peers(node, names):
     return [NodePeer(name, transport) for name in names]
 
 
+def cluster_peers(node, svcs=None, log=None, names=None):
+    """Every peer whose journal the cluster views mirror: the services' nodes and drpnodes through the
+    node transport, then their guests running here through their runmethods (engine.encap). `names`:
+    only these (a node or a guest name)."""
+    from engine.encap import guest_peers
+
+    guests = guest_peers(node, svcs, log)
+    if names:
+        known = {g.name for g in guests}
+        return node_peers(node, [n for n in names if n not in known]) + [g for g in guests if g.name in names]
+    return node_peers(node, peers_of(node, svcs, log)) + guests
+
+
 def newest_mirror(folder, name):
     """(uuid, path) of the mirror of `name` written last, or None."""
     from journal.mirror import listing

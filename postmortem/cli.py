@@ -249,12 +249,12 @@ def _verify_mirrors(node):
 
 def cmd_pull(opts):
     from core.node import Node
-    from engine.pull import node_peers, peers_of, pull
+    from engine.pull import cluster_peers, pull
     from postmortem.cluster import StderrLog
 
     node = Node.from_env()
-    names = opts.node or peers_of(node, [opts.svc] if opts.svc else None, StderrLog())
-    done = pull(node, node_peers(node, names), StderrLog(), strict=bool(opts.node))
+    peers = cluster_peers(node, [opts.svc] if opts.svc else None, StderrLog(), names=opts.node)
+    done = pull(node, peers, StderrLog(), strict=bool(opts.node))
     for p in done:
         print(f"node {p.node}: {p.added} new records (mirror of journal {p.journal or '-'} at seq {p.head}) "
               f"in {p.seconds:.2f}s")

@@ -68,10 +68,10 @@ class Sources:
 def refresh(node, svcs=None, log=None):
     """Pull every peer of the services (all of this node's when None) before reading: warnings only.
     Returns the Pulled list."""
-    from engine.pull import node_peers, peers_of, pull
+    from engine.pull import cluster_peers, pull
 
     log = log or StderrLog()
-    return pull(node, node_peers(node, peers_of(node, svcs, log)), log)
+    return pull(node, cluster_peers(node, svcs, log), log)
 
 
 class StderrLog:
@@ -164,7 +164,7 @@ def follow(node, printer, svcs=None, filters=None, last=10, wait=WAIT_SECONDS, p
     its peers in (hlc, node, seq) order. A record is printed once every live peer has shown an hlc at or
     above it (a row or a heartbeat), or after `wait` seconds. `printer(recs)`; `stop()` ends it (tests);
     Ctrl-C too."""
-    from engine.pull import node_peers, peers_of
+    from engine.pull import cluster_peers
     from journal.store import Journal
 
     filters = {k: v for k, v in (filters or {}).items() if v is not None}
@@ -173,7 +173,7 @@ def follow(node, printer, svcs=None, filters=None, last=10, wait=WAIT_SECONDS, p
         rows = list(src.rows(**filters))
     printer([decode(r) for r in (rows[-last:] if last else [])] if last is not None else map(decode, rows))
     events, halt = queue.Queue(), threading.Event()
-    followers = [Follower(node, p, events, halt) for p in node_peers(node, peers_of(node, svcs))]
+    followers = [Follower(node, p, events, halt) for p in cluster_peers(node, svcs)]
     marks = {f.peer.name: None for f in followers}       # peer -> highest hlc seen (None: down)
     local = Journal(node.journal_path, create=False, readonly=True)
     pos, version = local.last_seq(), local.data_version()

@@ -407,3 +407,33 @@ def test_a_dry_run_shows_the_guest_engines_own_plan_and_touches_nothing(pair):
         "    svc: start\n"
         "      start app#1          down -> starting -> up\n")
     assert pair.running() == ["web"] and len(pair.guest_rows()) == before
+
+
+def test_the_guest_journal_is_mirrored_after_its_command_and_the_cluster_audit_nests_it(pair):
+    r = pair.host_cli("start")
+    assert r.returncode == 0, r.stderr
+    aid = begin_of(pair.host_rows())["action_id"]
+    # the mirror is named after the guest's node name (the service's one encapnode), as its records are
+    assert len(list((pair.host / "var" / "mirrors").glob("vm1.*.db"))) == 1
+    tail = osvc(pair.host, "journal", "tail", "--cluster", "--no-pull", "-n", "all", "-o", "json",
+                env=pair.sim.env)
+    assert tail.returncode == 0, tail.stderr
+    rows = [json.loads(line) for line in tail.stdout.splitlines() if line.strip()]
+    mine = [(x["node"], x["rid"], x.get("dst")) for x in rows if x["action_id"] == aid and x["kind"] == "transition"]
+    # one timeline: the host's launch of the guest, the guest's app, then the host's step ending up
+    assert mine.index(("node1", "encap:container#1", "starting")) < mine.index(("vm1", "app#1", "up")) \
+        < mine.index(("node1", "encap:container#1", "up"))
+
+
+def test_journal_pull_reaches_the_running_guests_too(pair):
+    assert pair.host_cli("start", "--master").returncode == 0
+    assert pair.host_cli("push").returncode == 0
+    # an action of the guest's own, not launched by the host: only a pull brings it
+    (pair.guest / "etc" / "svc.env").write_text(ENV)
+    assert pair.guest_cli("startapp").returncode == 0
+    r = osvc(pair.host, "journal", "pull", env=pair.sim.env)
+    assert r.returncode == 0, r.stderr
+    added = int(r.stdout.split("node vm1: ")[1].split(" new records")[0])
+    assert added == len(pair.guest_rows())
+    r = osvc(pair.host, "journal", "pull", "--node", "vm1", env=pair.sim.env)
+    assert r.returncode == 0 and "node vm1: 0 new records" in r.stdout
