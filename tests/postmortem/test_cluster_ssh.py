@@ -229,3 +229,22 @@ def test_sync_all_copies_the_env_file_to_the_peer_over_ssh(synced_nodes):
     rsync = [r for r in rows(hv1, kind="command") if r["event"] == "rsync"]
     assert rsync and all(r["payload"]["rc"] == 0 for r in rsync)
     assert any(a.startswith("hv2:") for r in rsync for a in r["payload"]["argv"])
+
+
+def test_three_nodes_one_audit_each_switch_nested_where_it_was_launched():
+    with make_nodes(["hv1", "hv2", "hv3"], skew={"hv3": -300}) as nodes:
+        cluster_service(nodes)
+        hv1, hv2, hv3 = nodes["hv1"], nodes["hv2"], nodes["hv3"]
+        ok(hv1.osvc("-s", "web", "start"))
+        ok(hv1.osvc("-s", "web", "switch", "--to", "hv2"))
+        ok(hv2.osvc("-s", "web", "switch", "--to", "hv3"))
+        assert running(hv3) == ["a", "b"] and running(hv1) == running(hv2) == []
+        pulled = ok(hv1.osvc("journal", "pull")).stdout.splitlines()
+        assert [x.split(":")[0] for x in pulled] == ["node hv2", "node hv3"]
+        text = ok(hv1.osvc("journal", "audit", "--cluster", "--no-pull", "-s", "web")).stdout
+        heads = [x for x in text.splitlines() if x.lstrip().startswith("web ")]
+        # (indent, action, the node a part ran on: said when the entry has parts or is one)
+        shape = [(len(x) - len(x.lstrip()), x.split()[1], x.rsplit("] on ", 1)[1] if "] on " in x else "")
+                 for x in heads]
+        assert shape == [(0, "start:", ""), (0, "switch:", "hv1"), (6, "start:", "hv2"),
+                         (0, "switch:", "hv2"), (6, "start:", "hv3")]
