@@ -1,12 +1,20 @@
-"""The collector away: actions succeed all the same, and everything arrives once it is back, nothing
-missing, nothing twice. The collector's own server here (stopping the session's would disturb others)."""
+"""The collector away, or a push killed mid-transaction: actions succeed all the same, and everything
+arrives once it is back, nothing missing, nothing twice. The tests that stop the server have their own
+(stopping the session's would disturb the other tests)."""
+
+import os
+import queue
+import signal
+import subprocess
+import threading
+import time
 
 import psycopg
 import pytest
 
 from tests.collector.conftest import make_root
 from tests.helpers import pg
-from tests.helpers.cli import journal_rows, osvc
+from tests.helpers.cli import COMMAND, journal_rows, osvc
 from tests.helpers.launchers import launcher_service, running
 
 
@@ -58,14 +66,6 @@ def test_actions_run_while_the_collector_is_down_and_the_backlog_arrives_after(t
 
 
 def test_a_follower_resumes_after_the_collector_restarts(tmp_path, own_server):
-    import os
-    import queue
-    import signal
-    import subprocess
-    import threading
-
-    from tests.helpers.cli import COMMAND
-
     dsn = own_server.create_database()
     root = make_root(tmp_path, "node1", dsn)
     observer = make_root(tmp_path, "observer", dsn)
@@ -92,3 +92,33 @@ def test_a_follower_resumes_after_the_collector_restarts(tmp_path, own_server):
     err = follower.stderr.read()
     assert err.startswith("osvc-engine: warning: following stopped: collector ")
     assert err.endswith("reconnecting every 2s, then going on from where it stopped\n")
+
+
+def test_a_push_killed_in_its_transaction_stores_nothing_and_the_next_one_sends_it_all(tmp_path, pg_server):
+    dsn = pg_server.create_database()
+    assert osvc(make_root(tmp_path, "empty", dsn), "journal", "push").returncode == 0    # the schema
+    root = make_root(tmp_path, "node1")
+    launcher_service(root)
+    for action in ("start", "stop", "start"):
+        assert osvc(root, "-s", "web", action).returncode == 0
+    (root / "etc" / "node.conf").write_text(f"[collector]\ndsn = {dsn}\n")
+    env = {"OSVC_ROOT": str(root), "OSVC_NODENAME": "node1"}
+    with psycopg.connect(dsn) as blocker, psycopg.connect(dsn, autocommit=True) as watch:
+        blocker.execute("LOCK TABLE events IN SHARE MODE")     # the push's COPY waits here, its head row locked
+        push = subprocess.Popen([*COMMAND, "journal", "push"], env={**os.environ, **env},
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        for _ in range(600):                                   # until its COPY waits on the lock (60 s at most)
+            waiting = watch.execute("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                                    "AND query LIKE 'COPY events%%'").fetchone()[0]
+            if waiting:
+                break
+            time.sleep(0.1)
+        assert waiting == 1
+        push.send_signal(signal.SIGKILL)
+        push.wait()
+        blocker.rollback()                                     # its backend goes on, finds its client gone
+    assert rows_of(dsn) == []
+    out = osvc(root, "journal", "push")
+    assert out.returncode == 0, out.stderr
+    local = [(r["seq"], r["event"], r["src"], r["dst"]) for r in journal_rows(root)]
+    assert rows_of(dsn) == local
