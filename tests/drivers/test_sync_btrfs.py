@@ -123,12 +123,10 @@ def app_launcher(root, state):
                    f'case "$1" in start) touch {state};; stop) rm -f {state};; status) [ -e {state} ];; esac')
 
 
-@pytest.mark.root
-@needs_btrfs
-@needs_rsync
-def test_sync_all_then_incremental_sync_nodes(pool):
-    """The seed's sync#1: deb1:deb1 to ['nodes'], both filesystems labelled deb1 (mounted beforehand, so the
-    label needs no lookup: two devices of one label on one machine)."""
+def seed(pool):
+    """The seed's deb1 on node1 (not started): both filesystems labelled deb1, mounted beforehand (two
+    devices of one label on one machine: a mount by label would be ambiguous), the subvolume deb1 holding
+    data.txt, [sync#1] deb1:deb1 to nodes. Returns both roots."""
     for node in ("node1", "node2"):
         pool.mkfs(node, "deb1")
         pool.mount(node, "deb1")
@@ -139,6 +137,15 @@ def test_sync_all_then_incremental_sync_nodes(pool):
     app_launcher(pool.roots["node1"], state)
     (pool.roots["node1"] / "etc" / "deb1.env").write_text(
         service_env(state, "src = deb1:deb1\ndst = deb1:deb1\ntarget = nodes\n"))
+    return r1, r2
+
+
+@pytest.mark.root
+@needs_btrfs
+@needs_rsync
+def test_sync_all_then_incremental_sync_nodes(pool):
+    """The seed's sync#1: deb1:deb1 to ['nodes']."""
+    r1, r2 = seed(pool)
 
     # not up here: refused, nothing sent
     res = pool.osvc("node1", "-s", "deb1", "sync_all")
@@ -303,6 +310,38 @@ def test_sync_drp_mounts_the_labels_and_installs_a_nested_destination(pool):
          str(pool.roots["node2"] / "var" / "deb1_sync#1_btrfs_state")],
     ]
     assert pool.subvols("node2", dst_label) == ["data/copy", "vol_a@sent"]
+
+
+@pytest.mark.root
+@needs_btrfs
+@needs_rsync
+def test_a_failed_receive_stops_the_sync_with_its_error(pool):
+    """node2's @sent replaced by an unrelated snapshot: the incremental stream finds no parent there. The
+    receive's record keeps its rc and stderr, the action fails, nothing rotates here, the state stays."""
+    r1, r2 = seed(pool)
+    assert pool.osvc("node1", "-s", "deb1", "start").returncode == 0
+    assert pool.osvc("node1", "-s", "deb1", "sync_all").returncode == 0
+    state1 = pool.roots["node1"] / "var" / "deb1_sync#1_btrfs_state"
+    before = state1.read_text()
+    pool.sh("btrfs", "subvolume", "delete", r2 / "deb1@sent")
+    pool.sh("btrfs", "subvolume", "create", r2 / "other")
+    pool.sh("btrfs", "subvolume", "snapshot", "-r", r2 / "other", r2 / "deb1@sent")
+    n = len(pool.commands("node1", "sync#1"))
+
+    res = pool.osvc("node1", "-s", "deb1", "sync_nodes")
+    assert res.returncode == 1, res.stdout + res.stderr
+    out = res.stdout + res.stderr
+    assert f"btrfs receive -- {r2} failed (rc 1): ERROR: cannot find parent subvolume" in out
+    assert "sync_nodes failed on sync#1" in out
+    records = pool.commands("node1", "sync#1")[n:]
+    assert [(r["argv"][:2], r["rc"]) for r in records] == [
+        (["btrfs", "subvolume"], 0), (["btrfs", "send"], 0), (["btrfs", "receive"], 1)]
+    assert "cannot find parent subvolume" in records[-1]["err_tail"]
+    assert records[-1]["tolerated"] is False          # the runner raised: the sync stopped there
+    # here: @tosend kept for the next sync, @sent untouched; the state file says the last good sync
+    assert pool.subvols("node1", "deb1") == ["deb1", "deb1@sent", "deb1@tosend"]
+    assert state1.read_text() == before
+    assert not (pool.roots["node1"] / "var" / "deb1" / "sync" / "sync#1" / "deb1@tosend.stream").exists()
 
 
 # --- without btrfs: names, label, status, refusals -------------------------------------------------------
