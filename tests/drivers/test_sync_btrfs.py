@@ -318,7 +318,7 @@ def test_sync_drp_mounts_the_labels_and_installs_a_nested_destination(pool):
 def test_a_failed_receive_stops_the_sync_with_its_error(pool):
     """node2's @sent replaced by an unrelated snapshot: the incremental stream finds no parent there. The
     receive's record keeps its rc and stderr, the action fails, nothing rotates here, the state stays."""
-    r1, r2 = seed(pool)
+    _, r2 = seed(pool)
     assert pool.osvc("node1", "-s", "deb1", "start").returncode == 0
     assert pool.osvc("node1", "-s", "deb1", "sync_all").returncode == 0
     state1 = pool.roots["node1"] / "var" / "deb1_sync#1_btrfs_state"
