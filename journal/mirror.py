@@ -77,6 +77,15 @@ class Mirror:
             raise JournalError(f"no mirror of node {node} journal {uuid} at {self.path}")
         if not exists:
             make_dirs(self.path.parent)
+        self._mode = None
+        if exists and not os.access(self.path, os.W_OK):
+            # 0444 keeps everything but a pull from writing it; root writes anyway, its owner opens it up
+            # for the time of the pull (close() puts 0444 back)
+            try:
+                self._mode = self.path.stat().st_mode & 0o777
+                os.chmod(self.path, self._mode | 0o200)
+            except OSError as exc:
+                raise JournalError(f"mirror {self.path} cannot be written: {exc.strerror}") from None
         try:
             self._conn = sqlite3.connect(self.path, timeout=BUSY_SECONDS, isolation_level=None)
             if not exists:
@@ -206,6 +215,9 @@ class Mirror:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
+        if self._mode is not None:
+            os.chmod(self.path, self._mode)
+            self._mode = None
 
     def __enter__(self):
         return self
