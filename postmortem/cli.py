@@ -358,27 +358,37 @@ def cmd_audit(opts):
     from postmortem import audit
     from journal.timespec import parse_time_ns
 
-    if opts.cluster:
+    if opts.cluster or opts.collector:
         return _cluster_audit(opts)
-    with (_collector("audit_source")(opts) if opts.collector else _open()) as j:
+    with _open() as j:
         found = audit.entries(j, svc=opts.svc, kind=opts.kind, action_id=opts.action_id,
                               since_ns=parse_time_ns(opts.since) if opts.since else None)
-    if opts.node and not opts.collector:
+    if opts.node:
         found = [e for e in found if e.node == opts.node]
     sys.stdout.write(audit.json_text(found) if opts.format == "json" else audit.text(found))
     return 0
 
 
-def _cluster_audit(opts):
-    """audit --cluster: one entry per action across this node and its mirrors, remote parts nested."""
+def _sources(opts):
+    """The journals --cluster reads (this node's and its mirrors, after a pull unless --no-pull), or with
+    --collector every node's, from the collector: the same reading API (rows, journals)."""
     from core.node import Node
-    from journal.timespec import parse_time_ns
-    from postmortem import audit, cluster
+    from postmortem import cluster
 
+    if opts.collector:
+        return _collector("sources")(opts)
     node = Node.from_env()
     if not opts.no_pull:
         cluster.refresh(node, [opts.svc] if opts.svc else None)
-    with cluster.Sources(node) as src:
+    return cluster.Sources(node)
+
+
+def _cluster_audit(opts):
+    """audit --cluster|--collector: one entry per action across nodes, remote parts nested."""
+    from journal.timespec import parse_time_ns
+    from postmortem import audit
+
+    with _sources(opts) as src:
         found = audit.cluster_entries(src, svc=opts.svc, kind=opts.kind, action_id=opts.action_id,
                                       since_ns=parse_time_ns(opts.since) if opts.since else None)
     if opts.node:
@@ -390,19 +400,13 @@ def _cluster_audit(opts):
 def cmd_report(opts):
     from postmortem import report
 
-    if opts.cluster:
-        from core.node import Node
-        from postmortem import cluster
-
-        node = Node.from_env()
-        if not opts.no_pull:
-            cluster.refresh(node, [opts.svc])
-        with cluster.Sources(node) as src:
+    if opts.cluster or opts.collector:
+        with _sources(opts) as src:
             path, entry = report.write_cluster(src, opts.svc, opts.output, action_id=opts.action_id)
         print(f"report of {entry.svc} {entry.action} [act:{entry.action_id[:8]}] written to {path}", file=sys.stderr)
         return 0
 
-    with (_collector("report_source")(opts) if opts.collector else _open()) as j:
+    with _open() as j:
         path, entry = report.write(j, opts.svc, opts.output, action_id=opts.action_id)
     print(f"report of {entry.svc} {entry.action} [act:{entry.action_id[:8]}] written to {path}", file=sys.stderr)
     return 0
