@@ -36,7 +36,7 @@ class Timeouts(Record, frozen=True):
     stat: float | None = None           # fs: a mount point must answer stat() within (fs.STAT_TIMEOUT)
     ip_down_wait: float | None = None   # ip stop: wait for the address to stop answering (ip.DOWN_WAIT)
     app: int | None = None              # app: a launcher's run, when `timeout` is unset (app.DEFAULT_TIMEOUT)
-    sync: int | None = None             # sync: one rsync to a peer (sync_rsync.SYNC_TIMEOUT)
+    sync: int | None = None             # sync: one rsync, btrfs send or btrfs receive (sync_rsync.SYNC_TIMEOUT)
 
 
 class Context(Record):
