@@ -16,7 +16,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from tests.helpers.nodes import cluster_service, make_nodes  # noqa: E402
+from tests.helpers.nodes import cluster_service, make_nodes
 
 
 def show(node, *args):

@@ -53,7 +53,7 @@ class Peer:
         local, env = self.command([str(a) for a in argv])
         try:
             proc = subprocess.run(local, env=_env(env), stdin=subprocess.DEVNULL, capture_output=True,
-                                  timeout=timeout)
+                                  timeout=timeout, check=False)
         except subprocess.TimeoutExpired as exc:
             return PeerResult(124, exc.stdout or b"", (exc.stderr or b"") + b"\ntimed out")
         except OSError as exc:

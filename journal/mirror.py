@@ -22,7 +22,15 @@ from pathlib import Path
 from core.errors import JournalError, UsageError
 from core.files import make_dirs
 from journal import chain
-from journal.store import COLUMN_LIST, INDEXES, SVC_EVERY, SVC_MERGE, SVC_SCHEMA, TABLE, insert_rows
+from journal.store import (
+    COLUMN_LIST,
+    INDEXES,
+    SVC_EVERY,
+    SVC_MERGE,
+    SVC_SCHEMA,
+    TABLE,
+    insert_rows,
+)
 
 FOLDER = "mirrors"
 NAME_RE = re.compile(r"^(?P<node>[^/]+)\.(?P<uuid>[0-9a-f]{32})\.db$")

@@ -68,7 +68,8 @@ class ClusterNode:
 
     def run(self, argv, env=None, timeout=180, input=None):
         """CompletedProcess (text) of argv run on this node."""
-        return subprocess.run(self.argv(argv, env), capture_output=True, text=True, timeout=timeout, input=input)
+        return subprocess.run(self.argv(argv, env), capture_output=True, text=True, timeout=timeout, input=input,
+                              check=False)
 
     def osvc(self, *args, env=None, timeout=180):
         return self.run([ENGINE, *args], env=env, timeout=timeout)
@@ -153,11 +154,10 @@ def _start_sshd(base, n):
     ssh = base / "ssh"
     script = (f"hostname {n.name} && mount --bind {n.folder} {n.root} && mount --bind {base}/hosts /etc/hosts && "
               f"mount --bind {base}/ssh_config /etc/ssh/ssh_config && exec /usr/sbin/sshd -D -e -f {ssh}/{n.name}_sshd")
-    log = open(base / f"{n.name}-sshd.log", "wb")
-    n.proc = subprocess.Popen(["ip", "netns", "exec", n.ns, "unshare", "--mount", "--uts", "--propagation",
-                               "private", "sh", "-c", script], stdout=log, stderr=log, stdin=subprocess.DEVNULL,
-                              start_new_session=True)
-    log.close()
+    with open(base / f"{n.name}-sshd.log", "wb") as log:
+        n.proc = subprocess.Popen(["ip", "netns", "exec", n.ns, "unshare", "--mount", "--uts", "--propagation",
+                                   "private", "sh", "-c", script], stdout=log, stderr=log, stdin=subprocess.DEVNULL,
+                                  start_new_session=True)
     n.pid = n.proc.pid          # ip, unshare and sh exec each other: this pid is sshd's
 
 
@@ -226,7 +226,7 @@ def cluster_service(nodes, svc="web", names="ab", slow=None):
     """The same launcher service on every node (`nodes = <every node>`), its state under the node's root.
     `slow`: a launcher name whose start sleeps 30 s (an action to kill in the middle)."""
     members = " ".join(nodes)
-    env = [f"[DEFAULT]", f"nodes = {members}", ""]
+    env = ["[DEFAULT]", f"nodes = {members}", ""]
     for i, name in enumerate(names, 1):
         env += [f"[app#{i}]", f"script = {name}", f"start = {i}0", f"stop = {i}0", f"check = {i}0", ""]
     for node in nodes.values():

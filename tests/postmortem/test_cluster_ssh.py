@@ -66,9 +66,9 @@ def test_a_switch_is_one_action_on_both_nodes_in_causal_order_despite_a_skewed_c
     # the audit: one entry, hv2's start nested under the launch line
     text = ok(hv1.osvc("journal", "audit", "--cluster", "--no-pull", "--action", aid)).stdout
     lines = text.splitlines()
-    assert lines[0].startswith(f"web switch: ok after ") and lines[0].endswith(f"[act:{aid[:8]}] on hv1")
+    assert lines[0].startswith("web switch: ok after ") and lines[0].endswith(f"[act:{aid[:8]}] on hv1")
     at = next(k for k, x in enumerate(lines) if " launch " in x)
-    assert lines[at + 1].startswith(f"      web start: ok after ") and lines[at + 1].endswith(f"[act:{aid[:8]}] on hv2")
+    assert lines[at + 1].startswith("      web start: ok after ") and lines[at + 1].endswith(f"[act:{aid[:8]}] on hv2")
     assert "        where       hv2" in lines
     shown = lambda rs: [r for r in rs if r["kind"] in ("transition", "command") or r["event"] == "launch"]
     assert text.count("[act:") == 2 + len(shown(mine)) + len(shown(theirs))     # two headers, every line
