@@ -357,3 +357,25 @@ def test_failed_migrate_says_when_the_destination_keeps_the_disks(ovm_pool, sim,
         assert node2[-2:] == [("fs#1", "stop"), ("fs#1", "stop_failed")]
     finally:
         cleanup_image(images["node2"])
+
+
+def test_a_migration_is_one_action_on_both_nodes_and_one_cluster_audit_entry(ovm_pool, sim):
+    """Causality (core.lineage): the destination's startfs and status run under the migration's id, the
+    startfs's begin names its launch record as parent; node1 pulled node2 at the end of the migration."""
+    roots, run = ovm_pool
+    ok(run("node1", "start"))
+    ok(run("node1", "migrate", "--to", "node2"))
+    records = last_action(roots["node1"], "ovmguest1", "migrate")
+    aid = records[0]["action_id"]
+    launches = [r for r in records if r["event"] == "launch"]
+    assert [r["payload"] for r in launches] == [
+        {"argv": ["osvc-engine", "-s", "ovmguest1", "startfs", "--master"], "to": "node2"},
+        {"argv": ["osvc-engine", "-s", "ovmguest1", "status", "--refresh"], "to": "node2"}]
+    theirs = [r for r in journal_rows(roots["node2"]) if r["action_id"] == aid]
+    begin = next(r for r in theirs if r["event"] == "begin")
+    assert (begin["payload"]["action"], begin["payload"]["parent"]["seq"]) == ("startfs", launches[0]["seq"])
+    assert all(r["hlc"] > launches[0]["hlc"] for r in theirs)
+    audit = ok(osvc(roots["node1"], "journal", "audit", "--cluster", "--no-pull", "--action", aid)).stdout
+    heads = [x for x in audit.splitlines() if x.lstrip().startswith("ovmguest1 ")]
+    assert [(len(x) - len(x.lstrip()), x.split()[1], x.rsplit(" on ", 1)[1]) for x in heads] == [
+        (0, "migrate:", "node1"), (6, "startfs:", "node2")]
