@@ -254,6 +254,10 @@ def cmd_pull(opts):
 
     node = Node.from_env()
     peers = cluster_peers(node, [opts.svc] if opts.svc else None, StderrLog(), names=opts.node)
+    if not peers:
+        print(f"no peer to pull: {'service ' + opts.svc if opts.svc else 'the services of this node'} name no "
+              f"other node (nodes, drpnodes) and run no guest here", file=sys.stderr)
+        return 0
     done = pull(node, peers, StderrLog(), strict=bool(opts.node))
     for p in done:
         print(f"node {p.node}: {p.added} new records (mirror of journal {p.journal or '-'} at seq {p.head}) "
