@@ -70,30 +70,53 @@ def _reader(autocommit=False):
     return conn, dsn
 
 
-def audit_source(opts):
-    """The collector as postmortem.audit reads a journal (`scan`), `--node` applied to every read."""
-    from collector.read import FleetSource
+class FleetSources:
+    """The collector as postmortem's cluster readers read this node and its mirrors (postmortem.cluster.Sources):
+    `rows(**filters)`, every journal's stored rows merged on (hlc, node, seq); `journals`, read-only journals
+    holding the service's rows of each journal that has some (what the report folds the status from, by seq:
+    each a throwaway copy, collector.materialize), made when first asked for."""
 
+    def __init__(self, conn, svc=None):
+        from collector.read import FleetSource
+
+        self.conn = conn
+        self.svc = svc
+        self.fleet = FleetSource(conn)
+        self._copies = None
+
+    def rows(self, **filters):
+        return self.fleet.scan(**filters)
+
+    @property
+    def journals(self):
+        if self._copies is None:
+            from collector.materialize import Materialized
+
+            uuids = [u.hex for (u,) in self.conn.execute("SELECT DISTINCT journal FROM events WHERE svc = %s",
+                                                         (self.svc,))]
+            self.conn.commit()
+            self._copies = []
+            for uuid in uuids:
+                self._copies.append(Materialized(self.conn, uuid, self.svc))
+        return [c.journal for c in self._copies]
+
+    def close(self):
+        for c in self._copies or ():
+            c.close()
+        self.conn.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def sources(opts):
+    """`audit|report --collector`: the fleet, read like `--cluster` reads this node and its mirrors, so an
+    action that ran on several nodes is one entry with its remote parts nested (postmortem.audit)."""
     conn, _ = _reader()
-    return FleetSource(conn, node=getattr(opts, "node", None))
-
-
-def report_source(opts):
-    """A read-only Journal holding the service's rows of the journal that ran the action to draw."""
-    from collector.materialize import Materialized
-    from collector.read import journal_of_action
-    from core.errors import NotFound
-
-    conn, _ = _reader()
-    try:
-        found = journal_of_action(conn, opts.svc, opts.action_id)
-        if found is None:
-            what = f"action {opts.action_id!r} of service {opts.svc}" if opts.action_id else f"action of service {opts.svc}"
-            raise NotFound(f"no {what} in the collector: list them with `osvc-engine journal audit --collector "
-                           f"-s {opts.svc}`")
-        return Materialized(conn, found[0], opts.svc)
-    finally:
-        conn.close()
+    return FleetSources(conn, getattr(opts, "svc", None))
 
 
 def tail(opts, filters, out=None):

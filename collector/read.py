@@ -37,21 +37,16 @@ def heads(conn):
     return {u.hex: s for u, s in conn.execute("SELECT journal, seq FROM heads")}
 
 class FleetSource:
-    """What postmortem.audit reads (`scan`), over the collector: every journal's matching records in
-    (hlc, node, seq) order. `fixed` filters apply to every scan (`--node`)."""
+    """Every journal's matching records in (hlc, node, seq) order, as stored row tuples (`scan`)."""
 
-    path = "collector"
-
-    def __init__(self, conn, **fixed):
+    def __init__(self, conn):
         self.conn = conn
-        self.fixed = {k: v for k, v in fixed.items() if v is not None}
 
     def scan(self, chunk=5000, **filters):
         unknown = set(filters) - set(FILTERS)
-        filters = {k: v for k, v in filters.items() if k in FILTERS}
-        if unknown - {"seq_after", "seq_max"}:
-            raise ValueError(f"filters {sorted(unknown)} have no meaning across journals")
-        conds, args = where({**filters, **self.fixed})
+        if unknown:            # seq filters have no meaning across journals
+            raise ValueError(f"filters {sorted(unknown)}: not across journals")
+        conds, args = where(filters)
         sql = f"SELECT {COLS} FROM events e" + (" WHERE " + " AND ".join(conds) if conds else "") + f" ORDER BY {ORDER}"
         with self.conn.transaction():
             with self.conn.cursor(name="osvc_scan") as cur:      # server-side: streamed, not all in memory
@@ -60,14 +55,6 @@ class FleetSource:
                 for r in cur:
                     yield _row(r)
 
-    def close(self):
-        self.conn.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
 def snapshot(conn, filters, last=None):
     """(rows, cursors): the matching rows (the newest `last` of them when given, else all) and the heads,
@@ -122,19 +109,3 @@ def follow(listener, reader, filters, cursors, emit, *, stop=None, wait=1.0):
         if rows:
             emit(rows)
         cursors.update(now)
-
-
-def journal_of_action(conn, svc, action_id=None):
-    """(journal uuid, node) holding the service's latest action that ran (its begin; else any record of
-    it), or the action whose id starts with `action_id`; None when there is none."""
-    cond, args = "e.svc = %s", [svc]
-    if action_id:
-        cond += " AND e.action_id LIKE %s"
-        args.append(action_id.replace("%", "").replace("_", "\\_") + "%")
-    for extra in (" AND e.kind = 'action' AND e.event = 'begin'", ""):
-        row = conn.execute(f"SELECT e.journal, e.node FROM events e WHERE {cond}{extra} "
-                           f"ORDER BY e.hlc DESC LIMIT 1", args).fetchone()
-        if row:
-            return row[0].hex, row[1]
-    return None
-

@@ -43,18 +43,26 @@ def test_tail_audit_and_report_read_from_the_collector_as_from_the_journal(node_
     roots = two_nodes(node_roots)
     r1 = roots["node1"]
     for args in (("tail", "-n", "all"), ("tail", "-n", "all", "-o", "json"), ("tail", "-n", "5", "-s", "web"),
-                 ("audit", "-s", "web"), ("audit", "--format", "json"), ("audit", "--kind", "stop")):
+                 ("audit", "-s", "web"), ("audit", "--kind", "stop")):
         local = osvc(r1, "journal", *args)
         fleet = osvc(r1, "journal", *args, "--collector", "--node", "node1")
         assert local.returncode == fleet.returncode == 0, fleet.stderr
         assert fleet.stdout == local.stdout, args
+    # json: the local objects, plus the parts an action ran on other nodes (as --cluster): none here
+    local = json.loads(osvc(r1, "journal", "audit", "--format", "json").stdout)
+    fleet = json.loads(osvc(r1, "journal", "audit", "--format", "json", "--collector", "--node", "node1").stdout)
+    assert [e.pop("parts") for e in fleet] == [[], []]
+    assert fleet == local
     local = osvc(r1, "journal", "report", "-s", "web", "-o", str(tmp_path / "local.html"))
     fleet = osvc(r1, "journal", "report", "-s", "web", "--collector", "-o", str(tmp_path / "fleet.html"))
     assert local.returncode == fleet.returncode == 0, fleet.stderr
     # the latest action of web in the fleet is node2's stop (it ran last): drawn from node2's journal
     r2 = roots["node2"]
     osvc(r2, "journal", "report", "-s", "web", "-o", str(tmp_path / "node2.html"), node="node2")
-    assert (tmp_path / "fleet.html").read_text() == (tmp_path / "node2.html").read_text()
+    # the same page, its status said to be node2's (the node that ran it)
+    assert (tmp_path / "fleet.html").read_text() == (tmp_path / "node2.html").read_text().replace(
+        "status from replay of the journal (engine.history.fold)",
+        "status from replay of the journal (engine.history.fold), on node node2")
     assert "<h1>web stop: <span class=\"outcome-ok\">ok</span></h1>" in (tmp_path / "fleet.html").read_text()
 
 
@@ -113,3 +121,38 @@ def test_stats_shows_the_collectors_lag(tmp_path, collector_dsn):
     assert out.returncode == 0
     assert out.stdout.splitlines()[-1].startswith("collector cannot reach collector /nonexistent:5432/x: ")
     assert out.stdout.splitlines()[-1].endswith(": lag unknown")
+
+
+def test_a_switch_is_one_fleet_entry_with_the_destinations_start_nested(tmp_path, sim, collector_dsn):
+    from tests.helpers.cli import write_launcher
+    from tests.helpers.launchers import SCRIPT
+    from tests.helpers.sim import sim_pool_roots
+
+    roots = sim_pool_roots(tmp_path / "nodes", sim)
+    for name, root in roots.items():
+        with open(root / "etc" / "node.conf", "a") as conf:
+            conf.write(f"\n[collector]\ndsn = {collector_dsn}\n")
+        (root / "state").mkdir()
+        write_launcher(root / "etc" / "web.d" / "a", SCRIPT.format(state=root / "state", name="a"))
+        (root / "etc" / "web.env").write_text("[DEFAULT]\nnodes = node1 node2\n\n"
+                                              "[app#1]\nscript = a\nstart = 10\nstop = 10\ncheck = 10\n")
+    r1 = roots["node1"]
+    assert osvc(r1, "-s", "web", "start").returncode == 0
+    assert osvc(r1, "-s", "web", "switch", "--to", "node2").returncode == 0
+    aid = next(r["action_id"] for r in journal_rows(r1, kind="action") if r["payload"].get("action") == "switch")
+    # both nodes shipped their part at their action's end; the fleet tells it as node1's mirror of node2 does
+    cluster = osvc(r1, "journal", "audit", "--cluster", "--no-pull", "--action", aid[:8])
+    fleet = osvc(r1, "journal", "audit", "--collector", "--action", aid[:8])
+    assert cluster.returncode == fleet.returncode == 0, fleet.stderr
+    assert fleet.stdout == cluster.stdout
+    lines = fleet.stdout.splitlines()
+    assert lines[0].startswith("web switch: ok after ") and lines[0].endswith(f"[act:{aid[:8]}] on node1")
+    assert any(line.strip().startswith("web start: ok after ") and line.endswith("on node2") for line in lines)
+    pages = {}
+    for how in ("--cluster", "--collector"):
+        out = osvc(r1, "journal", "report", "-s", "web", how, *(("--no-pull",) if how == "--cluster" else ()),
+                   "-o", str(tmp_path / f"{how[2:]}.html"))
+        assert out.returncode == 0, out.stderr
+        pages[how] = (tmp_path / f"{how[2:]}.html").read_text()
+    assert pages["--collector"] == pages["--cluster"]
+    assert f"web switch [act:{aid[:8]}]" in pages["--collector"]
