@@ -416,3 +416,12 @@ def test_ssh_feeds_the_stream_to_the_remote_receive():
     with open(os.devnull, "rb") as feed:
         ssh.run(lambda argv, **kw: seen.append(argv), "hv2", ["btrfs", "receive", "/r"], input=feed)
     assert seen == [["ssh", "--", "hv2", "btrfs receive /r"]]
+
+
+def test_registered_as_a_sync_with_the_sync_actions():
+    from drivers.registry import driver_class
+
+    cls = driver_class("sync", "btrfs")
+    assert cls.__name__ == "SyncBtrfs" and cls.family == "sync"
+    assert all(cls.supports(c) for c in ("sync_nodes", "sync_drp", "sync_all", "start", "stop", "status"))
+    assert not cls.supports("presync") and not cls.supports("postsync")
