@@ -72,6 +72,12 @@ def test_a_switch_is_one_action_on_both_nodes_in_causal_order_despite_a_skewed_c
     assert "        where       hv2" in lines
     shown = lambda rs: [r for r in rs if r["kind"] in ("transition", "command") or r["event"] == "launch"]
     assert text.count("[act:") == 2 + len(shown(mine)) + len(shown(theirs))     # two headers, every line
+    entry, = json.loads(ok(hv1.osvc("journal", "audit", "--cluster", "--no-pull", "--action", aid,
+                                     "--format", "json")).stdout)
+    assert (entry["node"], entry["action"], entry["outcome"]) == ("hv1", "switch", "ok")
+    part, = entry["parts"]
+    assert (part["launched_by"], part["node"], part["action"], part["outcome"]) == (
+        {"node": "hv1", "seq": launch["seq"]}, "hv2", "start", "ok")
 
 
 def test_pull_is_idempotent_and_verify_checks_the_mirrors(nodes):
