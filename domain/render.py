@@ -20,6 +20,11 @@ LABEL_COLUMN = 35            # 20 + ' ' + 4 flags + ' ' + 8 status + ' '
 WRAP = 78                    # log lines are wrapped to this width
 
 # Avail rows by family in AVAIL_ORDER (domain.families: 1.5 status type order); config order within a family.
+# Sync rows by driver type in the 1.5 status type order (b1.5:lib/svc.py status_types; the 1.8 types it does
+# not know come after), config order within a type, the internal sync#i0 first: the agent adds it before the
+# env file's syncs (docs/design.md §4: `sync#i0` above `sync#1` of type btrfs).
+SYNC_ORDER = ("rsync", "symclone", "ibmdssnap", "evasnap", "dcssnap", "dcsckpt", "dds", "zfs", "btrfs", "netapp",
+              "nexenta")
 
 # ANSI colours of the status word (1.8 palette: green, red, brown, light blue).
 COLORS = {"up": "32", "stdby up": "32", "down": "31", "stdby down": "31", "warn": "33", "n/a": "94"}
@@ -97,6 +102,13 @@ def _row(rid, entry, children=()):
                children)
 
 
+def _sync_rank(item):
+    rid, entry = item
+    kind = str(entry.get("type") or "sync.rsync").partition(".")[2] or "rsync"
+    rank = SYNC_ORDER.index(kind) if kind in SYNC_ORDER else len(SYNC_ORDER)
+    return rank, rid.lower() != "sync#i0"
+
+
 def _encap_children(doc, rid, entry):
     """The rows of the guest document matching this container (by its name, the label, else its rid)."""
     encap = doc.get("encap") or {}
@@ -138,7 +150,7 @@ def tree(doc, show_disabled=None):
              for fam in AVAIL_ORDER for rid, e in by_family[fam]]
     groups = [Row(name, "", parse(doc.get(name, "n/a"), f"status document: {name}"), children=rows)
               for name, rows in (("avail", avail),
-                                 ("sync", [_row(rid, e) for rid, e in by_family["sync"]]),
+                                 ("sync", [_row(rid, e) for rid, e in sorted(by_family["sync"], key=_sync_rank)]),
                                  ("hb", [_row(rid, e) for rid, e in by_family["hb"]]))]
     label = "frozen" if doc.get("frozen") else ""
     return Row("overall", "", parse(doc["overall"], "status document: overall"), label, children=groups)

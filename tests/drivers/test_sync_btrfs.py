@@ -191,12 +191,12 @@ def test_sync_all_then_incremental_sync_nodes(pool):
         "|- avail                  up\n"
         "|  '- app#1          .... up       a\n"
         "|- sync                   up\n"
-        "|  |- sync#1         .... up       btrfs of deb1:deb1 to ['nodes']\n"
-        "|  '- sync#i0        .... up       rsync svc config to drpnodes, nodes\n"
+        "|  |- sync#i0        .... up       rsync svc config to drpnodes, nodes\n"
+        "|  '- sync#1         .... up       btrfs of deb1:deb1 to ['nodes']\n"      # the seed's line (design.md §4)
         "'- hb                     n/a\n")
     # node2, passive, judges the state file it received (as the agent does)
     res = pool.osvc("node2", "-s", "deb1", "print", "status")
-    assert "|  |- sync#1         .... up       btrfs of deb1:deb1 to ['nodes']\n" in res.stdout
+    assert "|  '- sync#1         .... up       btrfs of deb1:deb1 to ['nodes']\n" in res.stdout
 
     # second sync: incremental on @sent, the destination replaced by the new content
     pool.sh("tee", r1 / "deb1" / "more.txt", input="second\n")
@@ -224,9 +224,11 @@ def test_sync_all_then_incremental_sync_nodes(pool):
     state1.write_text(f"{old:%Y-%m-%d %H:%M:%S.%f};{gen}\n")
     res = pool.osvc("node1", "-s", "deb1", "print", "status", "--refresh")     # not the status of the last action
     assert res.stdout.splitlines()[1] == "overall                   warn"
-    assert ("|  |- sync#1         .... warn     btrfs of deb1:deb1 to ['nodes']\n"     # the log line wraps at 80
-            f"|  |                               # Last sync on {old}\n"
-            "|  |                                 older than 1440 minutes\n") in res.stdout
+    assert res.stdout.endswith(
+        "|  '- sync#1         .... warn     btrfs of deb1:deb1 to ['nodes']\n"     # the log line wraps at 78
+        f"|                                  # Last sync on {old}\n"
+        "|                                    older than 1440 minutes\n"
+        "'- hb                     n/a\n")
 
 
 @pytest.mark.root
@@ -275,7 +277,7 @@ def test_sync_drp_mounts_the_labels_and_installs_a_nested_destination(pool):
     assert pool.subvols("node2", dst_label) == ["data/copy", "vol_a@sent"]
     assert pool.sh("cat", r2 / "data" / "copy" / "f") == "nested\n"
     res = pool.osvc("node1", "-s", "deb1", "print", "status")
-    assert f"|  |- sync#1         .... up       btrfs of {src_label}:vol/a to ['nodes', 'drpnodes']\n" in res.stdout
+    assert f"|  '- sync#1         .... up       btrfs of {src_label}:vol/a to ['nodes', 'drpnodes']\n" in res.stdout
 
     # a filesystem of another label on the root: refused before anything is sent
     pool.sh("umount", r2)
@@ -425,3 +427,22 @@ def test_registered_as_a_sync_with_the_sync_actions():
     assert cls.__name__ == "SyncBtrfs" and cls.family == "sync"
     assert all(cls.supports(c) for c in ("sync_nodes", "sync_drp", "sync_all", "start", "stop", "status"))
     assert not cls.supports("presync") and not cls.supports("postsync")
+
+
+def test_sync_rows_in_the_1_5_type_order_internal_first():
+    """As the agent printed them: rsync (sync#i0 first), ..., zfs, btrfs, then types 1.5 did not know;
+    config order within a type. The seed's btrfs sync#1 is then the group's last row (design.md §4)."""
+    from domain.render import render
+    from domain.status import aggregate
+
+    def res(rid, type_, label):
+        return {"rid": rid, "type": type_, "status": "up", "label": label, "log": [], "monitor": False,
+                "disable": False, "optional": False, "encap": False, "tags": [], "state": "up"}
+
+    doc = aggregate([res("sync#1", "sync.btrfs", "btrfs of deb1:deb1 to ['nodes']"),
+                     res("sync#4", "sync.s3", "s3"), res("sync#2", "sync.rsync", "rsync /a to nodes"),
+                     res("sync#3", "sync.zfs", "zfs"), res("sync#5", "sync.rsync", "rsync /b to nodes"),
+                     res("sync#i0", "sync.rsync", "rsync svc config to drpnodes, nodes")],
+                    None, svcname="deb1", nodename="node1", frozen=False, updated="2024-05-06T07:08:09.123456Z")
+    rows = [line.split()[2] for line in render(doc).splitlines() if line.startswith("|  ")]
+    assert rows == ["sync#i0", "sync#2", "sync#5", "sync#3", "sync#1", "sync#4"]

@@ -65,7 +65,7 @@ def test_sync_all_over_ssh(tmp_path):
             assert [*SSH, "-n", "--", "hv2", f"mv -- {root}/deb1@tosend {root}/deb1@sent"] in argvs
             state = f"{nodes.root}/var/deb1_sync#1_btrfs_state"
             assert ["rsync", "-t", "-e", " ".join(SSH), "--", state, f"hv2:{state}"] in argvs
-            line = "|  |- sync#1         .... up       btrfs of deb1:deb1 to ['nodes']\n"
+            line = "|  '- sync#1         .... up       btrfs of deb1:deb1 to ['nodes']\n"
             assert line in ok(hv1.osvc("-s", "deb1", "print", "status")).stdout
             assert line in ok(hv2.osvc("-s", "deb1", "print", "status", "--refresh")).stdout   # its copy of the state
     finally:
