@@ -35,6 +35,7 @@ class Relocation(Executor):
     def __init__(self, node, svc, request, *, session=None):
         super().__init__(node, svc, request, session=session)
         self.remote_runner = self.session.runner("")   # the remote commands, journaled here (rid '')
+        self.launched = False                          # a remote command ran (the end pulls the destination)
 
     # --- checks before any effect ---------------------------------------------------------------
     def pool(self) -> list:
@@ -142,7 +143,8 @@ class Relocation(Executor):
                 self.log.error(f"unexpected error: {exc!r}")
         finally:
             self.end_action(action, t0, error, drivers, to=dest)
-            self.pull(dest)
+            if self.launched:        # the destination journaled a part of this action: mirror it here
+                self.pull(dest)
         return self.session.outcome(error)
 
     def pull(self, dest):
@@ -164,6 +166,7 @@ class Relocation(Executor):
 
         argv = ["osvc-engine", "-s", self.svc, *words, *(["--cluster"] if cluster and self.request.cluster else [])]
         # the destination journals under this action's id, after the launch record (core.lineage)
+        self.launched = True
         return self.session.launch(node_transport(self.node), dest, argv, timeout=REMOTE_TIMEOUT, log=self.log)
 
     def remote_ok(self, dest, *words, hint):
