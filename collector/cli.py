@@ -41,6 +41,8 @@ def cmd_push(opts):
             relay = " (relayed mirror)" if s.relayed else ""
             print(f"{s.node} journal {s.uuid}{relay}: {what}; the collector holds seq 1..{s.after} "
                   f"of {s.local}")
+    if not done and not refusals:
+        print(f"{node.name}: nothing journaled here yet ({node.journal_path}), no mirror: nothing to ship")
     for exc in refusals:
         print(f"osvc-engine: error: {exc}", file=sys.stderr)
     return max((exc.exit_code for exc in refusals), default=0)
