@@ -37,16 +37,15 @@ def export_raw(journal, out, node, after=0, follow=False, poll=0.005, stop=None,
 
     def send(upto):
         nonlocal count, pos
-        batch = []
-        for row in journal.scan(chunk=chunk, seq_after=pos, seq_max=upto):
-            batch.append(pack(list(row)))
-            if len(batch) >= 256:
-                out.write(b"".join(batch))
-                batch.clear()
-            count += 1
-            pos = row[0]
-        if batch:
-            out.write(b"".join(batch))
+        while True:       # a chunk of rows, packed (tuples pack as arrays) and written at once
+            rows = journal.raw(limit=chunk, seq_after=pos, seq_max=upto)
+            if not rows:
+                return
+            out.write(b"".join(map(pack, rows)))
+            count += len(rows)
+            pos = rows[-1][0]
+            if len(rows) < chunk:
+                return
 
     head = journal.last_seq()
     send(head)
@@ -100,7 +99,7 @@ class Reader:
     def items(self):
         try:
             for obj in self._unpacker:
-                if isinstance(obj, list):
+                if type(obj) is list:
                     yield "row", obj
                 elif isinstance(obj, dict) and "raw" in obj:
                     yield "header", obj
