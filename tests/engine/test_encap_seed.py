@@ -5,17 +5,20 @@ hv1 (a node root here, reaching hv2 through the local transport) runs the LXC co
 (tests/helpers/guest.py) whose engine plumbs the two encap ips in the guest's own network namespace:
 128.0.0.2 on lo and `deb1` (the guest's /etc/hosts) on eth0. The host mounts an ext4 filesystem on a real
 device named /dev/mapper/data-deb1 at /deb1 (in a mount namespace of its own), runs its 1.5
-launcher folder with no check script, and replicates its config to hv2 (sync#i0). The host engine runs
+launcher folder with no check script, replicates its config to hv2 (sync#i0) and sends the btrfs
+subvolume deb1 to hv2 (sync#1). The host engine runs
 through nsenter into one namespace kept for the test: `ip netns exec` alone would give each command a
 mount namespace of its own, and the filesystem would vanish between two commands."""
 
 import os
+import shutil
 import subprocess
 
 import pytest
 
 from tests.helpers.cli import osvc, write_launcher
 from tests.helpers.guest import LxcGuest, lxc_missing
+from tests.helpers.loop import cleanup_image
 
 pytestmark = pytest.mark.root
 
@@ -34,7 +37,8 @@ overall                   up
 |  '- app            .... n/a      app
 |                                  # no checkup scripts
 |- sync                   up
-|  '- sync#i0        .... up       rsync svc config to drpnodes, nodes
+|  |- sync#i0        .... up       rsync svc config to drpnodes, nodes
+|  '- sync#1         .... up       btrfs of deb1:deb1 to ['nodes']
 '- hb                     n/a
 """
 
@@ -85,6 +89,8 @@ def deb1_guest(tmp_path):
 
 @pytest.fixture
 def deb1(deb1_guest, tmp_path, dm_device):
+    if not shutil.which("mkfs.btrfs"):
+        pytest.skip("mkfs.btrfs missing (apt-get install btrfs-progs)")
     guest = deb1_guest
     guest.write("/etc/hosts", "127.0.0.1 localhost\n10.231.7.2 deb1\n")
     roots = {n: guest.host_root(tmp_path / n) for n in ("hv1", "hv2")}
@@ -97,7 +103,8 @@ def deb1(deb1_guest, tmp_path, dm_device):
            + guest.container_section(rid="container#0")
            + "[ip#2]\ntags = encap\nipname = 128.0.0.2\nipdev = lo\nnetmask = 8\n\n"
            + "[ip#1]\ntags = encap\nipname = deb1\nipdev = eth0\nnetmask = 24\n\n"
-           + f"[fs#1]\ntype = ext4\ndev = {dm_device}\nmnt = {MNT}\n")
+           + f"[fs#1]\ntype = ext4\ndev = {dm_device}\nmnt = {MNT}\n\n"
+           + "[sync#1]\ntype = btrfs\nsrc = deb1:deb1\ndst = deb1:deb1\ntarget = nodes\n")
     hv1 = roots["hv1"]
     (hv1 / "etc" / f"{SVC}.env").write_text(env)
     state = tmp_path / "app-state"
@@ -112,13 +119,31 @@ def deb1(deb1_guest, tmp_path, dm_device):
     # host command, so /deb1 stays mounted from one command to the next, and nowhere else
     holder = subprocess.Popen(["ip", "netns", "exec", guest.ns, "sleep", "infinity"])
     wrap = ("nsenter", f"--net=/run/netns/{guest.ns}", f"--mount=/proc/{holder.pid}/ns/mnt")
+    images = []
     try:
+        # sync#1's btrfs, labelled deb1 on both nodes, each mounted (top level) on <root>/var/btrfs/deb1 where
+        # the driver looks, beforehand: two devices of one label on one machine make a mount by label ambiguous
+        for name, root in roots.items():
+            image = tmp_path / f"{name}-btrfs.img"
+            with open(image, "wb") as fh:
+                fh.truncate(128 * 1024 * 1024)
+            images.append(image)
+            subprocess.run(["mkfs.btrfs", "-q", "-L", "deb1", str(image)], check=True, capture_output=True)
+            dev = subprocess.run(["losetup", "-f", "--show", str(image)], check=True, capture_output=True,
+                                 text=True).stdout.strip()
+            (root / "var" / "btrfs" / "deb1").mkdir(parents=True)
+            subprocess.run([*wrap, "mount", "-t", "btrfs", "-o", "subvolid=0", dev, str(root / "var" / "btrfs" / "deb1")],
+                           check=True)
+        subprocess.run([*wrap, "btrfs", "subvolume", "create", str(hv1 / "var" / "btrfs" / "deb1" / "deb1")],
+                       check=True, capture_output=True)
         yield guest, (lambda *args: osvc(hv1, "-s", SVC, *args, node="hv1", wrap=wrap))
     finally:
         osvc(hv1, "-s", SVC, "stop", node="hv1", wrap=wrap)
         subprocess.run([*wrap, "umount", MNT], capture_output=True)
-        holder.kill()
+        holder.kill()          # its mount namespace goes with it, and the btrfs mounts
         holder.wait()
+        for image in images:
+            cleanup_image(image)
         if created:
             os.rmdir(MNT)
 
