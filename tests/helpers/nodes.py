@@ -212,33 +212,20 @@ def make_nodes(names, skew=None):
         shutil.rmtree(base, ignore_errors=True)
 
 
-LAUNCHER = """\
-f="{root}/state/{name}"
-case "$1" in
-  start) [ -e "$f.fail" ] && {{ echo "{name} cannot start" >&2; exit 1; }}; mkdir -p "{root}/state"; {slow}touch "$f" ;;
-  stop) rm -f "$f" ;;
-  status) [ -e "$f" ] ;;
-esac
-"""
+def cluster_service(nodes, svc="web", names="ab"):
+    """The launcher service of tests/helpers/launchers.py on every node (`nodes = <every node>`), its
+    state files under the node's own root (ROOT/state, the same path on each node, a folder of its own)."""
+    from tests.helpers.cli import write_launcher
+    from tests.helpers.launchers import SCRIPT
 
-
-def cluster_service(nodes, svc="web", names="ab", slow=None):
-    """The same launcher service on every node (`nodes = <every node>`), its state under the node's root.
-    `slow`: a launcher name whose start sleeps 30 s (an action to kill in the middle)."""
-    members = " ".join(nodes)
-    env = ["[DEFAULT]", f"nodes = {members}", ""]
+    env = ["[DEFAULT]", f"nodes = {' '.join(nodes)}", ""]
     for i, name in enumerate(names, 1):
         env += [f"[app#{i}]", f"script = {name}", f"start = {i}0", f"stop = {i}0", f"check = {i}0", ""]
     for node in nodes.values():
-        etc = node.folder / "etc"
-        (etc / f"{svc}.env").write_text("\n".join(env))
-        d = etc / f"{svc}.d"
-        d.mkdir(mode=0o755, exist_ok=True)
+        (node.folder / "state").mkdir(mode=0o755, exist_ok=True)
+        (node.folder / "etc" / f"{svc}.env").write_text("\n".join(env))
         for name in names:
-            script = d / name
-            script.write_text("#!/bin/sh\n" + LAUNCHER.format(root=nodes.root, name=name,
-                                                             slow="sleep 30; " if name == slow else ""))
-            script.chmod(0o755)
+            write_launcher(node.folder / "etc" / f"{svc}.d" / name, SCRIPT.format(state=nodes.root / "state", name=name))
 
 
 def running(node):
