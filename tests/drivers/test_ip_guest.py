@@ -32,7 +32,8 @@ def spec_of(*resources):
 
 
 def container(rid="container#1", type="kvm", name="vm1", encap=False):
-    return ResourceSpec(rid=rid, family="container", type=type, conf={"name": name}, encap=encap)
+    # a host's view of an encap container (a nested guest's): the guest engine's, not this one's
+    return ResourceSpec(rid=rid, family="container", type=type, conf={"name": name}, encap=encap, in_guest=encap)
 
 
 def ip_driver(node, ipname, spec=None, tags=(), ipdev="eth0"):
