@@ -90,16 +90,6 @@ def check_verdict(rc: int) -> tuple[str, list[str]]:
 class App(Driver):
     family = "app"
 
-    def __new__(cls, res, ctx):
-        # The registry picks a driver by (family, type); whether the launchers live in a VM's guest
-        # depends on the service's other resources, so the in-guest mode is chosen here.
-        if cls is App:
-            from drivers.app_guest import AppGuest, in_guest_mode
-
-            if in_guest_mode(res, ctx.spec):
-                return super().__new__(AppGuest)
-        return super().__new__(cls)
-
     def __init__(self, res, ctx):
         super().__init__(res, ctx)
         self.folder = Path(self.conf.get("dir") or ctx.node.launchers_dir(ctx.svcname))

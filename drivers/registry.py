@@ -58,15 +58,30 @@ def driver_class(family: str, type: str = ""):
     spec = DRIVERS.get((family, type or "")) or DRIVERS.get((family, "*"))
     if spec is None:
         return None
-    cls = _loaded.get(spec)
-    if cls is None:
+    return _load(spec)
+
+
+# A driver whose mode depends on the service's other resources, not on (family, type) alone:
+# (family, type) -> ("module:predicate(res, spec)", "module:Class") used instead when the predicate holds.
+VARIANTS = {
+    # a VM service's 1.5 launcher folder, in the guest's /svc/etc/init.d (docs/encapsulation-and-cluster.md §1.5)
+    ("app", "*"): ("drivers.app_guest:in_guest_mode", "drivers.app_guest:AppGuest"),
+}
+
+
+def _load(spec):
+    obj = _loaded.get(spec)
+    if obj is None:
         module, name = spec.split(":")
-        cls = _loaded[spec] = getattr(importlib.import_module(module), name)
-    return cls
+        obj = _loaded[spec] = getattr(importlib.import_module(module), name)
+    return obj
 
 
 def driver_for(res, ctx):
     """A driver for one resource spec, or None when no driver handles its (family, type)."""
+    variant = VARIANTS.get((res.family, res.type or "")) or VARIANTS.get((res.family, "*"))
+    if variant is not None and _load(variant[0])(res, ctx.spec):
+        return _load(variant[1])(res, ctx)
     cls = driver_class(res.family, res.type)
     return cls(res, ctx) if cls is not None else None
 

@@ -2,7 +2,7 @@
 
 import logging
 
-from drivers.registry import ServiceDrivers, driver_class
+from drivers.registry import ServiceDrivers, driver_for
 from drivers.base import Context
 from drivers.runner import Runner
 from domain.service import ResourceSpec
@@ -34,4 +34,4 @@ def make_driver(node, family, type="", conf=None, rid=None, tags=(), svc="svc1",
                        tags=frozenset(tags))
     ctx = Context(node=node, svcname=svc, log=log, run=runner.run, spec=spec, force=force,
                   peers=ServiceDrivers(spec, shared), **context)
-    return driver_class(family, type)(res, ctx), log, events
+    return driver_for(res, ctx), log, events
