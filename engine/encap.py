@@ -77,6 +77,19 @@ def halves(spec, request, selected=None):
     return master, [r.rid for r in guests], ""
 
 
+def starts_on_boot(spec, container_name) -> bool:
+    """The guest's service is started by the guest's own boot: `autostart_node` (scoped @<container>, then
+    @encapnodes, then plain) names the container or `encapnodes`, as written in the file
+    (b1.8:lib/svc.py:2343-2356 need_start_encap). Then a host's start leaves it to the guest."""
+    from config.ini import parse
+
+    options = parse(spec.text).sections["DEFAULT"].options
+    for key in (f"autostart_node@{container_name}", "autostart_node@encapnodes", "autostart_node"):
+        if key in options:
+            return options[key].value.strip() in (container_name, "encapnodes")
+    return False
+
+
 def forwarded(request) -> list:
     """The host command's options the guest command repeats (b1.8:lib/svc.py:1939-1955)."""
     out = [flag for field, flag in FORWARDED_FLAGS if getattr(request, field, False)]

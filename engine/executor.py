@@ -262,6 +262,10 @@ class Executor(SyncActions):
         if not guest.is_up():
             rlog.info(f"skip encap {' '.join(words)}: the container {guest.name} is not running here")
             return
+        if words == ["start"] and encap.starts_on_boot(self.spec, guest.name):
+            rlog.info(f"skip start in container {guest.name}: the encap service is configured to start on "
+                      "container boot.")
+            return
         phases = PHASES[("encap", step.direction)]
         t0 = time.monotonic()
         self.fire(step.rid, phases.begin, container=guest.name, command=" ".join(words))

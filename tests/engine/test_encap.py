@@ -437,3 +437,21 @@ def test_journal_pull_reaches_the_running_guests_too(pair):
     assert added == len(pair.guest_rows())
     r = osvc(pair.host, "journal", "pull", "--node", "vm1", env=pair.sim.env)
     assert r.returncode == 0 and "node vm1: 0 new records" in r.stdout
+
+
+@pytest.mark.parametrize("line, skipped", [
+    ("autostart_node@101 = 101", True),          # scoped to the container, naming it
+    ("autostart_node@encapnodes = encapnodes", True),
+    ("autostart_node = node1", False),           # the hypervisor autostarts: the host runs the guest's start
+])
+def test_a_guest_that_starts_its_service_on_boot_is_left_to_it(tmp_path, osvc_root, sim, line, skipped):
+    """b1.8 need_start_encap: autostart_node naming the container (or encapnodes) means the guest's own boot
+    starts its service; the host's start skips the guest, its other actions do not."""
+    pair = Pair(tmp_path, osvc_root, sim, env=ENV.replace("encapnodes = vm1\n", f"encapnodes = vm1\n{line}\n", 1))
+    r = pair.host_cli("start")
+    assert r.returncode == 0, r.stdout + r.stderr
+    said = "skip start in container 101: the encap service is configured to start on container boot." in r.stdout
+    assert said is skipped
+    assert pair.running() == (["web"] if skipped else ["db", "web"])
+    r = pair.host_cli("startapp", "--slaves")
+    assert r.returncode == 0 and pair.running() == ["db", "web"]
