@@ -423,6 +423,11 @@ def test_the_guest_journal_is_mirrored_after_its_command_and_the_cluster_audit_n
     # one timeline: the host's launch of the guest, the guest's app, then the host's step ending up
     assert mine.index(("node1", "encap:container#1", "starting")) < mine.index(("vm1", "app#1", "up")) \
         < mine.index(("node1", "encap:container#1", "up"))
+    # one audit entry for both levels: the guest's action nested under the host's launch record
+    audit = osvc(pair.host, "journal", "audit", "--cluster", "--no-pull", "-s", "svc", env=pair.sim.env).stdout
+    launch = audit.index("svc.encap:container#1    launch")
+    assert audit.index("      svc start: ok after", launch) > launch
+    assert f"[act:{aid[:8]}] on vm1\n" in audit[launch:]
 
 
 def test_journal_pull_reaches_the_running_guests_too(pair):
