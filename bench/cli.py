@@ -1,20 +1,28 @@
-"""CLI speed: `print status` from the cache, start/stop of a 5-launcher service, per-resource overhead.
+"""CLI speed: the `[app#N]` form (5 and 50 resources) against the floor measured in the same run, the
+`.d/` launcher-folder form, `print status` cached and `--refresh` (issue 19).
 
-    python bench/cli.py [--quick]
+    python bench/cli.py [--quick] [--rounds N]
 
-Ratios are against a bare interpreter (`python3 -c pass`, the venv's python) measured in the same run.
-The reference agent, run here from source, took ~250 ms for `print status` and ~2.5 s to start 5
-do-nothing launchers.
+The workload (issue 19): ONE `/bin/sh` script, linked (symlink) once per resource under the service's
+launcher folder, which touches (`start`), removes (`stop`) or tests (`status`) a flag file named after
+its link (`$0`'s basename). Services `app5` and `app50`: `[app#i] script = app<i>`, start/stop/check set.
 
-Per-resource overhead is the marginal cost of one more resource: start+stop of the same service with
-5 and with 15 launchers; (difference / 10 / 2 actions) minus what the launcher itself costs (`/bin/sh`
-running `exit 0`). What every command pays once (interpreter, imports, config, lock, journal) is the
-fixed cost: shown as its own row, with `import sh` (the command runner's library) measured apart.
+The floor of each action, measured in the same run, interleaved with the engine's runs: a bare Python
+script (the same interpreter) that spawns the same launchers with `subprocess` (start: N `start` runs;
+stop: N `stop` runs; refresh: N `status` runs) and commits as many durable journal records as the
+engine's action did (counted from that action's journal rows, `durable = 1`), with raw sqlite3 in WAL
+mode, synchronous=FULL, one transaction per record, in a table shaped like the journal's (same columns
+and indexes, ~100-byte payload, 32-byte hash). Its links are separate (`floor<i>`, same script), so its
+flags never change what the engine sees. `print status` (cached) has `python3 -c pass` as its floor.
+
+Every figure is the median of the rounds; each round runs every measure once, the engine and its floor
+side by side, which goes first alternating. The load average is printed before and after.
 Never a timed assertion: this prints, it does not fail.
 """
 
 import os
 import shutil
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -26,22 +34,57 @@ BIN = Path(sys.executable).parent / "osvc-engine"
 LAUNCHERS = 5
 MORE = 15
 
+FLAG_SCRIPT = """#!/bin/sh
+f="{state}/$(basename "$0")"
+case "$1" in
+  start) touch "$f" ;;
+  stop) rm -f "$f" ;;
+  status) [ -e "$f" ] ;;
+esac
+"""
 
-def timed(argv, env, n):
-    """Median wall time (s) of n runs of argv."""
-    samples = []
-    for _ in range(n):
-        t0 = time.perf_counter()
-        subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
-        samples.append(time.perf_counter() - t0)
-    return statistics.median(samples)
+# The floor: N launcher runs and D durable commits (argv: db action durable link...).
+FLOOR = r'''
+import os, sqlite3, subprocess, sys
+db, action, durable, *links = sys.argv[1:]
+durable = int(durable)
+conn = sqlite3.connect(db, isolation_level=None)
+conn.execute("PRAGMA journal_mode=WAL")
+conn.execute("PRAGMA synchronous=FULL")
+conn.execute("CREATE TABLE IF NOT EXISTS events (seq INTEGER PRIMARY KEY, ts INTEGER NOT NULL, hlc INTEGER NOT NULL,"
+             " node TEXT, svc TEXT, rid TEXT, kind TEXT, machine TEXT, event TEXT, src TEXT, dst TEXT,"
+             " action_id TEXT, payload BLOB, durable INTEGER, hash BLOB NOT NULL)")
+conn.execute("CREATE INDEX IF NOT EXISTS events_kind ON events (kind)")
+conn.execute("CREATE INDEX IF NOT EXISTS events_action ON events (action_id)")
+conn.execute("CREATE INDEX IF NOT EXISTS events_ts ON events (ts)")
+payload, digest = b"x" * 100, os.urandom(32)
+def commit():
+    conn.execute("BEGIN IMMEDIATE")
+    conn.execute("INSERT INTO events (ts, hlc, node, svc, rid, kind, machine, event, src, dst, action_id,"
+                 " payload, durable, hash) VALUES (?, ?, 'benchnode', 'floor', 'app#1', 'transition', 'app',"
+                 " 'start', 'down', 'starting', 'deadbeef', ?, 1, ?)", (1, 1, payload, digest))
+    conn.execute("COMMIT")
+done = 0
+for i, link in enumerate(links):
+    while done < durable * i // max(1, len(links)):
+        commit(); done += 1
+    subprocess.run([link, action], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL, check=False)
+while done < durable:
+    commit(); done += 1
+'''
 
 
-def make_service(root, name, launchers):
+def once(argv, env):
+    t0 = time.perf_counter()
+    subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+    return time.perf_counter() - t0
+
+
+def make_folder_service(root, name, launchers):
+    """The `.d/` form: S/K/C launchers in the folder, `exit 0`."""
     etc = root / "etc"
     (etc / f"{name}.d").mkdir(parents=True)
-    (root / "var").mkdir(exist_ok=True)
-    (root / "log").mkdir(exist_ok=True)
     (etc / f"{name}.env").write_text("[DEFAULT]\nnodes = benchnode\n")
     for i in range(launchers):
         for prefix in ("S", "K", "C"):
@@ -50,40 +93,118 @@ def make_service(root, name, launchers):
             script.chmod(0o755)
 
 
-def startstop(name, env, n):
-    return timed(["sh", "-c", f"{BIN} -s {name} start && {BIN} -s {name} stop"], env, n)
+def make_app_service(root, name, count):
+    """The `[app#N]` form: one script, a link a resource (and a `floor<i>` link for the floor)."""
+    folder = root / "etc" / f"{name}.d"
+    folder.mkdir(parents=True)
+    script = root / "etc" / "flag.sh"
+    lines = ["[DEFAULT]", "nodes = benchnode", ""]
+    for i in range(1, count + 1):
+        (folder / f"app{i}").symlink_to(script)
+        (folder / f"floor{i}").symlink_to(script)
+        lines += [f"[app#{i}]", f"script = app{i}", f"start = {i}", f"stop = {i}", f"check = {i}", ""]
+    (root / "etc" / f"{name}.env").write_text("\n".join(lines))
+    return [str(folder / f"floor{i}") for i in range(1, count + 1)]
+
+
+def durable_records(root):
+    """The durable records of the journal's last action (the action just run)."""
+    conn = sqlite3.connect(root / "var" / "journal.db")
+    try:
+        (action,) = conn.execute("SELECT action_id FROM events WHERE kind = 'action' AND event = 'begin' "
+                                 "ORDER BY seq DESC LIMIT 1").fetchone()
+        (count,) = conn.execute("SELECT count(*) FROM events WHERE action_id = ? AND durable = 1",
+                                (action,)).fetchone()
+        return count
+    finally:
+        conn.close()
 
 
 def main(argv):
-    n = 5 if "--quick" in argv else 15
+    quick = "--quick" in argv
+    rounds = int(argv[argv.index("--rounds") + 1]) if "--rounds" in argv else (3 if quick else 5)
     root = Path(tempfile.mkdtemp(prefix="osvc-bench-"))
     try:
-        make_service(root, "bench", LAUNCHERS)
-        make_service(root, "bench15", MORE)
+        for sub in ("etc", "var", "log", "state"):
+            (root / sub).mkdir()
+        (root / "etc" / "flag.sh").write_text(FLAG_SCRIPT.format(state=root / "state"))
+        (root / "etc" / "flag.sh").chmod(0o755)
+        make_folder_service(root, "bench", LAUNCHERS)
+        make_folder_service(root, "bench15", MORE)
+        floors = {n: make_app_service(root, f"app{n}", n) for n in (5, 50)}
+        floor_py = root / "floor.py"
+        floor_py.write_text(FLOOR)
+        floor_db = str(root / "floor.db")
         env = {**os.environ, "OSVC_ROOT": str(root), "OSVC_NODENAME": "benchnode"}
-        base = timed([sys.executable, "-c", "pass"], env, n)
-        import_sh = timed([sys.executable, "-c", "import sh"], env, n) - base
-        subprocess.run([str(BIN), "-s", "bench", "print", "status", "--refresh"], env=env,
-                       capture_output=True, check=True)
-        status = timed([str(BIN), "-s", "bench", "print", "status"], env, n)
-        runs = max(3, n // 3)
-        ss5 = startstop("bench", env, runs)
-        ss15 = startstop("bench15", env, runs)
-        launcher = timed(["sh", "-c", "exit 0"], env, n)
+        py = sys.executable
+
+        def engine(svc, *action):
+            return [str(BIN), "-s", svc, *action]
+
+        # warm-up (journal, folders, caches; twice: the first action also journals the env file's
+        # digest), and the durable records each action journals
+        durable = {}
+        for n in (5, 50, 5, 50):
+            for action in ("start", "stop"):
+                subprocess.run(engine(f"app{n}", action), env=env, capture_output=True, check=True)
+                durable[(n, action)] = durable_records(root)
+        for svc in ("bench", "bench15"):
+            subprocess.run(engine(svc, "print", "status", "--refresh"), env=env, capture_output=True, check=True)
+
+        def floor(n, action):
+            d = durable.get((n, action), 0)
+            return [py, str(floor_py), floor_db, action, str(d), *floors[n]]
+
+        samples = {}
+
+        def pair(key, eng, flo, r):
+            sides = [("engine", eng), ("floor", flo)]
+            for side, argv_ in (sides if r % 2 == 0 else sides[::-1]):
+                samples.setdefault((key, side), []).append(once(argv_, env))
+
+        load0 = os.getloadavg()
+        for r in range(rounds):
+            samples.setdefault(("pass", "engine"), []).append(once([py, "-c", "pass"], env))
+            for n in (5, 50):
+                pair(f"start {n}", engine(f"app{n}", "start"), floor(n, "start"), r)
+                if n == 5:
+                    pair("refresh 5", engine("app5", "print", "status", "--refresh"), floor(5, "status"), r)
+                    pair("status 5", engine("app5", "print", "status"), [py, "-c", "pass"], r)
+                pair(f"stop {n}", engine(f"app{n}", "stop"), floor(n, "stop"), r)
+            for svc in ("bench", "bench15"):
+                samples.setdefault((svc, "engine"), []).append(
+                    once(["sh", "-c", f"{BIN} -s {svc} start && {BIN} -s {svc} stop"], env))
+            samples.setdefault(("import sh", "engine"), []).append(once([py, "-c", "import sh"], env))
+            samples.setdefault(("exit 0", "engine"), []).append(once(["sh", "-c", "exit 0"], env))
+        load1 = os.getloadavg()
+
+        def med(key, side="engine"):
+            return statistics.median(samples[(key, side)])
+
+        base = med("pass")
+        goals = {"start 5": 0.120, "stop 5": 0.120, "start 50": 0.500, "stop 50": 0.400,
+                 "refresh 5": 0.070, "status 5": 0.030}
+        labels = {"start 5": "start, 5 [app#N]", "stop 5": "stop, 5 [app#N]",
+                  "start 50": "start, 50 [app#N]", "stop 50": "stop, 50 [app#N]",
+                  "refresh 5": "print status --refresh, 5 checks", "status 5": "print status (cached)"}
+        print(f"rounds {rounds}, load average {load0[0]:.2f} before, {load1[0]:.2f} after; "
+              f"python3 -c pass {base * 1e3:.1f} ms")
+        print(f"{'measure':<34} {'engine ms':>9} {'floor ms':>9} {'x floor':>8} {'durable':>8}  goal")
+        for key in ("status 5", "refresh 5", "start 5", "stop 5", "start 50", "stop 50"):
+            eng, flo = med(key), med(key, "floor")
+            n, action = (5, "status") if key.startswith(("refresh", "status")) else \
+                (int(key.split()[1]), key.split()[0])
+            d = durable.get((n, action), 0)
+            verdict = "met" if eng <= goals[key] else "NOT met"
+            print(f"{labels[key]:<34} {eng * 1e3:>9.1f} {flo * 1e3:>9.1f} {eng / flo:>8.2f} {d:>8}  "
+                  f"<= {goals[key] * 1e3:.0f} ms: {verdict}")
+        ss5, ss15, launcher = med("bench"), med("bench15"), med("exit 0")
         per_resource = (ss15 - ss5) / (MORE - LAUNCHERS) / 2 - launcher
-        fixed = ss5 / 2 - LAUNCHERS * (per_resource + launcher)
-        rows = [
-            ("python3 -c pass (baseline)", base, ""),
-            ("print status (cached)", status, "goal <= 4x baseline"),
-            (f"start + stop, {LAUNCHERS} launchers", ss5, "goal < 500 ms"),
-            (f"start + stop, {MORE} launchers", ss15, ""),
-            ("engine overhead per resource action", per_resource, "goal < 30 ms beyond the launcher"),
-            ("fixed cost per command (start or stop)", fixed, ""),
-            ("  of which: import sh", import_sh, ""),
-        ]
-        print(f"{'measure':<40} {'ms':>9} {'x baseline':>11}  goal")
-        for name, seconds, goal in rows:
-            print(f"{name:<40} {seconds * 1e3:>9.1f} {seconds / base:>11.2f}  {goal}")
+        print(f"{'.d/ form: start + stop, 5 launchers':<34} {ss5 * 1e3:>9.1f}")
+        print(f"{'.d/ form: start + stop, 15':<34} {ss15 * 1e3:>9.1f}")
+        print(f"{'.d/ form: overhead per resource':<34} {per_resource * 1e3:>9.1f}   (marginal, beyond the launcher)")
+        label = 'python3 -c "import sh" - pass'
+        print(f"{label:<34} {(med('import sh') - base) * 1e3:>9.1f}")
     finally:
         shutil.rmtree(root, ignore_errors=True)
     return 0
