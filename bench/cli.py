@@ -12,8 +12,9 @@ script (the same interpreter) that spawns the same launchers with `subprocess` (
 stop: N `stop` runs; refresh: N `status` runs) and commits as many durable journal records as the
 engine's action did (counted from that action's journal rows, `durable = 1`), with raw sqlite3 in WAL
 mode, synchronous=FULL, one transaction per record, in a table shaped like the journal's (same columns
-and indexes, ~100-byte payload, 32-byte hash). Its links are separate (`floor<i>`, same script), so its
-flags never change what the engine sees. `print status` (cached) has `python3 -c pass` as its floor.
+and indexes, ~100-byte payload, 32-byte hash). Its links are separate (`floor/<svc>/floor<i>`, same
+script, outside the launcher folder, which the engine checks file by file), so its flags never change what
+the engine sees. `print status` (cached) has `python3 -c pass` as its floor.
 
 Every figure is the median of the rounds; each round runs every measure once, the engine and its floor
 side by side, which goes first alternating. The load average is printed before and after.
@@ -94,17 +95,18 @@ def make_folder_service(root, name, launchers):
 
 
 def make_app_service(root, name, count):
-    """The `[app#N]` form: one script, a link a resource (and a `floor<i>` link for the floor)."""
-    folder = root / "etc" / f"{name}.d"
+    """The `[app#N]` form: one script, a link a resource (and a `floor<i>` link for the floor, elsewhere)."""
+    folder, floor = root / "etc" / f"{name}.d", root / "floor" / name
     folder.mkdir(parents=True)
+    floor.mkdir(parents=True)
     script = root / "etc" / "flag.sh"
     lines = ["[DEFAULT]", "nodes = benchnode", ""]
     for i in range(1, count + 1):
         (folder / f"app{i}").symlink_to(script)
-        (folder / f"floor{i}").symlink_to(script)
+        (floor / f"floor{i}").symlink_to(script)
         lines += [f"[app#{i}]", f"script = app{i}", f"start = {i}", f"stop = {i}", f"check = {i}", ""]
     (root / "etc" / f"{name}.env").write_text("\n".join(lines))
-    return [str(folder / f"floor{i}") for i in range(1, count + 1)]
+    return [str(floor / f"floor{i}") for i in range(1, count + 1)]
 
 
 def durable_records(root):
