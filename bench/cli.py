@@ -1,7 +1,11 @@
 """CLI speed: the `[app#N]` form (5 and 50 resources) against the floor measured in the same run, the
 `.d/` launcher-folder form, `print status` cached and `--refresh` (issue 19).
 
-    python bench/cli.py [--quick] [--rounds N]
+    python bench/cli.py [--quick] [--rounds N] [--tree DIR] [--against DIR]
+
+--tree DIR runs the engine from that source tree (PYTHONPATH, ahead of the installed one); --against DIR
+adds a second engine, run from DIR, to every round beside the first (before/after in the same run: a
+`git archive` of a commit unpacked there, bytecode compiled).
 
 The workload (issue 19): ONE `/bin/sh` script, linked (symlink) once per resource under the service's
 launcher folder, which touches (`start`), removes (`stop`) or tests (`status`) a flag file named after
@@ -138,6 +142,11 @@ def main(argv):
         floor_py.write_text(FLOOR)
         floor_db = str(root / "floor.db")
         env = {**os.environ, "OSVC_ROOT": str(root), "OSVC_NODENAME": "benchnode"}
+        if "--tree" in argv:
+            env["PYTHONPATH"] = argv[argv.index("--tree") + 1]
+        against = None
+        if "--against" in argv:
+            against = {**env, "PYTHONPATH": argv[argv.index("--against") + 1]}
         py = sys.executable
 
         def engine(svc, *action):
@@ -160,9 +169,11 @@ def main(argv):
         samples = {}
 
         def pair(key, eng, flo, r):
-            sides = [("engine", eng), ("floor", flo)]
-            for side, argv_ in (sides if r % 2 == 0 else sides[::-1]):
-                samples.setdefault((key, side), []).append(once(argv_, env))
+            sides = [("engine", eng, env), ("floor", flo, env)]
+            if against is not None:
+                sides.insert(1, ("against", eng, against))
+            for side, argv_, env_ in (sides if r % 2 == 0 else sides[::-1]):
+                samples.setdefault((key, side), []).append(once(argv_, env_))
 
         load0 = os.getloadavg()
         for r in range(rounds):
@@ -198,8 +209,9 @@ def main(argv):
                 (int(key.split()[1]), key.split()[0])
             d = durable.get((n, action), 0)
             verdict = "met" if eng <= goals[key] else "NOT met"
+            other = f"  (--against: {med(key, 'against') * 1e3:.1f} ms)" if against is not None else ""
             print(f"{labels[key]:<34} {eng * 1e3:>9.1f} {flo * 1e3:>9.1f} {eng / flo:>8.2f} {d:>8}  "
-                  f"<= {goals[key] * 1e3:.0f} ms: {verdict}")
+                  f"<= {goals[key] * 1e3:.0f} ms: {verdict}{other}")
         ss5, ss15, launcher = med("bench"), med("bench15"), med("exit 0")
         per_resource = (ss15 - ss5) / (MORE - LAUNCHERS) / 2 - launcher
         print(f"{'.d/ form: start + stop, 5 launchers':<34} {ss5 * 1e3:>9.1f}")

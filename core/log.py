@@ -6,8 +6,8 @@
 - Names UPPER-CASED: the service `SVC`, a resource `SVC.RID`.
 - Console (stdout): `%(asctime)s %(levelname)-7s %(name)-<W>s %(message)s`, `%H:%M:%S`,
   W = len(svcname) + 8.
-- File `log/<svc>.log`, rotating 5 MB x 5 (logging.handlers.RotatingFileHandler, delayed: a command
-  that logs nothing leaves no file): `%(asctime)s - %(name)s - %(levelname)s - %(message)s`.
+- File `log/<svc>.log`, rotating 5 MB x 5 (`RotatingFileHandler` below: logging.handlers' rotation,
+  delayed: a command that logs nothing leaves no file): `%(asctime)s - %(name)s - %(levelname)s - %(message)s`.
 
 Service names often hold dots (deb1.opensvc.com), so logging's dotted hierarchy would make service
 `a.b` a child of service `a`. Hence service loggers never propagate (records stop at their own
@@ -18,9 +18,8 @@ Every line is escaped (issue 17, item 10): control characters of the logger's na
 the terminal. One exception: a record logged with `extra={MULTILINE: True}` (the runner's `output:` +
 a command's output) keeps its line breaks, one continuation line per output line, everything else
 escaped in each.
-Stdlib only: this module is on the read path. logging.handlers is imported by service_logger only
-(~3 ms beside sh, which every command that logs runs anyway; `print status` from the cache never
-makes a service logger, so never pays it).
+Stdlib only: this module is on the read path. It never imports logging.handlers (socket, pickle, queue:
+~5-8 ms of every action and `--refresh`, issue 19): the rotating file handler is the few lines of it we use.
 """
 
 import logging
@@ -110,25 +109,68 @@ class ConsoleHandler(logging.StreamHandler):
             _ERRORS_SHOWN.add(record.getMessage())
 
 
-def _open_nofollow(handler):
-    """RotatingFileHandler._open with O_NOFOLLOW (issue 17, item 3): a link planted at log/<svc>.log is never
-    appended to (service_logger refuses it first; this closes the window between its check and the open)."""
-    from core.files import open_nofollow
+class RotatingFileHandler(logging.FileHandler):
+    """logging.handlers.RotatingFileHandler's rotation (Python 3.11) without importing logging.handlers: before a
+    record would take the file to `maxBytes`, `<file>.i` becomes `<file>.i+1` (`backupCount` kept, `.1` the
+    newest) and the file starts anew; only a regular file rotates. Opened with O_NOFOLLOW (issue 17, item 3): a
+    link planted at log/<svc>.log is never appended to (service_logger refuses it first; this closes the window
+    between its check and the open)."""
 
-    fd = open_nofollow(handler.baseFilename, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644, what="log file")
-    return os.fdopen(fd, handler.mode, encoding=handler.encoding, errors=handler.errors)
+    def __init__(self, filename, maxBytes=0, backupCount=0, encoding=None, delay=False):
+        super().__init__(filename, "a", encoding=encoding, delay=delay)
+        self.maxBytes = maxBytes
+        self.backupCount = backupCount
+
+    def _open(self):
+        from core.files import open_nofollow
+
+        fd = open_nofollow(self.baseFilename, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644, what="log file")
+        return os.fdopen(fd, self.mode, encoding=self.encoding, errors=self.errors)
+
+    def emit(self, record):
+        try:
+            if self.shouldRollover(record):
+                self.doRollover()
+            logging.FileHandler.emit(self, record)
+        except Exception:   # noqa: BLE001 (logging's rule: a record that cannot be written is reported, not raised)
+            self.handleError(record)
+
+    def shouldRollover(self, record):
+        if os.path.exists(self.baseFilename) and not os.path.isfile(self.baseFilename):
+            return False
+        if self.stream is None:
+            self.stream = self._open()
+        if self.maxBytes > 0:
+            msg = f"{self.format(record)}\n"
+            self.stream.seek(0, 2)
+            if self.stream.tell() + len(msg) >= self.maxBytes:
+                return True
+        return False
+
+    def doRollover(self):
+        if self.stream:
+            self.stream.close()
+            self.stream = None
+        if self.backupCount > 0:
+            for i in range(self.backupCount - 1, 0, -1):
+                sfn, dfn = f"{self.baseFilename}.{i}", f"{self.baseFilename}.{i + 1}"
+                if os.path.exists(sfn):
+                    if os.path.exists(dfn):
+                        os.remove(dfn)
+                    os.rename(sfn, dfn)
+            dfn = self.baseFilename + ".1"
+            if os.path.exists(dfn):
+                os.remove(dfn)
+            if os.path.exists(self.baseFilename):
+                os.rename(self.baseFilename, dfn)
+        if not self.delay:
+            self.stream = self._open()
 
 
 def file_handler(path, max_bytes=FILE_MAX_BYTES, backups=FILE_BACKUPS):
     """The service's log file: rotated before a record would pass `max_bytes`, `backups` old files
-    kept (`.1` the newest), created by the first record, never through a symlink. A plain
-    RotatingFileHandler (its type is what callers look for) whose `_open` is the O_NOFOLLOW one."""
-    import types
-    from logging.handlers import RotatingFileHandler
-
-    handler = RotatingFileHandler(path, maxBytes=max_bytes, backupCount=backups, encoding="utf-8", delay=True)
-    handler._open = types.MethodType(_open_nofollow, handler)
-    return handler
+    kept (`.1` the newest), created by the first record, never through a symlink (RotatingFileHandler)."""
+    return RotatingFileHandler(path, maxBytes=max_bytes, backupCount=backups, encoding="utf-8", delay=True)
 
 
 def _handler(logger, cls):
@@ -156,8 +198,6 @@ def service_logger(node, svc: str, stream=None, converter=None, level=logging.IN
     console.setLevel(level)
     if converter is not None or console.formatter is None:
         console.setFormatter(console_formatter(svc, converter))
-
-    from logging.handlers import RotatingFileHandler
 
     from core.files import make_dirs, symlink_refusal
 

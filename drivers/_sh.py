@@ -1,4 +1,4 @@
-"""`import sh` without importlib.metadata: what the runner's first command pays, ~25 ms less.
+"""`import sh` without importlib.metadata, asyncio and inspect: what the runner's first command pays, ~45-65 ms less.
 
     from drivers._sh import import_sh      # (drivers.runner re-exports it)
     sh = import_sh()
@@ -10,9 +10,19 @@ While sh imports, `_VersionOnlyMetadata` stands in for importlib.metadata (in sy
 the `importlib.metadata` attribute) and answers that question from the dist-info's METADATA; any
 other use steps it aside and loads the real module. Then it is gone: later importers get the real one.
 
+The same way, and for the same reason (issue 19: `import sh` was most of an action's fixed cost), sh imports
+`asyncio` (and ssl, socket, concurrent.futures with it: ~20-40 ms here) and `inspect` (~6 ms) at its top but
+uses them only at run time: asyncio to ask `get_running_loop()` (is sh called from a coroutine?) and for
+its `async for` iteration, inspect to look at output callbacks. While sh imports, `_LazyModule` stands in
+for each one that nothing loaded yet: sh keeps the stand-in as its global, which loads the real module on
+the first attribute it is asked (then it is an ordinary module). `get_running_loop()` is answered without
+asyncio while asyncio.events is not loaded: no event loop can run without it, so there is none
+(RuntimeError, as asyncio says), which is what every command of the runner hears.
+
 The swap is process-wide, so the first import_sh must not run beside another thread that may
-import importlib.metadata: engine.probe calls it before it starts its probe threads. sh is pinned
-`<3` (setup.cfg); tests/drivers/test_drivers_sh.py fails when sh asks anything else, or nothing.
+import importlib.metadata, asyncio or inspect: engine.probe calls it before it starts its probe threads.
+sh is pinned `<3` (setup.cfg); tests/drivers/test_drivers_sh.py fails when sh asks anything else, or nothing,
+and when `import sh` loads asyncio or inspect again.
 """
 
 import os
@@ -57,18 +67,61 @@ def _step_aside(stub):
         del importlib.metadata
 
 
+class _LazyModule(types.ModuleType):
+    """Stands in for a module sh imports but uses only at run time (see the module docstring): the real one
+    is loaded on the first attribute asked."""
+
+    def __getattr__(self, attr):
+        if attr.startswith("__"):       # import machinery and introspection: not a use of the module
+            raise AttributeError(attr)
+        import importlib
+
+        if sys.modules.get(self.__name__) is self:
+            del sys.modules[self.__name__]
+        return getattr(importlib.import_module(self.__name__), attr)
+
+
+class _LazyAsyncio(_LazyModule):
+    """asyncio's stand-in: `get_running_loop()` answered without loading it while no loop can exist."""
+
+    def get_running_loop(self):
+        events = sys.modules.get("asyncio.events")
+        if events is None:
+            raise RuntimeError("no running event loop")
+        return events.get_running_loop()
+
+    def Queue(self, *args, **kwargs):   # sh binds `from asyncio import Queue as AQueue` at import
+        import asyncio
+
+        return asyncio.Queue(*args, **kwargs)
+
+
+def _stand_ins():
+    """The lazy stand-ins to install for this import: only for modules nothing has loaded yet."""
+    lazy = {"asyncio": _LazyAsyncio, "inspect": _LazyModule}
+    return {name: cls(name) for name, cls in lazy.items() if name not in sys.modules}
+
+
 def import_sh():
-    """`import sh`, with importlib.metadata stood in for when nothing loaded it yet."""
-    if "sh" in sys.modules or "importlib.metadata" in sys.modules:
+    """`import sh`, with importlib.metadata, asyncio and inspect stood in for when nothing loaded them yet."""
+    if "sh" in sys.modules:
         import sh
 
         return sh
     import importlib
 
-    stub = _VersionOnlyMetadata("importlib.metadata")
-    sys.modules["importlib.metadata"] = importlib.metadata = stub
+    stub = None
+    if "importlib.metadata" not in sys.modules:
+        stub = _VersionOnlyMetadata("importlib.metadata")
+        sys.modules["importlib.metadata"] = importlib.metadata = stub
+    lazy = _stand_ins()
+    sys.modules.update(lazy)
     try:
         import sh
     finally:
-        _step_aside(stub)
+        if stub is not None:
+            _step_aside(stub)
+        for name, module in lazy.items():
+            if sys.modules.get(name) is module:
+                del sys.modules[name]
     return sh

@@ -184,13 +184,11 @@ class Runner:
         try:
             proc = command(*argv[1:], **kwargs)
             pid = proc.pid
-            timer = threading.Timer(timeout, self._kill_group, (proc, pid, killed))
-            timer.daemon = True
-            timer.start()
+            deadline = _WATCHDOG.watch(start + timeout, self._kill_group, proc, pid, killed)
             try:
                 proc.wait()
             finally:
-                timer.cancel()
+                _WATCHDOG.cancel(deadline)
             rc = proc.exit_code
         except OSError as exc:   # exec failure after resolution (permissions, bad interpreter)
             raise DriverError(f"{argv[0]}: cannot execute: {exc.strerror or exc}") from None
@@ -245,6 +243,63 @@ class Runner:
             # postmortem/audit.py tolerated_rc and journal/lines.py read this key
             payload["tolerated"] = outcome == "tolerated"
         self.sink({"kind": "command", "payload": payload})
+
+
+class _Watchdog:
+    """Every command's deadline on one daemon thread (started on the first command, again after a fork), not
+    a threading.Timer (a new thread) per command: sh already starts two threads per command, and a thread's
+    start and join cost ~0.5-1 ms each on a busy 2-CPU machine (issue 19). At its deadline, `fn(*args)` runs
+    on the watchdog's thread: Runner._kill_group, which kills the command's process group."""
+
+    def __init__(self):
+        self._reset()
+        os.register_at_fork(after_in_child=self._reset)
+
+    def _reset(self):
+        self._cond = threading.Condition(threading.Lock())
+        self._heap = []            # [deadline, seq, fn, args], the earliest first; fn None once cancelled
+        self._seq = 0
+        self._thread = None
+
+    def watch(self, deadline, fn, *args):
+        """Call fn(*args) at `deadline` (time.monotonic) unless cancel()ed first; returns the entry to cancel."""
+        import heapq
+
+        with self._cond:
+            self._seq += 1
+            entry = [deadline, self._seq, fn, args]
+            heapq.heappush(self._heap, entry)
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._loop, name="osvc command watchdog", daemon=True)
+                self._thread.start()
+            elif self._heap[0] is entry:
+                self._cond.notify()
+        return entry
+
+    def cancel(self, entry):
+        with self._cond:
+            entry[2] = None        # the loop drops it when it reaches the top
+
+    def _loop(self):
+        import heapq
+
+        cond, heap = self._cond, self._heap
+        while True:
+            with cond:
+                while heap and heap[0][2] is None:
+                    heapq.heappop(heap)
+                if not heap:
+                    cond.wait()
+                    continue
+                wait = heap[0][0] - time.monotonic()
+                if wait > 0:
+                    cond.wait(wait)
+                    continue
+                _, _, fn, args = heapq.heappop(heap)
+            fn(*args)
+
+
+_WATCHDOG = _Watchdog()
 
 
 def _decode(data) -> str:

@@ -3,11 +3,16 @@
 import io
 import logging
 import time
-from logging.handlers import RotatingFileHandler
 
 import pytest
 
-from core.log import console_formatter, file_handler, resource_logger, service_logger
+from core.log import (
+    RotatingFileHandler,
+    console_formatter,
+    file_handler,
+    resource_logger,
+    service_logger,
+)
 from tests.helpers.logs import close_service_logger, fixed_clock
 
 

@@ -33,6 +33,57 @@ def test_the_stand_in_steps_aside_for_any_other_question():
     assert out.split() == ["False", "module", "True"]
 
 
+def test_sh_imports_without_asyncio_nor_inspect_and_loads_them_when_used():
+    """asyncio and inspect stand-ins (drivers/_sh.py): `import sh` loads neither; a command runs without them;
+    sh run from a coroutine (`_async`, `async for`) and an output callback load the real modules."""
+    code = ("import sys\n"
+            "from drivers import _sh\n"
+            "sh = _sh.import_sh()\n"
+            "print(sorted(m for m in ('asyncio', 'inspect', 'ssl', 'importlib.metadata') if m in sys.modules))\n"
+            "print(sh.echo('plain').strip(), 'asyncio' in sys.modules)\n"
+            "seen = []\n"
+            "sh.echo('callback', _out=lambda line: seen.append(line.strip()))\n"
+            "print(seen, type(sys.modules['inspect']).__name__)\n"
+            "import asyncio\n"
+            "async def main():\n"
+            "    first = (await sh.echo('awaited', _async=True)).strip()\n"
+            "    lines = [line.strip() async for line in sh.printf('a\\nb\\n', _iter=True, _async=True)]\n"
+            "    return first, lines\n"
+            "print(asyncio.run(main()))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=REPO).stdout.splitlines()
+    assert out == ["[]", "plain False", "['callback'] module", "('awaited', ['a', 'b'])"]
+
+
+def test_the_asyncio_stand_in_says_no_loop_without_asyncio_and_asks_asyncio_once_loaded():
+    code = ("import sys\n"
+            "from drivers import _sh\n"
+            "stub = _sh._LazyAsyncio('asyncio')\n"
+            "try:\n"
+            "    stub.get_running_loop()\n"
+            "except RuntimeError as exc:\n"
+            "    print('none:', exc, 'asyncio' in sys.modules)\n"
+            "import asyncio\n"
+            "async def main():\n"
+            "    return stub.get_running_loop() is asyncio.get_running_loop()\n"
+            "print(asyncio.run(main()))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=REPO).stdout.splitlines()
+    assert out == ["none: no running event loop False", "True"]
+
+
+def test_a_module_already_loaded_is_not_stood_in_for():
+    code = ("import sys, asyncio, inspect\n"
+            "from drivers import _sh\n"
+            "print(_sh._stand_ins())\n"
+            "sh = _sh.import_sh()\n"
+            "g = sh.RunningCommand.__init__.__globals__\n"
+            "print(g['asyncio'] is asyncio, g['inspect'] is inspect)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=REPO).stdout.splitlines()
+    assert out == ["{}", "True True"]
+
+
 class Probe:
     """A driver whose status() notes the thread it runs on."""
 

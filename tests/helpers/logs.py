@@ -3,9 +3,8 @@ handlers down between tests (a CLI command is one process; tests make many servi
 
 import logging
 import time
-from logging.handlers import RotatingFileHandler
 
-from core.log import ConsoleHandler, logger_name
+from core.log import ConsoleHandler, RotatingFileHandler, logger_name
 
 
 def fixed_clock(hms: str):
