@@ -13,6 +13,11 @@ Launchers run with stdin on /dev/null and stdout+stderr in a log file
 because a launcher that starts a daemon leaves it holding whatever stdout it inherited, and a pipe
 would keep the runner waiting for its end. The file is logged after the run like any output.
 
+The `[app#N]` checks of one status evaluation run in one batch the same way (`App.prepare_status`, called by
+the evaluation with the app drivers it is about to ask: each check with its own OPENSVC_RID, a batch per check
+timeout; each driver's next status() answers from it, once). The check before a start stays one run of
+its own, just before that start.
+
 The `C*` checks of a launcher folder run in one batch: a fixed `/bin/sh` script, the launchers as its
 positional arguments (never interpolated into a command line), starts every check in the background
 and prints `<rc> <path>` as each ends. One spawn instead of one per check (lessons A.14: a spawn
@@ -38,6 +43,10 @@ DEFAULT_TIMEOUT = 3600     # the agent waits forever by default; the runner need
 CHECK_TIMEOUT = 60
 FAILED_CHECK = 255         # the rc of a check that timed out or could not run
 CHECK_BATCH = 'for f; do ( "$f" status </dev/null >/dev/null 2>&1; echo "$? $f" ) & done; wait'
+# The [app#N] checks of one status wave (App.prepare_status): arguments in pairs `<rid> <script>`, each check with
+# its own OPENSVC_RID; prints `<rc> <rid>` as each ends.
+RID_CHECK_BATCH = ('while [ $# -gt 1 ]; do ( OPENSVC_RID="$1" "$2" status </dev/null >/dev/null 2>&1; '
+                   'echo "$? $1" ) & shift 2; done; wait')
 
 
 def is_launcher(path: Path) -> bool:
@@ -95,6 +104,7 @@ class App(Driver):
         self.folder = Path(self.conf.get("dir") or ctx.node.launchers_dir(ctx.svcname))
         self.script = self.conf.get("script")
         self.timeout = int(self.conf.get("timeout") or ctx.timeouts.app or DEFAULT_TIMEOUT)
+        self._checked = None     # the rc of this script's check run by prepare_status, for the next status()
 
     # --- shared -----------------------------------------------------------------------------
     def label(self) -> str:
@@ -138,12 +148,57 @@ class App(Driver):
         (self.ctx.log.info if res.rc == 0 else self.ctx.log.error)(done)
         return res.rc
 
+    @property
+    def check_timeout(self) -> int:
+        return min(self.timeout, CHECK_TIMEOUT)
+
     def _probe(self, script: Path) -> int:
         try:
-            return self.ctx.run([str(script), "status"], timeout=min(self.timeout, CHECK_TIMEOUT),
+            return self.ctx.run([str(script), "status"], timeout=self.check_timeout,
                                 check=False, quiet=True, env=self._env(script)).rc
         except DriverError:   # timeout, not executable: a failed check
             return FAILED_CHECK
+
+    def _batchable(self) -> bool:
+        """Would status() run this resource's `[app#N]` check now (App's own status and probe, not a subclass's)?"""
+        return (type(self).status is App.status and type(self)._probe is App._probe and bool(self.script)
+                and not self._gate() and self.conf.get("check") not in (None, "")
+                and is_launcher(self.script_path))
+
+    @classmethod
+    def prepare_status(cls, drivers):
+        """The `[app#N]` checks of `drivers` in one spawn per check timeout (see the module docstring); each
+        driver keeps its rc for its next status(). Fewer than two checks: nothing to gain, nothing done."""
+        groups = {}
+        for driver in drivers:
+            driver._checked = None
+            if driver._batchable():
+                groups.setdefault(driver.check_timeout, []).append(driver)
+        for timeout, group in groups.items():
+            if len(group) < 2:
+                continue
+            rcs = group[0]._rid_batch(group, timeout)
+            for driver in group:
+                driver._checked = rcs[driver.res.rid]
+
+    def _rid_batch(self, group, timeout) -> dict[str, int]:
+        """`<script> status` of every driver of `group` at once, through this driver's runner: rid -> rc."""
+        argv = ["/bin/sh", "-c", RID_CHECK_BATCH, "osvc-checks"]
+        for driver in group:
+            check_trusted(driver.script_path, "launcher")
+            argv += [driver.res.rid, str(driver.script_path)]
+        try:
+            out = self.ctx.run(argv, timeout=timeout, check=False, quiet=True,
+                               env={"OPENSVC_SVCNAME": self.ctx.svcname}).out
+        except DriverError as exc:   # timed out: keep the answers that came before the kill
+            result = getattr(exc, "result", None)
+            out = result.out if result is not None else ""
+        rcs = {driver.res.rid: FAILED_CHECK for driver in group}
+        for line in out.splitlines():
+            rc, _, rid = line.partition(" ")
+            if rid in rcs and rc.isdigit():
+                rcs[rid] = int(rc)
+        return rcs
 
     def _probe_batch(self, scripts: list[Path]) -> dict[str, int]:
         """`<script> status` for every script at once (see the module docstring): name -> rc."""
@@ -170,6 +225,7 @@ class App(Driver):
 
     # --- status -----------------------------------------------------------------------------
     def status(self):
+        checked, self._checked = self._checked, None     # prepare_status's answer serves one status() only
         gated = self._gate()
         if self.script:
             if gated:
@@ -178,7 +234,7 @@ class App(Driver):
                 return "n/a", ["check is not set"]
             if not is_launcher(self.script_path):
                 return "warn", [f"script {self.script_path} does not exist or is not executable"]
-            return check_verdict(self._probe(self.script_path))
+            return check_verdict(self._probe(self.script_path) if checked is None else checked)
         if gated:
             return "n/a", [f"ip+fs status is {gated}, skip check"]
         checks = launchers(self.folder, "C")

@@ -88,6 +88,8 @@ class Driver:
                              Container). Failure: raise DriverError, message = what and why.
       status()               -> (value, log lines); value 'up', 'down', 'warn' or 'n/a' (the engine
                              maps standby). Reads only: quiet commands, never an effect.
+      prepare_status(drivers)  Classmethod: the drivers of this class about to be asked status() in one
+                             wave; their checks may run together then (app's [app#N]). Default: nothing.
       label()                -> the text status shows (default: the rid).
       can_rollback           Attribute, False until start changes something: a failed start's
                              rollback stops only the resources whose start did.
@@ -143,6 +145,13 @@ class Driver:
         return self.ctx.transport
 
     # --- status ---------------------------------------------------------------------------------
+    @classmethod
+    def prepare_status(cls, drivers: list) -> None:
+        """Called by a status evaluation with the drivers of this class it is about to ask status() in one wave,
+        just before it asks each of them. A driver whose checks are commands may run them together here (one
+        spawn for the wave, not one each) and answer each one's next status() from what it got, once.
+        Default: nothing (each status() probes for itself)."""
+
     def label(self) -> str:
         return self.res.rid
 

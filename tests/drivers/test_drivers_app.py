@@ -232,3 +232,70 @@ def test_launchers_get_the_service_name_and_their_rid_as_the_agent_gives_them(os
         assert r.returncode == 0, r.stdout + r.stderr
     lines = seen.read_text().splitlines()
     assert lines[0] == "start web app" and "stop web app" in lines and "status web app" in lines
+
+
+def counted(app, calls):
+    """The driver's runner, each argv noted in `calls`."""
+    run = app.ctx.run
+
+    def counting(argv, **kw):
+        calls.append([str(a) for a in argv])
+        return run(argv, **kw)
+
+    app.ctx.run = counting
+    return app
+
+
+def test_script_form_checks_of_one_wave_run_in_one_batch_each_with_its_rid(node, folder, state):
+    """Issue 19: App.prepare_status runs the [app#N] checks a status wave is about to ask in one spawn; each
+    check gets its own OPENSVC_RID; each driver's next status() answers from it, once."""
+    from drivers.app import App
+
+    seen = state / "seen"
+    calls = []
+    apps = []
+    for i, name in enumerate("abc", 1):
+        launcher(folder, name, f'echo "$1 $OPENSVC_SVCNAME $OPENSVC_RID" >> {seen}\n' + touch_script(state, name))
+        apps.append(counted(make_driver(node, "app", conf={"script": name, "check": i}, rid=f"app#{i}")[0], calls))
+    (state / "a").touch()
+    (state / "c").touch()
+    App.prepare_status(apps)
+    assert len(calls) == 1 and calls[0][:2] == ["/bin/sh", "-c"]
+    assert calls[0][4:] == ["app#1", str(folder / "a"), "app#2", str(folder / "b"), "app#3", str(folder / "c")]
+    assert [a.status() for a in apps] == [("up", []), ("down", []), ("up", [])]
+    assert len(calls) == 1
+    assert sorted(seen.read_text().splitlines()) == ["status svc1 app#1", "status svc1 app#2", "status svc1 app#3"]
+    (state / "b").touch()
+    assert apps[1].status() == ("up", [])       # answered once: this status() ran its own check
+    assert calls[1:] == [[str(folder / "b"), "status"]]
+
+
+def test_script_form_batch_a_hung_check_only_fails_itself(node, folder, state):
+    from drivers.app import App
+
+    launcher(folder, "a", touch_script(state, "a"))
+    launcher(folder, "hung", "sleep 30")
+    (state / "a").touch()
+    apps = [make_driver(node, "app", conf={"script": name, "check": 1, "timeout": 1}, rid=f"app#{i}")[0]
+            for i, name in enumerate(("a", "hung"), 1)]
+    start = time.monotonic()
+    App.prepare_status(apps)
+    assert time.monotonic() - start < 10
+    assert [a.status() for a in apps] == [("up", []), ("warn", ["check reports errors (255)"])]
+
+
+def test_script_form_batch_leaves_out_what_status_would_not_check(node, folder, state):
+    """Gated, no check, no script, a subclass's own status: not batched (and one check alone runs on its own)."""
+    from drivers.app import App
+
+    launcher(folder, "a", touch_script(state, "a"))
+    calls = []
+    gated = counted(make_driver(node, "app", conf={"script": "a", "check": 1}, rid="app#1",
+                                instance_avail="down")[0], calls)
+    unchecked = counted(make_driver(node, "app", conf={"script": "a"}, rid="app#2")[0], calls)
+    missing = counted(make_driver(node, "app", conf={"script": "nope", "check": 1}, rid="app#3")[0], calls)
+    alone = counted(make_driver(node, "app", conf={"script": "a", "check": 1}, rid="app#4")[0], calls)
+    App.prepare_status([gated, unchecked, missing, alone])
+    assert calls == []
+    assert alone.status() == ("down", []) and calls == [[str(folder / "a"), "status"]]
+    assert gated.status() == ("n/a", ["not evaluated (instance not up)"])
