@@ -152,10 +152,16 @@ class Executor(SyncActions):
         models[""] = svc_model
         return models
 
-    def fire(self, rid, trigger, **payload):
+    def fire(self, rid, trigger, relaxed=False, **payload):
+        """Fire `trigger` on rid's machine, journaled first: durably, or `relaxed` for a transition no effect
+        follows before the next durable record (Session.relaxed: a step's end, the service's begin and end)."""
         from machines.core import fire
 
-        fire(self.models[rid], trigger, **payload)
+        if relaxed:
+            with self.session.relaxed():
+                fire(self.models[rid], trigger, **payload)
+        else:
+            fire(self.models[rid], trigger, **payload)
 
     def save_states(self):
         from engine.states import save_states
@@ -206,10 +212,10 @@ class Executor(SyncActions):
         t0 = time.monotonic()
         phase_t0 = t0
 
-        def advance(trigger):
+        def advance(trigger, relaxed=False):
             nonlocal phase_t0
             now = time.monotonic()
-            self.fire(step.rid, trigger, duration=round(now - phase_t0, 6))
+            self.fire(step.rid, trigger, relaxed, duration=round(now - phase_t0, 6))
             phase_t0 = now
 
         self.fire(step.rid, mstep.begin)
@@ -242,7 +248,11 @@ class Executor(SyncActions):
                 return
             exc.rid = step.rid      # run_sub logs it under the resource's name, SVC.RID, not the service's
             raise
-        advance(mstep.ok)
+        # The step's end is relaxed: nothing acts before the next durable record (the next step's begin,
+        # the action's end) carries it to disk; lost with a power loss before that, the durable begin
+        # leaves the resource `starting`/`stopping`, which recovery probes. Begins and waypoints, which
+        # an effect follows, and failures stay durable (tests/crash/test_write_ahead.py).
+        advance(mstep.ok, relaxed=True)
         self.hand_to_rollback(step, drv)
 
     def guest(self, step_rid, drivers):
@@ -432,7 +442,7 @@ class Executor(SyncActions):
         direction = vocabulary.direction(action)
         svc_step = PHASES[("service", direction)]
         svc_begin, svc_ok, svc_failed = svc_step.begin, svc_step.ok, svc_step.failed
-        self.fire("", svc_begin, action=action)
+        self.fire("", svc_begin, True, action=action)      # relaxed: a step's durable begin precedes any effect
         try:
             for group in self.parallel_groups(steps):
                 if len(group) > 1:
@@ -447,7 +457,7 @@ class Executor(SyncActions):
             if action in START_FAMILY:
                 self.rollback(action, drivers)
             raise
-        self.fire("", svc_ok)
+        self.fire("", svc_ok, True)      # relaxed: the action's end (durable) follows, or the next sub-action's begin
 
     def parallel_groups(self, steps):
         """The steps in runs: the consecutive resources of one `[subset#<family>:<name>] parallel =
@@ -528,7 +538,7 @@ class Executor(SyncActions):
             return
         rids = list(dict.fromkeys(self.changed))
         self.log.info(f"trying to rollback {action} on {', '.join(rids)}")
-        self.fire("", "rollback")
+        self.fire("", "rollback", True)     # relaxed: each rollback step's begin is durable before it acts
         # the guests first (b1.8:lib/svc.py:2452-2461), then what the host started, in stop order
         guests = [planner.Step(r, "encap", "stop") for r in reversed(rids) if r.startswith("encap:")]
         stop_steps = guests + planner.plan("stop", [self.spec.resource(r) for r in rids if not r.startswith("encap:")])
@@ -546,7 +556,7 @@ class Executor(SyncActions):
                 self.loggers(step.rid).error(f"rollback: {exc}")
         if failed:
             self.log.error(f"rollback {action} failed")
-        self.fire("", "rolled_back" if not failed else "rollback_failed")
+        self.fire("", "rolled_back" if not failed else "rollback_failed", True)   # the action's end follows
 
     def refresh(self, drivers):
         from engine.probe import evaluate

@@ -141,6 +141,7 @@ class Session:
         self.observers = list(observers)
         self.parent = lineage.inherited_parent()   # the remote or guest record that launched this action
         self.last = None                           # (seq, hlc) of the last record this session appended
+        self._relaxed = False                      # transitions journaled relaxed (Session.relaxed)
 
     # --- resources ----------------------------------------------------------------------------
     @property
@@ -200,11 +201,26 @@ class Session:
         return seq
 
     def transition_sink(self, rid):
-        """A machine model's journal hook: each transition journaled (durably) before it happens."""
+        """A machine model's journal hook: each transition journaled before it happens, durably unless
+        fired inside `relaxed()`."""
         def sink(rec):
             self.record(rec.get("kind", "transition"), rec.get("event", ""), rid=rid, machine=rec.get("machine", ""),
-                        src=rec.get("src", ""), dst=rec.get("dst", ""), payload=rec.get("payload", {}))
+                        src=rec.get("src", ""), dst=rec.get("dst", ""), payload=rec.get("payload", {}),
+                        durable=not self._relaxed)
         return sink
+
+    @contextlib.contextmanager
+    def relaxed(self):
+        """Transitions fired inside are journaled relaxed (no fsync of their own): only for a transition no
+        effect follows before this action's next durable record (the next step's begin, the action's end),
+        whose fsync makes it durable too (docs/journal.md: a durable commit syncs the WAL as a whole). A
+        power loss can then lose it only with nothing acted on after it: the resource stays in the
+        transient state the durable begin left, which recovery probes (engine/recovery.py)."""
+        previous, self._relaxed = self._relaxed, True
+        try:
+            yield
+        finally:
+            self._relaxed = previous
 
     def command_sink(self, rid, **extra):
         """The runner's sink: each command it ran becomes a `command` record (`extra` joins the payload)."""
