@@ -48,10 +48,28 @@ def instance_avail(spec, values):
     return None if avail is None else st.PUBLIC[avail]
 
 
+def _prepare(todo, drivers):
+    """Each driver class's prepare_status with the drivers of `todo` resource_status will ask status() (not
+    disabled, no nostatus tag): checks that are commands may run in one spawn for the wave (the app's
+    [app#N]: one /bin/sh for every check instead of a spawn each). A failure there is nobody's status:
+    each status() then probes for itself."""
+    by_class = {}
+    for res in todo:
+        driver = drivers.get(res.rid)
+        if driver is not None and not res.disabled and "nostatus" not in res.tags:
+            by_class.setdefault(type(driver), []).append(driver)
+    for cls, group in by_class.items():
+        try:
+            cls.prepare_status(group)
+        except Exception:  # noqa: BLE001, S110 - a probe failing is a status (resource_status), never a crash
+            pass
+
+
 def _probe_all(resources, drivers):
     """rid -> (value, logs), probing concurrently: probes are commands, mostly waiting."""
     todo = [r for r in resources if not r.in_guest]   # the guest engine evaluates its own
     results = {r.rid: ("n/a", []) for r in resources if r.in_guest}
+    _prepare(todo, drivers)
     if len(todo) <= 1:
         results.update({r.rid: resource_status(r, drivers.get(r.rid)) for r in todo})
         return results
