@@ -26,6 +26,7 @@ Never a timed assertion: this prints, it does not fail.
 """
 
 import os
+import resource
 import shutil
 import sqlite3
 import statistics
@@ -80,10 +81,18 @@ while done < durable:
 '''
 
 
+CPU = {}   # argv tuple -> CPU seconds (user + system, the command and its children) of each run
+
+
 def once(argv, env):
+    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
-    return time.perf_counter() - t0
+    wall = time.perf_counter() - t0
+    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    CPU.setdefault((tuple(argv), env.get("PYTHONPATH")), []).append(
+        r1.ru_utime - r0.ru_utime + r1.ru_stime - r0.ru_stime)
+    return wall
 
 
 def make_folder_service(root, name, launchers):
@@ -166,7 +175,7 @@ def main(argv):
             d = durable.get((n, action), 0)
             return [py, str(floor_py), floor_db, action, str(d), *floors[n]]
 
-        samples = {}
+        samples, cpu = {}, {}
 
         def pair(key, eng, flo, r):
             sides = [("engine", eng, env), ("floor", flo, env)]
@@ -174,6 +183,7 @@ def main(argv):
                 sides.insert(1, ("against", eng, against))
             for side, argv_, env_ in (sides if r % 2 == 0 else sides[::-1]):
                 samples.setdefault((key, side), []).append(once(argv_, env_))
+                cpu.setdefault((key, side), []).append(CPU[(tuple(argv_), env_.get("PYTHONPATH"))][-1])
 
         load0 = os.getloadavg()
         for r in range(rounds):
@@ -202,6 +212,7 @@ def main(argv):
                   "refresh 5": "print status --refresh, 5 checks", "status 5": "print status (cached)"}
         print(f"rounds {rounds}, load average {load0[0]:.2f} before, {load1[0]:.2f} after; "
               f"python3 -c pass {base * 1e3:.1f} ms")
+        print("wall ms, medians; cpu: user+system ms of the command and its children (steadier on a shared box)")
         print(f"{'measure':<34} {'engine ms':>9} {'floor ms':>9} {'x floor':>8} {'durable':>8}  goal")
         for key in ("status 5", "refresh 5", "start 5", "stop 5", "start 50", "stop 50"):
             eng, flo = med(key), med(key, "floor")
@@ -212,6 +223,10 @@ def main(argv):
             other = f"  (--against: {med(key, 'against') * 1e3:.1f} ms)" if against is not None else ""
             print(f"{labels[key]:<34} {eng * 1e3:>9.1f} {flo * 1e3:>9.1f} {eng / flo:>8.2f} {d:>8}  "
                   f"<= {goals[key] * 1e3:.0f} ms: {verdict}{other}")
+            c_eng, c_flo = statistics.median(cpu[(key, "engine")]), statistics.median(cpu[(key, "floor")])
+            c_other = (f"  (--against: {statistics.median(cpu[(key, 'against')]) * 1e3:.1f})"
+                       if against is not None else "")
+            print(f"{'  cpu':<34} {c_eng * 1e3:>9.1f} {c_flo * 1e3:>9.1f} {c_eng / c_flo:>8.2f}{c_other}")
         ss5, ss15, launcher = med("bench"), med("bench15"), med("exit 0")
         per_resource = (ss15 - ss5) / (MORE - LAUNCHERS) / 2 - launcher
         print(f"{'.d/ form: start + stop, 5 launchers':<34} {ss5 * 1e3:>9.1f}")
