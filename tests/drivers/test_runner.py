@@ -141,3 +141,39 @@ def test_sh_imports_without_importlib_metadata_and_leaves_the_real_one_usable():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=str(REPO)).stdout
     assert out.split() == ["False", "True", "module", "importlib.metadata"]
+
+
+def test_timeouts_hold_in_a_forked_child_and_in_concurrent_commands(tmp_path):
+    """The shared watchdog (drivers/runner.py _Watchdog): a forked child gets its own (its parent's thread is not
+    there), and commands run from several threads each get their own deadline."""
+    import os
+    import threading
+
+    from drivers.runner import CommandTimeout, Runner
+
+    runner = Runner()
+    runner.run(["/bin/true"])
+    pid = os.fork()
+    if pid == 0:   # pragma: no cover (the child)
+        try:
+            runner.run(["/bin/sleep", "5"], timeout=0.3)
+        except CommandTimeout:
+            os._exit(7)
+        os._exit(0)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 7
+    results = {}
+
+    def one(name, argv, timeout):
+        try:
+            results[name] = runner.run(argv, timeout=timeout).rc
+        except CommandTimeout:
+            results[name] = "timeout"
+
+    threads = [threading.Thread(target=one, args=("slow", ["/bin/sleep", "5"], 0.3)),
+               threading.Thread(target=one, args=("quick", ["/bin/sleep", "0.5"], 30))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results == {"slow": "timeout", "quick": 0}
