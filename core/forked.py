@@ -15,6 +15,17 @@ import select
 import signal
 
 
+FORK_SAFE = "osvc_fork_safe"    # set on a thread whose state a forked child resets (os.register_at_fork)
+
+
+def alone() -> bool:
+    """Is forking safe: no thread but the main one and those marked FORK_SAFE (another thread could
+    hold a lock the child would wait on forever)?"""
+    import threading
+
+    return all(t is threading.main_thread() or getattr(t, FORK_SAFE, False) for t in threading.enumerate())
+
+
 def run(calls):
     children = []
     try:

@@ -27,6 +27,7 @@ import threading
 import time
 
 from core.errors import OsvcError
+from core.forked import FORK_SAFE
 from core.files import open_nofollow
 from core.log import MULTILINE
 from core.record import Record
@@ -271,6 +272,8 @@ class _Watchdog:
             heapq.heappush(self._heap, entry)
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._loop, name="osvc command watchdog", daemon=True)
+                # a forked child resets the watchdog (_reset): its lock is never inherited held
+                setattr(self._thread, FORK_SAFE, True)
                 self._thread.start()
             elif self._heap[0] is entry:
                 self._cond.notify()

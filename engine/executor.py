@@ -484,12 +484,10 @@ class Executor(SyncActions):
         A child journals on its own connection (its transitions and commands, same action id) and
         reports its resource's end state, which this process then takes without journaling it
         again. Only non-optional failures fail the set (run_step passes over optional ones)."""
-        import threading
-
         from core import forked
         from machines.core import restore
 
-        if threading.active_count() > 1:   # a fork copies one thread: a lock another one holds stays held
+        if not forked.alone():   # a fork copies one thread: a lock another one holds stays held
             self.log.info("a thread runs: the parallel subset runs one resource after the other")
             for step in steps:
                 self.run_step(step, drivers)

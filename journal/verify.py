@@ -145,9 +145,9 @@ def _can_fork(journal):
     """Worth it with a second CPU; safe only from a single-threaded process (another thread could
     hold a lock the child would wait on forever) and with no transaction open on the parent's
     connection."""
-    import threading
+    from core import forked
 
-    return (hasattr(os, "fork") and len(os.sched_getaffinity(0)) > 1 and threading.active_count() == 1
+    return (hasattr(os, "fork") and len(os.sched_getaffinity(0)) > 1 and forked.alone()
             and not journal.connection.in_transaction)
 
 

@@ -177,3 +177,24 @@ def test_timeouts_hold_in_a_forked_child_and_in_concurrent_commands(tmp_path):
     for t in threads:
         t.join()
     assert results == {"slow": "timeout", "quick": 0}
+
+
+def test_the_watchdog_thread_does_not_forbid_a_fork():
+    """The command watchdog outlives its commands, and a forked child resets it: a parallel subset and
+    the verify helper may still fork (core.forked.alone), while any other thread forbids it."""
+    import threading
+
+    from core import forked
+    from drivers.runner import Runner
+
+    Runner().run(["true"], timeout=30)
+    assert any(t.name == "osvc command watchdog" for t in threading.enumerate())
+    assert forked.alone()
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        assert not forked.alone()
+    finally:
+        stop.set()
+        other.join()
