@@ -92,6 +92,12 @@ class Ovm(Container):
     def parse_up(self, result):
         return result.ok and self.uuid in running_uuids(result.out)
 
+    def is_down(self):
+        """Not listed at all. A domain still booting is listed paused: neither up nor down, so a recovery
+        that probes it mid-boot closes the start as failed instead of claiming the VM down."""
+        res = self.probe(["xm", "list"])
+        return res.ok and self.uuid not in running_uuids(res.out)
+
     def migrate(self, dest):
         """Live migration to `dest` (the cluster's migrate action drives it; not an action by itself)."""
         self.xm("migrate", "-l", self.uuid, dest, timeout=self.start_timeout)

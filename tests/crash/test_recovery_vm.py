@@ -147,6 +147,9 @@ def test_a_resumed_start_rolls_back_the_vm_the_interrupted_one_booted_when_seen_
     assert reality(pool) == {"ovm": True, "hb#1": False}
     r = pool.osvc("recover", "--resume")
     assert r.returncode == 1
-    assert "container ovmguest1 already started" in r.stdout      # its start finds it up
+    # recovered as a failed start (booting is neither up nor down), the resume probes it first, finds it
+    # up, and counts it as the interrupted start's
+    assert c.recovered["ovm"][1] == "start-failed"
+    assert "OVMGUEST1.OVM     already up: done by the interrupted action, skip" in r.stdout
     assert "trying to rollback start on ovm" in r.stdout
     assert reality(pool) == {"ovm": False, "hb#1": False}
