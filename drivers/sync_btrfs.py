@@ -39,7 +39,8 @@ import os
 from pathlib import Path, PurePosixPath
 
 from core.files import make_dirs
-from drivers.base import Driver, DriverError
+from drivers.base import DriverError
+from drivers.sync import Sync
 from drivers.btrfs_volume import Volume
 from drivers.sync_rsync import DEFAULT_MAX_DELAY, SYNC_TIMEOUT, words
 
@@ -59,8 +60,7 @@ def split_ref(value, keyword="src") -> tuple[str, str]:
     return label, subvol
 
 
-class SyncBtrfs(Driver):
-    family = "sync"
+class SyncBtrfs(Sync):
 
     def __init__(self, res, ctx):
         super().__init__(res, ctx)
@@ -117,21 +117,6 @@ class SyncBtrfs(Driver):
         return "up", []
 
     # --- actions ----------------------------------------------------------------------------------
-    def start(self):
-        """Sync resources are not started: the sync actions drive them."""
-
-    def stop(self):
-        """Nothing to stop."""
-
-    def sync_nodes(self):
-        return self._sync("nodes")
-
-    def sync_drp(self):
-        return self._sync("drpnodes")
-
-    def sync_all(self):
-        return self._sync(None)
-
     def _sync(self, target) -> list[str]:
         """Replicate to the peers of `target` (None: every target); returns the peers reached."""
         if target and target not in self.targets:

@@ -26,7 +26,8 @@ import time
 from pathlib import Path
 
 from core.files import make_dirs
-from drivers.base import Driver, DriverError
+from drivers.base import DriverError
+from drivers.sync import Sync
 
 DEFAULT_OPTIONS = ["-HpogDtrlx", "--numeric-ids"]   # archive-like, same ids, one filesystem
 INTERNAL_OPTIONS = ["--exclude=*.core"]
@@ -40,8 +41,7 @@ def words(value) -> list[str]:
     return [str(v) for v in value] if isinstance(value, (list, tuple)) else shlex.split(str(value))
 
 
-class SyncRsync(Driver):
-    family = "sync"
+class SyncRsync(Sync):
 
     def __init__(self, res, ctx):
         super().__init__(res, ctx)
@@ -149,21 +149,6 @@ class SyncRsync(Driver):
         return "up", []
 
     # --- actions ----------------------------------------------------------------------------
-    def start(self):
-        """Sync resources are not started: the sync actions drive them."""
-
-    def stop(self):
-        """Nothing to stop."""
-
-    def sync_nodes(self):
-        return self._sync("nodes")
-
-    def sync_drp(self):
-        return self._sync("drpnodes")
-
-    def sync_all(self):
-        return self._sync(None)
-
     def _sync(self, target) -> list[str]:
         """Copy to the peers of `target` (None: every target); returns the peers reached."""
         if target and target not in self.targets:
