@@ -72,7 +72,7 @@ def write_atomic(path: Path, text: str, mode=0o644, durable=False):
     try:
         fd = open_nofollow(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode, what="temporary file")
         try:
-            with os.fdopen(fd, "w") as fh:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
                 fh.write(text)
                 if durable:
                     fh.flush()

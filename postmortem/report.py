@@ -15,7 +15,6 @@ The entries come from postmortem.audit, so the page and the audit never disagree
 
 import html
 import math
-import os
 
 from core.errors import NotFound, UsageError
 from postmortem import audit
@@ -318,18 +317,22 @@ def page(entry, before=None, after=None, source=""):
     return "\n".join(p for p in parts if p) + "\n"
 
 
+def _save(path, text):
+    """The page, written atomically (core.files.write_atomic); a folder that refuses it is the user's to fix."""
+    from core.files import write_atomic
+
+    try:
+        write_atomic(path, text)
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror}") from None
+
+
 def write(journal, svc, path, action_id=None):
     """Write the page of the action to `path` (atomically). Returns (path, entry)."""
     entry = select(journal, svc, action_id)
     before, after, source = statuses(journal, entry)
     text = page(entry, before, after, source)
-    tmp = f"{path}.tmp{os.getpid()}"
-    try:
-        with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except OSError as exc:
-        raise UsageError(f"cannot write {path}: {exc.strerror}") from None
+    _save(path, text)
     return path, entry
 
 
@@ -367,11 +370,5 @@ def write_cluster(source, svc, path, action_id=None):
     before, after, where = statuses(home, chosen.root)
     entry = cluster_entry(chosen)
     text = page(entry, before, after, f"{where}, on node {chosen.root.node}")
-    tmp = f"{path}.tmp{os.getpid()}"
-    try:
-        with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except OSError as exc:
-        raise UsageError(f"cannot write {path}: {exc.strerror}") from None
+    _save(path, text)
     return path, entry
