@@ -28,7 +28,6 @@ import sys
 from core import lineage
 from core.errors import OsvcError
 
-ACTION_ID_ENV = lineage.ACTION_ID_ENV
 CRASH_ENV = "OSVC_CRASH_AT_TRANSITION"
 DEFAULT_LOCK_TIMEOUT = 60.0
 FROZEN_MESSAGE = "Abort action '{action}' for frozen service. Use --force to override."
@@ -42,12 +41,9 @@ class ActionFailed(OsvcError):
     """A resource action failed (after rollback, if any)."""
 
 
-inherited_action_id = lineage.inherited_action_id
-
-
 def new_action_id() -> str:
     """The id of a new action: the inherited one, else 16 random hex digits."""
-    return inherited_action_id() or os.urandom(8).hex()
+    return lineage.inherited_action_id() or os.urandom(8).hex()
 
 
 def boot_id() -> str:
@@ -126,7 +122,9 @@ class Session:
     def __init__(self, node, svc, request, *, spec=None, action_id=None, mint=True, journal=None, log=None,
                  observers=None):
         self.node, self.svc, self.request = node, svc, request
-        self.action_id = action_id if action_id is not None else new_action_id() if mint else inherited_action_id()
+        if action_id is None:
+            action_id = new_action_id() if mint else lineage.inherited_action_id()
+        self.action_id = action_id
         self._spec = spec
         self.journal = journal
         self._owns_journal = journal is None
