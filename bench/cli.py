@@ -1,11 +1,19 @@
 """CLI speed: the `[app#N]` form (5 and 50 resources) against the floor measured in the same run, the
 `.d/` launcher-folder form, `print status` cached and `--refresh` (issue 19).
 
-    python bench/cli.py [--quick] [--rounds N] [--tree DIR] [--against DIR]
+    python bench/cli.py [--quick] [--rounds N] [--tree DIR] [--against DIR] [--sh-cost]
 
 --tree DIR runs the engine from that source tree (PYTHONPATH, ahead of the installed one); --against DIR
 adds a second engine, run from DIR, to every round beside the first (before/after in the same run: a
 `git archive` of a commit unpacked there, bytecode compiled).
+
+--sh-cost measures what the rule "every command through the one runner built on sh" (docs/design.md §8)
+costs: a third side of every measure runs the same engine (the same tree) with bench/sh_cost on PYTHONPATH,
+after the tree: its sitecustomize swaps the runner's spawn for the same contract on `subprocess.Popen` (a
+measurement device, never the product; `import sh` and the command's resolution are still paid). The table
+shows it beside the engine's figure, `(runner on subprocess: X ms)`, and a last block the cost of the rule
+per measure: engine minus runner on subprocess, in ms and in % of the engine's figure (wall, then cpu).
+Before measuring, the bench checks that the swap happens, and the warm-up runs each action once that way.
 
 The workload (issue 19): ONE `/bin/sh` script, linked (symlink) once per resource under the service's
 launcher folder, which touches (`start`), removes (`stop`) or tests (`status`) a flag file named after
@@ -37,6 +45,7 @@ import time
 from pathlib import Path
 
 BIN = Path(sys.executable).parent / "osvc-engine"
+SH_COST = Path(__file__).resolve().parent / "sh_cost"     # --sh-cost: the subprocess runner's sitecustomize
 LAUNCHERS = 5
 MORE = 15
 
@@ -156,6 +165,9 @@ def main(argv):
         against = None
         if "--against" in argv:
             against = {**env, "PYTHONPATH": argv[argv.index("--against") + 1]}
+        sh_cost = None
+        if "--sh-cost" in argv:
+            sh_cost = {**env, "PYTHONPATH": os.pathsep.join(filter(None, [env.get("PYTHONPATH"), str(SH_COST)]))}
         py = sys.executable
 
         def engine(svc, *action):
@@ -170,6 +182,15 @@ def main(argv):
                 durable[(n, action)] = durable_records(root)
         for svc in ("bench", "bench15"):
             subprocess.run(engine(svc, "print", "status", "--refresh"), env=env, capture_output=True, check=True)
+        if sh_cost is not None:
+            # the swap happens (else the third side would measure sh again), and each action runs once that way
+            swapped = ("import sys, drivers.runner, sitecustomize;"
+                       "sys.exit(drivers.runner.Runner._spawn is not sitecustomize._spawn)")
+            if subprocess.run([sys.executable, "-c", swapped], env=sh_cost, cwd=root, check=False).returncode:
+                raise SystemExit(f"--sh-cost: {SH_COST}/sitecustomize.py did not swap Runner._spawn")
+            for n in (5, 50):
+                for action in ("start", "stop"):
+                    subprocess.run(engine(f"app{n}", action), env=sh_cost, capture_output=True, check=True)
 
         def floor(n, action):
             d = durable.get((n, action), 0)
@@ -181,6 +202,8 @@ def main(argv):
             sides = [("engine", eng, env), ("floor", flo, env)]
             if against is not None:
                 sides.insert(1, ("against", eng, against))
+            if sh_cost is not None:
+                sides.insert(-1, ("subprocess runner", eng, sh_cost))
             for side, argv_, env_ in (sides if r % 2 == 0 else sides[::-1]):
                 samples.setdefault((key, side), []).append(once(argv_, env_))
                 cpu.setdefault((key, side), []).append(CPU[(tuple(argv_), env_.get("PYTHONPATH"))][-1])
@@ -221,11 +244,15 @@ def main(argv):
             d = durable.get((n, action), 0)
             verdict = "met" if eng <= goals[key] else "NOT met"
             other = f"  (--against: {med(key, 'against') * 1e3:.1f} ms)" if against is not None else ""
+            if sh_cost is not None:
+                other += f"  (runner on subprocess: {med(key, 'subprocess runner') * 1e3:.1f} ms)"
             print(f"{labels[key]:<34} {eng * 1e3:>9.1f} {flo * 1e3:>9.1f} {eng / flo:>8.2f} {d:>8}  "
                   f"<= {goals[key] * 1e3:.0f} ms: {verdict}{other}")
             c_eng, c_flo = statistics.median(cpu[(key, "engine")]), statistics.median(cpu[(key, "floor")])
             c_other = (f"  (--against: {statistics.median(cpu[(key, 'against')]) * 1e3:.1f})"
                        if against is not None else "")
+            if sh_cost is not None:
+                c_other += f"  (runner on subprocess: {statistics.median(cpu[(key, 'subprocess runner')]) * 1e3:.1f})"
             print(f"{'  cpu':<34} {c_eng * 1e3:>9.1f} {c_flo * 1e3:>9.1f} {c_eng / c_flo:>8.2f}{c_other}")
         ss5, ss15, launcher = med("bench"), med("bench15"), med("exit 0")
         per_resource = (ss15 - ss5) / (MORE - LAUNCHERS) / 2 - launcher
@@ -234,6 +261,15 @@ def main(argv):
         print(f"{'.d/ form: overhead per resource':<34} {per_resource * 1e3:>9.1f}   (marginal, beyond the launcher)")
         label = 'python3 -c "import sh" - pass'
         print(f"{label:<34} {(med('import sh') - base) * 1e3:>9.1f}")
+        if sh_cost is not None:
+            print("cost of the sh rule: engine - runner on subprocess (medians), ms and % of the engine's figure")
+            print(f"{'measure':<34} {'wall ms':>9} {'wall %':>7} {'cpu ms':>9} {'cpu %':>7}")
+            for key in ("status 5", "refresh 5", "start 5", "stop 5", "start 50", "stop 50"):
+                eng, sub = med(key), med(key, "subprocess runner")
+                c_eng = statistics.median(cpu[(key, "engine")])
+                c_sub = statistics.median(cpu[(key, "subprocess runner")])
+                print(f"{labels[key]:<34} {(eng - sub) * 1e3:>9.1f} {(eng - sub) / eng * 100:>6.1f}% "
+                      f"{(c_eng - c_sub) * 1e3:>9.1f} {(c_eng - c_sub) / c_eng * 100:>6.1f}%")
     finally:
         shutil.rmtree(root, ignore_errors=True)
     return 0
