@@ -627,8 +627,11 @@ def check_launchers(node, spec):
     """auth.conf when an hb.ovm resource reads it, and every app resource's launcher folder (etc/<svc>.d/ or `dir`), each file in it, and its `script`: root's
     and writable by root only, parents and link targets included (core/trust.py), before anything runs: the
     engine runs them as root. UntrustedFile (exit 3) names the path, its owner and mode. A folder that several
-    resources share is checked once (50 `[app#N]` of one folder: 50 checks of its files, not 2,500)."""
+    resources share is checked once (50 `[app#N]` of one folder: 50 checks of its files, not 2,500), and a
+    script that is one of those files is not checked again."""
+    launchers = node.launchers_dir(spec.name)
     folders = set()
+    checked = set()
     for res in spec.resources:
         if res.family == "hb" and res.type == "ovm":
             auth = node.etc / "auth.conf"      # the OVM password: root's, mode 600 (the driver reads it later)
@@ -637,19 +640,21 @@ def check_launchers(node, spec):
                 check_private(auth, "auth.conf")
         if res.family != "app":
             continue
-        folder = Path(str(res.conf.get("dir") or node.launchers_dir(spec.name)))
+        folder = Path(str(res.conf["dir"])) if res.conf.get("dir") else launchers
         if folder not in folders and folder.is_dir():
             folders.add(folder)
             check_trusted(folder, "launcher folder")
             for entry in sorted(folder.iterdir()):
                 if entry.is_file():
                     check_trusted(entry, "launcher")
+                    checked.add(entry)
         script = res.conf.get("script")
         if script:
             path = Path(str(script))
             path = path if path.is_absolute() else folder / path
-            if os.path.lexists(path):
+            if path not in checked and os.path.lexists(path):
                 check_trusted(path, "launcher")
+                checked.add(path)
 
 
 def load_service(node, svc: str, nodename: str | None = None) -> ServiceSpec:
