@@ -10,7 +10,6 @@ Grammar (the svcmgr grammar of the 1.x agent):
 Handlers are imported lazily, so `print status` never pays for `sh` or `sqlite_utils`.
 """
 
-import importlib
 import os
 import sys
 
@@ -44,6 +43,8 @@ commands of the OpenSVC agent. Every state change is journaled first.
 
 
 def _resolve(spec):
+    import importlib  # here: the cached `print status` (fast_print_status) never loads importlib, nor warnings
+
     module, func = spec.split(":")
     return getattr(importlib.import_module(module), func)
 

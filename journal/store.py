@@ -17,10 +17,8 @@ they cannot write (docs/journal.md, "Reading a journal read-only").
 """
 
 import os
-import shutil
 import sqlite3
 import time
-import uuid as uuidlib
 from itertools import chain as _chain
 from operator import itemgetter
 from pathlib import Path
@@ -202,6 +200,7 @@ def _read_only_source(path):
 
 def _private_copy(path):
     """A private folder (0700, under TMPDIR) holding copies of the database and its WAL."""
+    import shutil  # lazy (bz2 and lzma come with it, ~3 ms): every action imports this module, few readers copy
     import tempfile
 
     folder = tempfile.mkdtemp(prefix="osvc-journal-")
@@ -387,6 +386,7 @@ class Journal:
 
     def _create_schema(self):
         import sqlite_utils  # only here: ~80 ms of imports the append path never pays
+        import uuid as uuidlib  # here too: only a new journal needs a uuid, and every action imports this module
 
         db = sqlite_utils.Database(self._conn)
         db.enable_wal()  # persistent: set once, at creation, outside any transaction
@@ -749,6 +749,8 @@ class Journal:
         if self._anchor is not None:
             self._anchor.close()
         if self._copy is not None:
+            import shutil  # lazy: only a reader that made a private copy (_private_copy) has one to remove
+
             shutil.rmtree(self._copy, ignore_errors=True)
             self._copy = None
 
