@@ -7,9 +7,11 @@ canonical(row) is msgpack of the stored values in a fixed order: the payload ent
 bytes, so verification never depends on how a decoder would re-encode a dict.
 """
 
-import hashlib
-
 import msgpack
+
+# CPython's sha256, not OpenSSL's: an action hashes tens of rows, fewer than the ~3 ms import of hashlib
+# would pay for; a loop over a whole journal passes bulk_sha256() (core/digest.py)
+from core.digest import sha256 as _sha256
 
 # Stored column order (also the SELECT order of every reader).
 COLUMNS = ("seq", "ts", "hlc", "node", "svc", "rid", "kind", "machine", "event", "src", "dst",
@@ -17,8 +19,6 @@ COLUMNS = ("seq", "ts", "hlc", "node", "svc", "rid", "kind", "machine", "event",
 # The hashed part: every column but the hash itself.
 HASHED = COLUMNS[:-1]
 TEXT_KEYS = ("node", "svc", "rid", "kind", "machine", "event", "src", "dst", "action_id")
-
-_sha256 = hashlib.sha256
 
 
 def genesis(uuid_hex: str) -> bytes:
@@ -36,9 +36,9 @@ def salt(uuid_hex: str) -> bytes:
     return bytes.fromhex(uuid_hex)
 
 
-def row_hash(prev: bytes, salt_: bytes, values, pack) -> bytes:
+def row_hash(prev: bytes, salt_: bytes, values, pack, sha=_sha256) -> bytes:
     """values: the HASHED columns of one row, in order (a tuple or list)."""
-    return _sha256(prev + salt_ + pack(values)).digest()
+    return sha(prev + salt_ + pack(values)).digest()
 
 
 def seal(rows, seq, prev, hlc, now, salt_, pack, sha=_sha256):

@@ -19,6 +19,7 @@ import re
 import sqlite3
 from pathlib import Path
 
+from core.digest import bulk_sha256
 from core.errors import JournalError, UsageError
 from core.files import make_dirs
 from journal import chain
@@ -135,7 +136,7 @@ class Mirror:
 
     def check(self, rows, seq, prev):
         """Each row must follow (seq, prev): the next seq, the hash of its values. Raises ChainBreak."""
-        pack = chain.make_canonical()
+        pack, sha = chain.make_canonical(), bulk_sha256()     # a pull checks every row a peer exports
         for row in rows:
             if len(row) != len(chain.COLUMNS):
                 raise self._break(row[0] if row else seq + 1, "is not a journal row")
@@ -143,7 +144,7 @@ class Mirror:
                 raise self._break(seq + 1, f"is missing (the peer sent seq {row[0]} next)")
             if not isinstance(row[12], bytes) or not isinstance(row[14], bytes):
                 raise self._break(row[0], "has no stored payload or hash")
-            h = chain.row_hash(prev, self.salt, row[:14], pack)
+            h = chain.row_hash(prev, self.salt, row[:14], pack, sha)
             if h != row[14]:
                 raise self._break(row[0], "does not chain from the one before it (modified, or history "
                                           "rewritten)")
@@ -208,12 +209,12 @@ class Mirror:
 
     def verify(self):
         """(records, last seq) after walking the whole chain; ChainBreak at the first bad row."""
-        pack = chain.make_canonical()
+        pack, sha = chain.make_canonical(), bulk_sha256()
         seq, prev = 0, self.genesis
         for row in self._conn.execute(f"SELECT {COLUMN_LIST} FROM {TABLE} ORDER BY seq"):
             if row[0] != seq + 1:
                 raise ChainBreak(f"mirror {self.path}: seq {seq + 1} is missing", seq + 1)
-            h = chain.row_hash(prev, self.salt, row[:14], pack)
+            h = chain.row_hash(prev, self.salt, row[:14], pack, sha)
             if h != row[14]:
                 raise ChainBreak(f"mirror {self.path}: seq {row[0]} does not chain (modified)", row[0])
             seq, prev = row[0], h

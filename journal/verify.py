@@ -20,6 +20,7 @@ import time
 
 from core.record import Record, factory
 
+from core.digest import bulk_sha256
 from core.errors import JournalError
 from journal import anchor as anchormod
 from journal import chain
@@ -89,7 +90,8 @@ def iter_verified(journal, decoded=True, start=None, progress=None, chunk=CHUNK)
             helper.close()
 
 
-def _first_bad(rows, seq, prev, salt, pack, sha=chain._sha256):
+# OpenSSL's sha256 (core/digest.py): ~0.4 us less a row than the one an action chains with
+def _first_bad(rows, seq, prev, salt, pack, sha=bulk_sha256()):
     """Index of the first row of `rows` that does not chain from `prev` as seq+1, seq+2...
     (len(rows) when they all do). The hot loop of verification: nothing else in it."""
     for i, row in enumerate(rows):
