@@ -19,11 +19,13 @@ FORK_SAFE = "osvc_fork_safe"    # set on a thread whose state a forked child res
 
 
 def alone() -> bool:
-    """Is forking safe: no thread but the main one and those marked FORK_SAFE (another thread could
-    hold a lock the child would wait on forever)?"""
+    """Is forking safe: no thread but the main one, those marked FORK_SAFE and cancelled timers (another thread
+    could hold a lock the child would wait on forever)? sh starts a 2 s threading.Timer in every command's
+    wait and cancels it: it is still ending for a moment after the command, and holds nothing a child uses."""
     import threading
 
-    return all(t is threading.main_thread() or getattr(t, FORK_SAFE, False) for t in threading.enumerate())
+    return all(t is threading.main_thread() or getattr(t, FORK_SAFE, False)
+               or (isinstance(t, threading.Timer) and t.finished.is_set()) for t in threading.enumerate())
 
 
 def run(calls):

@@ -90,6 +90,8 @@ class Driver:
                              maps standby). Reads only: quiet commands, never an effect.
       prepare_status(drivers)  Classmethod: the drivers of this class about to be asked status() in one
                              wave; their checks may run together then (app's [app#N]). Default: nothing.
+      prepare_start(drivers)   Classmethod: the drivers of this class a start sub-action is about to start;
+                             the checks their starts begin with may run together then. Default: nothing.
       label()                -> the text status shows (default: the rid).
       can_rollback           Attribute, False until start changes something: a failed start's
                              rollback stops only the resources whose start did.
@@ -146,11 +148,18 @@ class Driver:
 
     # --- status ---------------------------------------------------------------------------------
     @classmethod
-    def prepare_status(cls, drivers: list) -> None:
+    def prepare_status(cls, drivers: list) -> list | None:
         """Called by a status evaluation with the drivers of this class it is about to ask status() in one wave,
         just before it asks each of them. A driver whose checks are commands may run them together here (one
-        spawn for the wave, not one each) and answer each one's next status() from what it got, once.
+        spawn for the wave, not one each) and answer each one's next status() from what it got, once. It returns
+        the drivers it answered (the evaluation asks those at once, without a probe thread each).
         Default: nothing (each status() probes for itself)."""
+
+    @classmethod
+    def prepare_start(cls, drivers: list) -> None:
+        """Called by a start sub-action with the drivers of this class it is about to start, before the first
+        step. A driver whose start begins with a check that is a command (app's `is already started`) may run
+        those checks together here and answer each start's check from what it got, once. Default: nothing."""
 
     def label(self) -> str:
         return self.res.rid

@@ -443,6 +443,11 @@ class Executor(SyncActions):
         svc_step = PHASES[("service", direction)]
         svc_begin, svc_ok, svc_failed = svc_step.begin, svc_step.ok, svc_step.failed
         self.fire("", svc_begin, True, action=action)      # relaxed: a step's durable begin precedes any effect
+        if direction == "start":
+            from engine.probe import prepare
+
+            prepare([drivers[s.rid] for s in steps if s.family != "encap" and drivers.get(s.rid) is not None],
+                    "prepare_start")
         try:
             for group in self.parallel_groups(steps):
                 if len(group) > 1:

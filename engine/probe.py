@@ -48,28 +48,38 @@ def instance_avail(spec, values):
     return None if avail is None else st.PUBLIC[avail]
 
 
-def _prepare(todo, drivers):
-    """Each driver class's prepare_status with the drivers of `todo` resource_status will ask status() (not
-    disabled, no nostatus tag): checks that are commands may run in one spawn for the wave (the app's
-    [app#N]: one /bin/sh for every check instead of a spawn each). A failure there is nobody's status:
-    each status() then probes for itself."""
-    by_class = {}
-    for res in todo:
-        driver = drivers.get(res.rid)
-        if driver is not None and not res.disabled and "nostatus" not in res.tags:
-            by_class.setdefault(type(driver), []).append(driver)
+def prepare(drivers, hook):
+    """Each driver class's classmethod `hook` (Driver.prepare_status, Driver.prepare_start) with its drivers of
+    `drivers`: checks that are commands may run in one spawn for them all (the app's [app#N]: one /bin/sh for
+    every check instead of a spawn each). The drivers the hooks answered (what they return); a failure there
+    is nobody's: each driver then probes for itself."""
+    by_class, answered = {}, set()
+    for driver in drivers:
+        by_class.setdefault(type(driver), []).append(driver)
     for cls, group in by_class.items():
         try:
-            cls.prepare_status(group)
+            answered.update(getattr(cls, hook)(group) or ())
         except Exception:  # noqa: BLE001, S110 - a probe failing is a status (resource_status), never a crash
             pass
+    return answered
+
+
+def _prepare(todo, drivers):
+    """prepare_status with the drivers of `todo` resource_status will ask status() (not disabled, no nostatus
+    tag): the rids whose status() needs no probe of its own any more (answered, or never asked)."""
+    asked = [res for res in todo if drivers.get(res.rid) is not None and not res.disabled
+             and "nostatus" not in res.tags]
+    answered = prepare([drivers[res.rid] for res in asked], "prepare_status")
+    return {res.rid for res in todo} - {res.rid for res in asked if drivers[res.rid] not in answered}
 
 
 def _probe_all(resources, drivers):
     """rid -> (value, logs), probing concurrently: probes are commands, mostly waiting."""
     todo = [r for r in resources if not r.in_guest]   # the guest engine evaluates its own
     results = {r.rid: ("n/a", []) for r in resources if r.in_guest}
-    _prepare(todo, drivers)
+    ready = _prepare(todo, drivers)
+    results.update({r.rid: resource_status(r, drivers.get(r.rid)) for r in todo if r.rid in ready})
+    todo = [r for r in todo if r.rid not in ready]   # a thread each costs ~1 ms: only for real probes
     if len(todo) <= 1:
         results.update({r.rid: resource_status(r, drivers.get(r.rid)) for r in todo})
         return results

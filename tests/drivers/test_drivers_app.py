@@ -299,3 +299,26 @@ def test_script_form_batch_leaves_out_what_status_would_not_check(node, folder, 
     assert calls == []
     assert alone.status() == ("down", []) and calls == [[str(folder / "a"), "status"]]
     assert gated.status() == ("n/a", ["not evaluated (instance not up)"])
+
+
+def test_script_form_start_checks_run_in_one_batch_answering_each_start_once(node, folder, state):
+    """Issue 19: App.prepare_start runs the checks the [app#N] starts begin with in one spawn; each start answers
+    its check from it, once; a resource without start or check, or a lone one, is left to check for itself."""
+    from drivers.app import App
+
+    calls = []
+    for name in "ab":
+        launcher(folder, name, touch_script(state, name))
+    (state / "a").touch()
+    a, b = (counted(make_driver(node, "app", conf={"script": n, "check": i, "start": i}, rid=f"app#{i}")[0], calls)
+            for i, n in enumerate("ab", 1))
+    nostart = counted(make_driver(node, "app", conf={"script": "a", "check": 3}, rid="app#3")[0], calls)
+    App.prepare_start([a, b, nostart])
+    assert len(calls) == 1 and calls[0][4:] == ["app#1", str(folder / "a"), "app#2", str(folder / "b")]
+    a.start()
+    b.start()
+    assert calls[1:] == [[str(folder / "b"), "start"]]       # a was up: no start; b down: started, no check
+    assert not a.can_rollback and b.can_rollback
+    (state / "b").unlink()
+    b.start()                                                   # answered once: this start checked for itself
+    assert calls[2:] == [[str(folder / "b"), "status"], [str(folder / "b"), "start"]]

@@ -195,3 +195,18 @@ def test_the_watchdog_thread_does_not_forbid_a_fork(monkeypatch):
     assert forked.alone()
     monkeypatch.setattr(threading, "enumerate", lambda: [threading.main_thread(), *watchdog, other])
     assert not forked.alone()
+
+
+def test_a_cancelled_timer_does_not_forbid_a_fork_a_running_one_does(monkeypatch):
+    """sh's wait starts a 2 s threading.Timer and cancels it: still ending just after the command (a parallel
+    subset right after the app starts' batched checks met it), it holds nothing a child would use."""
+    import threading
+
+    from core import forked
+
+    cancelled, running = threading.Timer(2.0, lambda: None), threading.Timer(2.0, lambda: None)
+    cancelled.cancel()
+    monkeypatch.setattr(threading, "enumerate", lambda: [threading.main_thread(), cancelled])
+    assert forked.alone()
+    monkeypatch.setattr(threading, "enumerate", lambda: [threading.main_thread(), cancelled, running])
+    assert not forked.alone()

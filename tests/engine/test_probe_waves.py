@@ -1,5 +1,7 @@
 """engine/probe.py: each driver class's prepare_status runs before a wave's probes, so the [app#N] checks
-of an evaluation run in one spawn (drivers/app.py App.prepare_status), with the same verdicts."""
+of an evaluation run in one spawn (drivers/app.py App.prepare_status), with the same verdicts; and a start
+sub-action runs the checks its [app#N] starts begin with in one spawn before its first step
+(App.prepare_start)."""
 
 import json
 
@@ -53,10 +55,11 @@ def test_the_checks_after_an_action_run_in_one_batch_with_the_same_verdicts(osvc
     state, log = service(osvc_root)
     assert osvc(osvc_root, "-s", "web", "start").returncode == 0
     runs = calls(log)
-    # each start: its own check first (the driver's), then the start; then the evaluation's three checks
-    assert [a for a, _ in runs] == ["status", "start"] * 3 + ["status"] * 3
-    after = {g for a, g in runs[6:]}
-    assert len(after) == 1 and not after & {g for _, g in runs[:6]}, runs     # one spawn, not the starts' ones
+    # the starts' three checks in one spawn, then the three starts (a spawn each), then the evaluation's checks
+    assert [a for a, _ in runs] == ["status"] * 3 + ["start"] * 3 + ["status"] * 3
+    before, starts, after = ({g for _, g in runs[k:k + 3]} for k in (0, 3, 6))
+    assert len(before) == 1 and len(starts) == 3 and len(after) == 1 and before != after, runs
+    assert not (before | after) & starts, runs
     doc = json.loads((osvc_root / "var" / "web" / "status.json").read_text())
     assert statuses(doc) == {"app#1": "up", "app#2": "up", "app#3": "up"}
 
@@ -77,3 +80,25 @@ def test_a_disabled_resource_is_not_checked(osvc_root):
     assert statuses(json.loads(r.stdout)) == {"app#1": "up", "app#2": "n/a", "app#3": "up"}
     runs = calls(log)
     assert len(runs) == 2 and len({g for _, g in runs}) == 1
+
+
+def test_a_start_batch_check_that_finds_an_app_up_skips_its_start(osvc_root):
+    """The batch's answer is each start's check: an app already up logs `already started`, its launcher's
+    start never runs, and the others start."""
+    state, log = service(osvc_root)
+    (state / "b").touch()
+    r = osvc(osvc_root, "-s", "web", "start")
+    assert r.returncode == 0, r.stderr
+    assert "WEB.APP#2   b is already started" in r.stdout
+    runs = calls(log)
+    assert [a for a, _ in runs] == ["status"] * 3 + ["start"] * 2 + ["status"] * 3
+    assert len({g for _, g in runs[:3]}) == 1
+
+
+def test_a_lone_app_start_checks_on_its_own(osvc_root):
+    """One [app#N]: nothing to batch, its start checks for itself, just before it starts."""
+    _, log = service(osvc_root, names="a")
+    assert osvc(osvc_root, "-s", "web", "start").returncode == 0
+    runs = calls(log)
+    assert [a for a, _ in runs] == ["status", "start", "status"]
+    assert len({g for _, g in runs}) == 3
