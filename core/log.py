@@ -179,7 +179,10 @@ def _handler(logger, cls):
 
 def _svc_logger(svc):
     log = logging.getLogger(logger_name(svc))
-    log.setLevel(logging.DEBUG)    # level filtering is the handlers' job
+    if log.level != logging.DEBUG:
+        # level filtering is the handlers' job. Only once: setLevel clears every logger's cache, and a resource
+        # logger is asked for at each of its steps (O(loggers²) over an action, issue 19)
+        log.setLevel(logging.DEBUG)
     log.propagate = False
     return log
 

@@ -161,8 +161,11 @@ class Runner:
 
             sh = import_sh()   # lazy: paid by actions only
 
-            # sh logs every spawn at INFO on its own logger: we log the command line ourselves.
-            logging.getLogger("sh").setLevel(logging.WARNING)
+            # sh logs every spawn at INFO on its own logger: we log the command line ourselves. Once: setLevel
+            # clears every logger's cache
+            quiet = logging.getLogger("sh")
+            if quiet.level != logging.WARNING:
+                quiet.setLevel(logging.WARNING)
 
             try:
                 command = sh.Command(name, search_paths=path.split(os.pathsep) if "/" not in name
