@@ -13,11 +13,26 @@ Handlers are imported lazily, so `print status` never pays for `sh` or `sqlite_u
 import os
 import sys
 
-from domain.actions import ACTIONS as ACTION_TABLE
+_tables_cache = []
 
-# action words -> (handler "module:function", needs an existing service, one-line help, example): the
-# actions table (domain/actions.py) as the dispatch reads it.
-ACTIONS = {a.name: (a.handler, a.needs_service, a.help, a.example) for a in ACTION_TABLE.values()}
+
+def _tables():
+    """(ACTION_TABLE, ACTIONS), made on first use: the cached `print status` (fast_print_status) never
+    imports domain.actions. ACTION_TABLE is domain/actions.py's table; ACTIONS maps action words ->
+    (handler "module:function", needs an existing service, one-line help, example), the table as the
+    dispatch reads it. Both stay readable as `cli.ACTION_TABLE` and `cli.ACTIONS` (__getattr__ below)."""
+    if not _tables_cache:
+        from domain.actions import ACTIONS as table
+
+        _tables_cache[:] = table, {a.name: (a.handler, a.needs_service, a.help, a.example) for a in table.values()}
+    return _tables_cache
+
+
+def __getattr__(name):
+    if name in ("ACTION_TABLE", "ACTIONS"):
+        return _tables()[name == "ACTIONS"]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 # Subcommand families with their own parsers: "module:function" taking (argv) -> int
 FAMILIES = {
@@ -51,7 +66,7 @@ def _resolve(spec):
 
 def _epilog():
     lines = ["actions:"]
-    for words, (_, _, text, example) in ACTIONS.items():
+    for words, (_, _, text, example) in _tables()[1].items():
         lines.append(f"  {words:<17} {text}")
         lines.append(f"  {'':<17}   e.g. {example}")
     lines += [
@@ -132,7 +147,8 @@ def did_you_mean(words):
     status`...), else the closest spellings (difflib); "" when nothing is close."""
     import difflib
 
-    found = [a for a in ACTIONS if a.startswith(words + " ")] or difflib.get_close_matches(words, ACTIONS, n=3,
+    actions = _tables()[1]
+    found = [a for a in actions if a.startswith(words + " ")] or difflib.get_close_matches(words, actions, n=3,
                                                                                           cutoff=0.7)
     if not found:
         return ""
@@ -191,16 +207,17 @@ def run(argv):
     parser = build_parser()
     opts = parser.parse_intermixed_args(argv)
     words = " ".join(opts.words)
-    if words not in ACTIONS:
+    action_table, actions = _tables()
+    if words not in actions:
         parser.error(f"unknown action '{words}'{did_you_mean(words)} (see osvc-engine --help)")
-    spec, must_exist, _, _ = ACTIONS[words]
+    spec, must_exist, _, _ = actions[words]
     request = request_from(opts, argv)
 
     from core.node import Node
 
     node = Node.from_env()
     handler = _resolve(spec)
-    if request.from_file and ACTION_TABLE[words].from_file:
+    if request.from_file and action_table[words].from_file:
         # a peer's or a postmortem's document names its own service: nothing here need exist (issue 17, item 18)
         return handler(node, opts.service, request) or 0
     services = select_services(node, opts.service, must_exist)
