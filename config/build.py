@@ -63,8 +63,17 @@ class _Builder:
         else:
             self.problem(section.name, keyword, message, section.line, fatal)
 
-    def value(self, section, kw, table, origin=None):
-        """Read one keyword, recording (not raising) a problem; -> value (default on error)."""
+    def value(self, section, kw, table, origin=None, written=None):
+        """Read one keyword, recording (not raising) a problem; -> value (default on error).
+
+        `written`: the keywords `section` holds, its own and DEFAULT's, scopes dropped (the caller reads many).
+        A keyword not among them (nor its older spellings) with a final default, as most of a resource's ~80
+        keywords (triggers, requires...), reads that default: nothing to scope, expand or check."""
+        if written is not None and kw.name not in written and written.isdisjoint(kwt.ALIASES.get(kw.name, ())) \
+                and not isinstance(kw.default, (str, kwt.DefaultFrom)):
+            if origin is not None:
+                origin[kw.name] = None
+            return fresh(kw.default)
         try:
             value, opt = self.ev.read(section, kw, table)
             if origin is not None:
@@ -79,6 +88,10 @@ class _Builder:
                 return kw.on_error
             self.at(opt, section, kw.name, str(exc))
             return None if isinstance(kw.default, (str, kwt.DefaultFrom)) else fresh(kw.default)
+
+    def written(self, section) -> set:
+        """For value(): the section's keywords and DEFAULT's, without their scope."""
+        return {split_key(key)[0] for key in self.ev.merged(section)}
 
     def check_value(self, section, kw, value, opt):
         """What the type does not say (issue 17): no option-like operand, trigger quotes that balance."""
@@ -213,10 +226,11 @@ class _Builder:
         allowed = set(table) | kwt.all_resource_keyword_names()
         self.check_keys(sec, {**self._resource_union(), **table}, allowed, " in [DEFAULT]")
         out = {}
+        written = self.written(sec)
         for kw in table.values():
             if kw.alias_of or kw.name in self.ev.computed:
                 continue
-            out[kw.name] = self.value(sec, kw, table)
+            out[kw.name] = self.value(sec, kw, table, written=written)
         out.update({k: fresh(v) for k, v in self.ev.computed.items()})
         out["mode"] = self.mode
         out["service_type"] = out["env"]          # 1.5 spelling, same value
@@ -314,10 +328,11 @@ class _Builder:
                 self.check_keys(sec, table, where=where)
         origin = {}
         conf = {}
+        written = self.written(sec)
         for kw in table.values():
             if kw.alias_of:
                 continue
-            conf[kw.name] = self.value(sec, kw, table, origin)
+            conf[kw.name] = self.value(sec, kw, table, origin, written)
             if kw.required:
                 self.check_required(sec, kw, table)
         if kwt.is_open(family, rtype):     # keywords the table does not model: passed through expanded
@@ -347,9 +362,9 @@ class _Builder:
         if family in ("fs", "ip") and conf.get("zone"):
             tags.update(("zone", conf["zone"]))   # zone resources are driven by their zone (docs/agent-reference.md §1.8)
         triggers = {name: conf[name] for name in conf
-                    if name.startswith(kwt.TRIGGER_PREFIXES) and conf[name] is not None}
+                    if conf[name] is not None and name.startswith(kwt.TRIGGER_PREFIXES)}
         requires = {name[: -len("_requires")]: conf[name] for name in conf
-                    if name.endswith("_requires") and conf[name]}
+                    if conf[name] and name.endswith("_requires")}
         res = ResourceSpec(
             rid=rid, family=family, type="" if family == "app" else rtype, conf=conf,
             tags=frozenset(tags),
