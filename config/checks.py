@@ -48,8 +48,9 @@ OPERAND_KEYWORDS = frozenset({
 
 # The system mount points an `fs` resource must never own: domain/mounts.py (drivers/fs.py reads it at stop).
 
-_DIGITS_AND_DOTS = re.compile(r"[0-9.]+")
-_HOST_LABEL = re.compile(r"[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?")
+# As text: re compiles them for the first ip resource (every action imports this module).
+_DIGITS_AND_DOTS = r"[0-9.]+"
+_HOST_LABEL = r"[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?"
 
 # C0 controls but tab, and DEL: never part of an env file's text (a NUL is a binary or corrupted file).
 _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
@@ -97,7 +98,7 @@ def mount_point_problem(path: str, engine_root=None, keyword: str = "mnt") -> st
 
 
 def _looks_numeric(text: str) -> bool:
-    return ":" in text or bool(_DIGITS_AND_DOTS.fullmatch(text))
+    return ":" in text or bool(re.fullmatch(_DIGITS_AND_DOTS, text))
 
 
 def address_problem(keyword: str, text: str, allow_name: bool) -> tuple[str | None, int | None]:
@@ -111,7 +112,7 @@ def address_problem(keyword: str, text: str, allow_name: bool) -> tuple[str | No
     if _looks_numeric(text) or not allow_name:
         return f"{text!r} is not a valid IP address", None
     labels = text.rstrip(".").split(".")
-    if len(text) > 253 or not all(_HOST_LABEL.fullmatch(label) for label in labels):
+    if len(text) > 253 or not all(re.fullmatch(_HOST_LABEL, label) for label in labels):
         return (f"{text!r} is neither an IP address nor a host name (letters, digits, '-' and '_' in "
                 f"dot-separated labels)"), None
     return None, None

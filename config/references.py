@@ -32,7 +32,8 @@ class BadExpression(RefError):
     pass
 
 
-_INDEXED = re.compile(r"^(?P<name>[^\[\]]+)\[(?P<index>[^\[\]]*)\]$")
+# As text: re compiles it on the first reference (every action imports this module; few env files refer).
+_INDEXED = r"^(?P<name>[^\[\]]+)\[(?P<index>[^\[\]]*)\]$"
 # Bounds of the work one value may cost (issue 17 item 7): every command reads the env file, so a runaway
 # expression (`$(((9**1024)**1024)**1024)`) or a reference bomb (`a = {b}{b}`, `b = {c}{c}`...) would hang them
 # all. No legitimate value comes near these.
@@ -138,7 +139,7 @@ def _reference(body, resolve, tolerate):
 def _lookup(body, resolve):
     if body.startswith("#"):
         return str(len(resolve(body[1:]).split()))
-    m = _INDEXED.match(body)
+    m = re.match(_INDEXED, body)
     if m:
         name, index = m.group("name"), m.group("index").strip()
         try:

@@ -15,10 +15,12 @@ _TRUE = {"1", "yes", "true", "on"}
 _FALSE = {"0", "no", "false", "off"}
 
 
-_DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s?)?$")
+# Patterns as text: re compiles (and caches) them the first time a duration or a requires is read, which
+# most loads never do; every action imports this module.
+_DURATION = r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s?)?$"
 
 
-_REQUIRE = re.compile(r"(?P<rid>[^\s()]+)(?:\((?P<states>[^)]*)\))?")
+_REQUIRE = r"(?P<rid>[^\s()]+)(?:\((?P<states>[^)]*)\))?"
 
 
 def _candidate(kw, word):
@@ -48,7 +50,7 @@ def _to_int(kw, text):
 
 
 def _to_duration(kw, text):
-    m = _DURATION.match(text.strip().lower())
+    m = re.match(_DURATION, text.strip().lower())
     if not m or not text.strip():
         raise ValueProblem(f"{text!r} is not a duration (seconds, or like 90s, 5m, 1h30m, 1d)")
     d, h, mi, s = (int(x or 0) for x in m.groups())
@@ -62,10 +64,10 @@ def _to_list(kw, text):
 def _to_requires(kw, text):
     """`ip#0 fs#1(up,stdby up)` -> [("ip#0", ("up", "stdby up")), ("fs#1", ("up", "stdby up"))]."""
     out = []
-    rest = _REQUIRE.sub("", text).strip()
+    rest = re.sub(_REQUIRE, "", text).strip()
     if rest:
         raise ValueProblem(f"cannot parse {rest!r}: expected 'rid' or 'rid(state,...)' words")
-    for m in _REQUIRE.finditer(text):
+    for m in re.finditer(_REQUIRE, text):
         rid = m.group("rid")
         if rid == "impossible":
             out.append(("impossible", ()))
