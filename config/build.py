@@ -224,7 +224,7 @@ class _Builder:
     def defaults(self) -> dict:
         sec, table = self.default_sec, kwt.default_keywords()
         allowed = set(table) | kwt.all_resource_keyword_names()
-        self.check_keys(sec, {**self._resource_union(), **table}, allowed, " in [DEFAULT]")
+        self.check_keys(sec, {**kwt.any_resource_keywords(), **table}, allowed, " in [DEFAULT]")
         out = {}
         written = self.written(sec)
         for kw in table.values():
@@ -236,15 +236,6 @@ class _Builder:
         out["service_type"] = out["env"]          # 1.5 spelling, same value
         out["encap"] = self.nodename in out["encapnodes"]
         return out
-
-    @staticmethod
-    def _resource_union():
-        """Keywords DEFAULT may hold for resources to inherit (for the scopable check)."""
-        table = dict(kwt._RESOURCE_INDEX)
-        for fam in kwt.FAMILIES.values():
-            for group in (fam.common, fam.other, *fam.per_type.values()):
-                table.update({kw.name: kw for kw in group if kw.name not in table})
-        return table
 
     # -- sections
     def classify(self):

@@ -362,6 +362,18 @@ def all_resource_keyword_names() -> frozenset:
     return _CACHE["all"]
 
 
+def any_resource_keywords() -> dict:
+    """{name: Keyword} of every keyword some resource section accepts, the first family's where several
+    define one: what DEFAULT may hold for its sections to inherit (for its scopable check)."""
+    if "any" not in _CACHE:
+        table = dict(_RESOURCE_INDEX)
+        for fam in FAMILIES.values():
+            for group in (fam.common, fam.other, *fam.per_type.values()):
+                table.update({kw.name: kw for kw in group if kw.name not in table})
+        _CACHE["any"] = table
+    return _CACHE["any"]
+
+
 def is_open(family: str, type: str) -> bool:
     """True for driver types whose keywords the table does not model: unknown keywords are accepted."""
     return type in FAMILIES[family].open_types
