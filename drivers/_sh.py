@@ -13,7 +13,7 @@ other use steps it aside and loads the real module. Then it is gone: later impor
 The same way, and for the same reason (issue 19: `import sh` was most of an action's fixed cost), sh imports
 `asyncio` (and ssl, socket, concurrent.futures with it: ~20-40 ms here) and `inspect` (~6 ms) at its top but
 uses them only at run time: asyncio to ask `get_running_loop()` (is sh called from a coroutine?) and for
-its `async for` iteration, inspect to look at output callbacks. While sh imports, `_LazyModule` stands in
+its `async for` iteration, inspect to look at output callbacks; `platform` it asks `system()` at import only. While sh imports, `_LazyModule` stands in
 for each one that nothing loaded yet: sh keeps the stand-in as its global, which loads the real module on
 the first attribute it is asked (then it is an ordinary module). `get_running_loop()` is answered without
 asyncio while asyncio.events is not loaded: no event loop can run without it, so there is none
@@ -96,14 +96,22 @@ class _LazyAsyncio(_LazyModule):
         return asyncio.Queue(*args, **kwargs)
 
 
+class _LazyPlatform(_LazyModule):
+    """platform's stand-in: sh asks `platform.system()` twice at import (Windows? macOS?), nothing else; the real
+    module compiles 9 regexes on import (2-5 ms of every action here). Linux's answer is uname's, as platform's."""
+
+    def system(self):
+        return os.uname().sysname
+
+
 def _stand_ins():
     """The lazy stand-ins to install for this import: only for modules nothing has loaded yet."""
-    lazy = {"asyncio": _LazyAsyncio, "inspect": _LazyModule}
+    lazy = {"asyncio": _LazyAsyncio, "inspect": _LazyModule, "platform": _LazyPlatform}
     return {name: cls(name) for name, cls in lazy.items() if name not in sys.modules}
 
 
 def import_sh():
-    """`import sh`, with importlib.metadata, asyncio and inspect stood in for when nothing loaded them yet."""
+    """`import sh`, with importlib.metadata, asyncio, inspect and platform stood in for when nothing loaded them yet."""
     if "sh" in sys.modules:
         import sh
 

@@ -39,7 +39,8 @@ def test_sh_imports_without_asyncio_nor_inspect_and_loads_them_when_used():
     code = ("import sys\n"
             "from drivers import _sh\n"
             "sh = _sh.import_sh()\n"
-            "print(sorted(m for m in ('asyncio', 'inspect', 'ssl', 'importlib.metadata') if m in sys.modules))\n"
+            "print(sorted(m for m in ('asyncio', 'inspect', 'ssl', 'importlib.metadata', 'platform')\n"
+            "             if m in sys.modules))\n"
             "print(sh.echo('plain').strip(), 'asyncio' in sys.modules)\n"
             "seen = []\n"
             "sh.echo('callback', _out=lambda line: seen.append(line.strip()))\n"
@@ -72,8 +73,21 @@ def test_the_asyncio_stand_in_says_no_loop_without_asyncio_and_asks_asyncio_once
     assert out == ["none: no running event loop False", "True"]
 
 
+def test_the_platform_stand_in_answers_system_as_platform_does():
+    code = ("import sys\n"
+            "from drivers import _sh\n"
+            "stub = _sh._LazyPlatform('platform')\n"
+            "mine = stub.system()\n"
+            "print('platform' in sys.modules)\n"
+            "import platform\n"
+            "print(mine == platform.system(), stub.machine() == platform.machine())\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=REPO).stdout.splitlines()
+    assert out == ["False", "True True"]
+
+
 def test_a_module_already_loaded_is_not_stood_in_for():
-    code = ("import sys, asyncio, inspect\n"
+    code = ("import sys, asyncio, inspect, platform\n"
             "from drivers import _sh\n"
             "print(_sh._stand_ins())\n"
             "sh = _sh.import_sh()\n"
