@@ -609,11 +609,10 @@ def decode(data: bytes, path) -> str:
     try:
         return body.decode("utf-8")
     except UnicodeDecodeError as exc:
-        # exc.start counts from after the BOM, as utf-8-sig's did: after a BOM, the byte and column shown
-        # are those 3 bytes earlier (unchanged here; to fix: count in `body`)
-        line = data.count(b"\n", 0, exc.start) + 1
-        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
-        raise ConfigError(f"{path}:{line}: not UTF-8 text (byte 0x{data[exc.start]:02x} at column {column}): an env "
+        # exc.start counts in `body` (after the BOM): so do the line and column
+        line = body.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (body.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise ConfigError(f"{path}:{line}: not UTF-8 text (byte 0x{body[exc.start]:02x} at column {column}): an env "
                           f"file is UTF-8 text; is it binary, or in another encoding (iconv -t utf-8)?") from None
 
 

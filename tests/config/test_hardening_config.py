@@ -163,6 +163,14 @@ def test_a_non_utf8_file_is_refused_with_its_line(capsys, node):
         assert rc == 3 and f"{path}:3: not UTF-8 text" in err, (words, err)
 
 
+def test_a_non_utf8_byte_after_a_bom_is_shown_where_it_is(node):
+    """A leading BOM is dropped; the bad byte's line and column are counted after it, where an editor shows them."""
+    path = install(node, b"\xef\xbb\xbf[DEFAULT]\nnodes = a\xff\n")
+    with pytest.raises(ConfigError) as exc:
+        load_service(node, "svc")
+    assert str(exc.value).startswith(f"{path}:2: not UTF-8 text (byte 0xff at column 10)")
+
+
 def test_a_binary_file_is_refused(capsys, node):
     install(node, bytes(range(256)) * 4)           # line 2 starts after byte 10, 0x80 is its 118th byte
     rc, _, err = run(capsys, "-s", "svc", "validate", "config")
