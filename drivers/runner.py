@@ -112,10 +112,13 @@ _OUTPUT_LOG = {
 class Runner:
     """Runs commands for drivers; see the module docstring."""
 
+    # (name, PATH) -> sh.Command: resolved once per process, reused (lessons A.13). Shared: the engine makes a
+    # Runner per resource, and each one resolving its own costs ~0.1 ms a command
+    _commands = {}
+
     def __init__(self, log=None, sink=None):
         self.log = log or _NullLog()
         self.sink = sink
-        self._commands = {}       # (name, PATH) -> sh.Command: resolved once, reused (lessons A.13)
 
     # --- public -------------------------------------------------------------------------
     def run(self, argv, timeout=60, check=True, mask=(), input=None, cwd=None, env=None,
@@ -195,7 +198,10 @@ class Runner:
                 _WATCHDOG.cancel(deadline)
             rc = proc.exit_code
         except OSError as exc:   # exec failure after resolution (permissions, bad interpreter)
-            raise DriverError(f"{argv[0]}: cannot execute: {exc.strerror or exc}") from None
+            raise DriverError(f"{argv[0]}: cannot execute: "
+                              f"{_exec_failure(argv[0], exc.errno, exc.strerror or str(exc))}") from None
+        except import_sh().ForkException as exc:   # the exec failed in sh's child: its traceback, as text
+            raise DriverError(f"{argv[0]}: cannot execute: {_fork_failure(argv[0], str(exc))}") from None
         finally:
             if input is None:
                 stdin.close()
@@ -306,6 +312,33 @@ class _Watchdog:
 
 
 _WATCHDOG = _Watchdog()
+
+
+def _exec_failure(path, code, text) -> str:
+    """Why exec failed (errno `code`, its `text`): for a script that exists but whose interpreter does not, that,
+    in those words; else the system's text."""
+    import errno
+
+    if code == errno.ENOENT and os.path.exists(path):
+        try:
+            with open(path, "rb") as fh:
+                first = fh.readline(256).decode("utf-8", "replace").strip()
+        except OSError:
+            first = ""
+        if first.startswith("#!"):
+            return f"its interpreter {first[2:].strip()} is not there ({text})"
+    return text
+
+
+def _fork_failure(path, traceback_text) -> str:
+    """_exec_failure from the child's traceback sh hands back (`...Error: [Errno N] text: b'path'`)."""
+    import re
+
+    found = re.search(r"\[Errno (\d+)\] ([^:\n]+)", traceback_text)
+    if found is None:
+        lines = traceback_text.strip().splitlines()
+        return lines[-1].strip() if lines else "exec failed"
+    return _exec_failure(path, int(found.group(1)), found.group(2).strip())
 
 
 def _decode(data) -> str:

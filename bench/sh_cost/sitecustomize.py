@@ -43,7 +43,8 @@ def _spawn(self, command, argv, timeout, input, cwd, env, out_path):
         finally:
             runner._WATCHDOG.cancel(deadline)
     except OSError as exc:
-        raise runner.DriverError(f"{argv[0]}: cannot execute: {exc.strerror or exc}") from None
+        raise runner.DriverError(f"{argv[0]}: cannot execute: "
+                                 f"{runner._exec_failure(argv[0], exc.errno, exc.strerror or str(exc))}") from None
     finally:
         if outfile:
             outfile.close()

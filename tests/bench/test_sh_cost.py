@@ -119,7 +119,8 @@ def test_an_exec_failure_is_a_driver_error(tmp_path):
     bad.chmod(0o755)
     case = probe([{"argv": [str(bad)]}], cwd=tmp_path)["cases"][0]
     assert case["raised"] == "DriverError"
-    assert case["message"] == f"{bad}: cannot execute: No such file or directory"
+    assert case["message"] == (f"{bad}: cannot execute: its interpreter /no/such/interpreter is not there "
+                               f"(No such file or directory)")
 
 
 # A real `osvc-engine` run (cli.main, as the entry point calls it) whose swapped spawn is wrapped to count its runs.

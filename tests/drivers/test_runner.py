@@ -210,3 +210,24 @@ def test_a_cancelled_timer_does_not_forbid_a_fork_a_running_one_does(monkeypatch
     assert forked.alone()
     monkeypatch.setattr(threading, "enumerate", lambda: [threading.main_thread(), cancelled, running])
     assert not forked.alone()
+
+
+def test_a_launcher_whose_interpreter_is_missing_is_a_driver_error_saying_so(tmp_path):
+    """The exec fails in sh's child (sh.ForkException, not an OSError): one DriverError naming the interpreter;
+    a file that is no program at all: the system's words."""
+    from drivers.base import DriverError
+    from drivers.runner import Runner
+
+    bad = tmp_path / "bad"
+    bad.write_text("#!/no/such/interpreter\necho hi\n")
+    bad.chmod(0o755)
+    with pytest.raises(DriverError) as exc:
+        Runner().run([str(bad), "start"], timeout=10)
+    assert str(exc.value) == (f"{bad}: cannot execute: its interpreter /no/such/interpreter is not there "
+                              f"(No such file or directory)")
+    junk = tmp_path / "junk"
+    junk.write_bytes(b"\x7fELF not really\n")
+    junk.chmod(0o755)
+    with pytest.raises(DriverError) as exc:
+        Runner().run([str(junk)], timeout=10)
+    assert str(exc.value) == f"{junk}: cannot execute: Exec format error"
