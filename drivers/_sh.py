@@ -13,9 +13,9 @@ other use steps it aside and loads the real module. Then it is gone: later impor
 The same way, and for the same reason (issue 19: `import sh` was most of an action's fixed cost), sh imports
 `asyncio` (and ssl, socket, concurrent.futures with it: ~20-40 ms here) and `inspect` (~6 ms) at its top but
 uses them only at run time: asyncio to ask `get_running_loop()` (is sh called from a coroutine?) and for
-its `async for` iteration, inspect to look at output callbacks; `platform` it asks `system()` at import only. While sh imports, `_LazyModule` stands in
-for each one that nothing loaded yet: sh keeps the stand-in as its global, which loads the real module on
-the first attribute it is asked (then it is an ordinary module). `get_running_loop()` is answered without
+its `async for` iteration, inspect to look at output callbacks; `platform` it asks `system()` at import only.
+While sh imports, core.lazy's stand-ins sit in for each one that nothing loaded yet: sh keeps the stand-in as
+its global, which loads the real module on the first attribute it is asked (then it is an ordinary module). `get_running_loop()` is answered without
 asyncio while asyncio.events is not loaded: no event loop can run without it, so there is none
 (RuntimeError, as asyncio says), which is what every command of the runner hears.
 
@@ -28,6 +28,8 @@ and when `import sh` loads asyncio or inspect again.
 import os
 import sys
 import types
+
+from core.lazy import LazyModule, importing, stand_ins
 
 # What the stand-in answered during the last swap (tests/drivers/test_drivers_sh.py reads it).
 answered = []
@@ -67,21 +69,7 @@ def _step_aside(stub):
         del importlib.metadata
 
 
-class _LazyModule(types.ModuleType):
-    """Stands in for a module sh imports but uses only at run time (see the module docstring): the real one
-    is loaded on the first attribute asked."""
-
-    def __getattr__(self, attr):
-        if attr.startswith("__"):       # import machinery and introspection: not a use of the module
-            raise AttributeError(attr)
-        import importlib
-
-        if sys.modules.get(self.__name__) is self:
-            del sys.modules[self.__name__]
-        return getattr(importlib.import_module(self.__name__), attr)
-
-
-class _LazyAsyncio(_LazyModule):
+class _LazyAsyncio(LazyModule):
     """asyncio's stand-in: `get_running_loop()` answered without loading it while no loop can exist."""
 
     def get_running_loop(self):
@@ -96,7 +84,7 @@ class _LazyAsyncio(_LazyModule):
         return asyncio.Queue(*args, **kwargs)
 
 
-class _LazyPlatform(_LazyModule):
+class _LazyPlatform(LazyModule):
     """platform's stand-in: sh asks `platform.system()` twice at import (Windows? macOS?), nothing else; the real
     module compiles 9 regexes on import (2-5 ms of every action here). Linux's answer is uname's, as platform's."""
 
@@ -104,10 +92,12 @@ class _LazyPlatform(_LazyModule):
         return os.uname().sysname
 
 
+LAZY = {"asyncio": _LazyAsyncio, "inspect": LazyModule, "platform": _LazyPlatform}
+
+
 def _stand_ins():
     """The lazy stand-ins to install for this import: only for modules nothing has loaded yet."""
-    lazy = {"asyncio": _LazyAsyncio, "inspect": _LazyModule, "platform": _LazyPlatform}
-    return {name: cls(name) for name, cls in lazy.items() if name not in sys.modules}
+    return stand_ins(LAZY)
 
 
 def import_sh():
@@ -122,14 +112,10 @@ def import_sh():
     if "importlib.metadata" not in sys.modules:
         stub = _VersionOnlyMetadata("importlib.metadata")
         sys.modules["importlib.metadata"] = importlib.metadata = stub
-    lazy = _stand_ins()
-    sys.modules.update(lazy)
     try:
-        import sh
+        with importing(LAZY):
+            import sh
     finally:
         if stub is not None:
             _step_aside(stub)
-        for name, module in lazy.items():
-            if sys.modules.get(name) is module:
-                del sys.modules[name]
     return sh

@@ -30,10 +30,16 @@ import logging
 from machines.defs import (INDEX, KINDS, PHASES, dest_of, machine_def, states_of,  # noqa: F401
                            transitions_of, triggers_of)
 
+from core.lazy import LazyModule, LazySix, importing
+
 # Before transitions is imported: its DEBUG logging makes each transition ~13x slower.
 logging.getLogger("transitions").setLevel(logging.WARNING)
 
-from transitions import Machine, MachineError  # noqa: E402  (after pinning the logger)
+# transitions imports inspect (with ast, dis, tokenize) and six at its top, ~10 ms of every action: it uses
+# inspect only when a model has on_enter_<state>/on_exit_<state> methods to bind (ours have none), six only for
+# string_types (core/lazy.py)
+with importing({"inspect": LazyModule, "six": LazySix}):
+    from transitions import Machine, MachineError  # noqa: E402  (after pinning the logger)
 
 __all__ = ["Model", "attach", "detach", "detach_all", "Attached", "restore", "fire", "can", "machine",
            "MachineError", "states_of", "transitions_of", "triggers_of", "dest_of", "PHASES", "KINDS"]
