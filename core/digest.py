@@ -17,6 +17,8 @@ except ImportError:
     except ImportError:
         from hashlib import sha256  # an interpreter built without them: same digests, OpenSSL's import
 
+__all__ = ["bulk_sha256", "sha256"]
+
 
 def bulk_sha256():
     """hashlib.sha256 (OpenSSL's where the interpreter has it): the faster per byte, for long loops."""

@@ -98,7 +98,7 @@ def service_rows(every):
     """FROM clause of one service's rows (parameters: svc, svc): the indexed part, read through the
     side table's (svc, seq) key (CROSS JOIN keeps that order: no sort), then the unmerged tail. Both
     halves are in seq order and SQLite merges them, so ORDER BY seq needs no sort either."""
-    cols = ", ".join(f"s.seq AS seq" if c == "seq" else f"e.{c} AS {c}" for c in COLUMNS)
+    cols = ", ".join("s.seq AS seq" if c == "seq" else f"e.{c} AS {c}" for c in COLUMNS)
     return (f"(SELECT {cols} FROM {SVC_TABLE} s CROSS JOIN {TABLE} e ON e.seq = s.seq WHERE s.svc = ? "
             f"UNION ALL {SELECT} WHERE seq > (SELECT max(seq) FROM {TABLE}) / {int(every)} * {int(every)} "
             f"AND svc = ?)")

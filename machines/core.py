@@ -27,10 +27,9 @@ Rules (docs/lessons.md §A.1-8):
 
 import logging
 
+from core.lazy import LazyModule, LazySix, importing
 from machines.defs import (INDEX, KINDS, PHASES, dest_of, machine_def, states_of,  # noqa: F401
                            transitions_of, triggers_of)
-
-from core.lazy import LazyModule, LazySix, importing
 
 # Before transitions is imported: its DEBUG logging makes each transition ~13x slower.
 logging.getLogger("transitions").setLevel(logging.WARNING)
