@@ -5,7 +5,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BENCHES = ["journal.py", "cli.py", "replay.py", "machines.py", "collector.py", "cluster.py"]
+BENCHES = ["journal.py", "cli.py", "replay.py", "machines.py", "collector.py", "cluster.py", "peer.py"]
 
 
 def main(argv):
