@@ -1,7 +1,7 @@
 """app: applications started, stopped and checked by launcher scripts (docs/agent-reference.md §1.5, §6.4).
 
 Two forms, one driver (and a third, drivers/app_guest.py: the 1.5 form of a VM service, launchers in
-the guest's /svc/etc/init.d run through the container's runmethod, chosen in App.__new__):
+the guest's /svc/etc/init.d run through the container's runmethod, chosen by drivers/registry.py's VARIANTS):
 - 1.5 `[app]` (no `script` keyword): the launcher folder `etc/<svc>.d/` (or `dir`): `S*` run with
   `start`, `K*` with `stop`, `C*` with `status`, each in lexical order. Label `app`.
 - 1.8 `[app#N]` with `script` (absolute, or a name in the launcher folder) and the sequence numbers
