@@ -115,3 +115,25 @@ def test_no_argparse_nor_re_on_the_cached_read(cached):
     out = subprocess.run([sys.executable, "-c", code], env=os.environ, capture_output=True, text=True,
                          cwd=cli.__file__.rsplit("/", 1)[0], check=True).stdout
     assert out.splitlines()[-1] == "[] 0"
+
+
+# Issue 19: the cached read does not load the actions table (domain.actions) nor importlib (and warnings with
+# it): only the full path needs them.
+
+def test_the_cached_read_loads_neither_the_actions_table_nor_importlib(cached):
+    code = ("import sys, cli; rc = cli.main(['-s', 'web', 'print', 'status']); "
+            "print(sorted(m for m in ('domain.actions', 'importlib', 'warnings') if m in sys.modules), rc)")
+    out = subprocess.run([sys.executable, "-c", code], env=os.environ, capture_output=True, text=True,
+                         cwd=cli.__file__.rsplit("/", 1)[0], check=True).stdout
+    assert out.splitlines()[-1] == "[] 0"
+
+
+def test_the_actions_table_still_reads_as_module_attributes():
+    from domain import actions
+
+    assert cli.ACTION_TABLE is actions.ACTIONS
+    assert cli.ACTIONS is cli.ACTIONS
+    assert cli.ACTIONS["start"] == (actions.ACTIONS["start"].handler, actions.ACTIONS["start"].needs_service,
+                                    actions.ACTIONS["start"].help, actions.ACTIONS["start"].example)
+    with pytest.raises(AttributeError):
+        _ = cli.NO_SUCH_NAME
