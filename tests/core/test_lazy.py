@@ -1,15 +1,10 @@
 """core/lazy.py: transitions imported without inspect and six (machines/core.py), and what the stand-ins answer."""
 
-import subprocess
-import sys
-from pathlib import Path
-
-REPO = Path(__file__).resolve().parents[2]
+from tests.helpers.child import python_out
 
 
 def run(code):
-    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                          cwd=REPO).stdout.split()
+    return python_out(code).split()
 
 
 def test_machines_import_transitions_without_inspect_nor_six_and_a_machine_still_runs():

@@ -1,11 +1,9 @@
 """drivers/_sh.py: sh imported with a stand-in for importlib.metadata, and never first from a probe thread."""
 
-import subprocess
-import sys
 import threading
 
 from domain.service import ResourceSpec
-from tests.helpers.paths import REPO
+from tests.helpers.child import python_out
 
 
 def test_sh_asks_the_stand_in_its_own_version_and_nothing_else():
@@ -17,7 +15,7 @@ def test_sh_asks_the_stand_in_its_own_version_and_nothing_else():
             "loaded = sorted(m for m in ('importlib.metadata', 'email', 'zipfile', 'csv') if m in sys.modules)\n"
             "import importlib.metadata as real\n"
             "print(_sh.answered, loaded, sh.__version__ == real.version('sh'), type(real).__name__)\n")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO).stdout
+    out = python_out(code)
     assert out.split() == ["['sh']", "[]", "True", "module"]
 
 
@@ -29,7 +27,7 @@ def test_the_stand_in_steps_aside_for_any_other_question():
             "dist = stub.distribution('sh')\n"
             "print(sys.modules['importlib.metadata'] is stub, type(sys.modules['importlib.metadata']).__name__,\n"
             "      dist.version == stub.version('sh'))\n")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO).stdout
+    out = python_out(code)
     assert out.split() == ["False", "module", "True"]
 
 
@@ -51,8 +49,7 @@ def test_sh_imports_without_asyncio_nor_inspect_and_loads_them_when_used():
             "    lines = [line.strip() async for line in sh.printf('a\\nb\\n', _iter=True, _async=True)]\n"
             "    return first, lines\n"
             "print(asyncio.run(main()))\n")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         cwd=REPO).stdout.splitlines()
+    out = python_out(code).splitlines()
     assert out == ["[]", "plain False", "['callback'] module", "('awaited', ['a', 'b'])"]
 
 
@@ -68,8 +65,7 @@ def test_the_asyncio_stand_in_says_no_loop_without_asyncio_and_asks_asyncio_once
             "async def main():\n"
             "    return stub.get_running_loop() is asyncio.get_running_loop()\n"
             "print(asyncio.run(main()))\n")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         cwd=REPO).stdout.splitlines()
+    out = python_out(code).splitlines()
     assert out == ["none: no running event loop False", "True"]
 
 
@@ -81,8 +77,7 @@ def test_the_platform_stand_in_answers_system_as_platform_does():
             "print('platform' in sys.modules)\n"
             "import platform\n"
             "print(mine == platform.system(), stub.machine() == platform.machine())\n")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         cwd=REPO).stdout.splitlines()
+    out = python_out(code).splitlines()
     assert out == ["False", "True True"]
 
 
@@ -93,8 +88,7 @@ def test_a_module_already_loaded_is_not_stood_in_for():
             "sh = _sh.import_sh()\n"
             "g = sh.RunningCommand.__init__.__globals__\n"
             "print(g['asyncio'] is asyncio, g['inspect'] is inspect)\n")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         cwd=REPO).stdout.splitlines()
+    out = python_out(code).splitlines()
     assert out == ["{}", "True True"]
 
 
