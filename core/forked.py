@@ -29,12 +29,16 @@ def alone() -> bool:
 
 
 def run(calls):
+    from core import interrupts
+
+    mark = interrupts.watch()
     children = []
     try:
         for call in calls:
             children.append(_start(call))
     finally:
         results = _collect(children)   # a failed fork still reaps the children already started
+    interrupts.reraise(mark)           # a Ctrl-C an at-fork hook dropped (core/interrupts.py), once all are reaped
     return results
 
 

@@ -26,6 +26,7 @@ import signal
 import threading
 import time
 
+from core import interrupts
 from core.errors import OsvcError
 from core.forked import FORK_SAFE
 from core.files import open_nofollow
@@ -189,8 +190,10 @@ class Runner:
         killed = threading.Event()
         start = time.monotonic()
         try:
+            mark = interrupts.watch()
             proc = command(*argv[1:], **kwargs)
             pid = proc.pid
+            interrupts.reraise(mark)     # a Ctrl-C during the fork, dropped by an at-fork hook (core/interrupts.py)
             deadline = _WATCHDOG.watch(start + timeout, self._kill_group, proc, pid, killed)
             try:
                 proc.wait()
