@@ -93,3 +93,31 @@ def test_a_full_disk_writing_the_lock_refuses_before_anything_runs(root):
     assert len(journal_rows(root)) == seq and not (root / "app.up").exists()      # nothing done
     free(lock)
     assert osvc(root, "-s", "d1", "start").returncode == 0 and (root / "app.up").exists()
+
+
+def test_a_full_disk_writing_the_status_cache_after_the_end_record_keeps_the_action_whole(root):
+    """The disk fills after the action's end is journaled (the evaluation's check, once the app is up, fills it):
+    the action stays ended, ok, in the journal; the status cache could not be written: exit 6, saying the action
+    ended and what to run; that refresh, once there is room, writes it."""
+    var_d1 = root / "var" / "d1"
+    launcher = root / "etc" / "d1.d" / "fill"
+    launcher.write_text(launcher.read_text().replace(
+        'status) [ -e "$OSVC_ROOT/app.up" ] ;;',
+        'status) [ -e "$OSVC_ROOT/fill.status" ] && [ -e "$OSVC_ROOT/app.up" ] &&\n'
+        '          dd if=/dev/zero of="$OSVC_ROOT/var/d1/filler" bs=4k 2>/dev/null\n'
+        '          [ -e "$OSVC_ROOT/app.up" ] ;;'))
+    (root / "fill.status").touch()
+    r = osvc(root, "-s", "d1", "start")
+    assert r.returncode == 6, r.stdout + r.stderr
+    [begin] = journal_rows(root, svc="d1", kind="action", event="begin")[-1:]
+    assert r.stderr == (f"osvc-engine: error: no space left on {var_d1} ({free_of(r.stderr, var_d1)} free) "
+                        f"writing {var_d1}/status.json (No space left on device): action 'start' "
+                        f"[act:{begin['action_id'][:8]}] of d1 ended and is journaled, its status was not cached. "
+                        f"Free space on {var_d1}, then run `osvc-engine -s d1 print status --refresh`\n")
+    ends = journal_rows(root, action_id=begin["action_id"], kind="action", event="end")
+    assert [e["payload"]["outcome"] for e in ends] == ["ok"] and (root / "app.up").exists()
+    (root / "fill.status").unlink()
+    os.unlink(var_d1 / "filler")
+    r = osvc(root, "-s", "d1", "print", "status", "--refresh", "--format", "json")
+    assert r.returncode == 0 and json.loads(r.stdout)["resources"]["app#1"]["status"] == "up", r.stdout + r.stderr
+    assert osvc(root, "journal", "verify").returncode == 0
