@@ -240,6 +240,7 @@ def test_a_ctrl_c_that_lands_in_an_at_fork_hook_is_raised_after_the_spawn():
     from tests.helpers.child import python_out
 
     code = ("import os, signal, time\n"
+            "signal.signal(signal.SIGINT, signal.default_int_handler)\n"   # CI's `nohup ... &` inherits it ignored
             "from drivers.runner import Runner\n"
             "fired = []\n"
             "def hook():\n"
