@@ -14,10 +14,11 @@ The same way, and for the same reason (issue 19: `import sh` was most of an acti
 `asyncio` (and ssl, socket, concurrent.futures with it: ~20-40 ms here) and `inspect` (~6 ms) at its top but
 uses them only at run time: asyncio to ask `get_running_loop()` (is sh called from a coroutine?) and for
 its `async for` iteration, inspect to look at output callbacks; `platform` it asks `system()` at import only.
-While sh imports, core.lazy's stand-ins sit in for each one that nothing loaded yet: sh keeps the stand-in as
-its global, which loads the real module on the first attribute it is asked (then it is an ordinary module). `get_running_loop()` is answered without
-asyncio while asyncio.events is not loaded: no event loop can run without it, so there is none
-(RuntimeError, as asyncio says), which is what every command of the runner hears.
+While sh imports, core.lazy's stand-ins (LAZY) sit in for each one that nothing loaded yet: sh keeps the
+stand-in as its global, which loads the real module on the first attribute it is asked (then it is an
+ordinary module). `get_running_loop()` is answered without asyncio while asyncio.events is not loaded: no
+event loop can run without it, so there is none (RuntimeError, as asyncio says), which is what every command
+of the runner hears.
 
 The swap is process-wide, so the first import_sh must not run beside another thread that may
 import importlib.metadata, asyncio or inspect: engine.probe calls it before it starts its probe threads.
@@ -29,7 +30,7 @@ import os
 import sys
 import types
 
-from core.lazy import LazyModule, importing, stand_ins
+from core.lazy import LazyModule, importing
 
 # What the stand-in answered during the last swap (tests/drivers/test_drivers_sh.py reads it).
 answered = []
@@ -93,11 +94,6 @@ class _LazyPlatform(LazyModule):
 
 
 LAZY = {"asyncio": _LazyAsyncio, "inspect": LazyModule, "platform": _LazyPlatform}
-
-
-def _stand_ins():
-    """The lazy stand-ins to install for this import: only for modules nothing has loaded yet."""
-    return stand_ins(LAZY)
 
 
 def import_sh():

@@ -84,7 +84,8 @@ def test_the_platform_stand_in_answers_system_as_platform_does():
 def test_a_module_already_loaded_is_not_stood_in_for():
     code = ("import sys, asyncio, inspect, platform\n"
             "from drivers import _sh\n"
-            "print(_sh._stand_ins())\n"
+            "from core.lazy import stand_ins\n"
+            "print(stand_ins(_sh.LAZY))\n"
             "sh = _sh.import_sh()\n"
             "g = sh.RunningCommand.__init__.__globals__\n"
             "print(g['asyncio'] is asyncio, g['inspect'] is inspect)\n")
