@@ -109,20 +109,12 @@ def test_json_scanner_reads_as_json_does():
             cli._fast_json(bad)
 
 
-def test_no_argparse_nor_re_on_the_cached_read(cached):
+def test_the_cached_read_loads_no_argparse_re_nor_actions_table(cached):
+    """Nothing the full path needs: argparse, re, enum, pathlib, json; nor (issue 19) the actions table
+    (domain.actions) and importlib (and warnings with it)."""
     code = ("import sys, cli; rc = cli.main(['-s', 'web', 'print', 'status']); "
-            "print(sorted(m for m in ('argparse', 're', 'enum', 'pathlib', 'json') if m in sys.modules), rc)")
-    out = subprocess.run([sys.executable, "-c", code], env=os.environ, capture_output=True, text=True,
-                         cwd=cli.__file__.rsplit("/", 1)[0], check=True).stdout
-    assert out.splitlines()[-1] == "[] 0"
-
-
-# Issue 19: the cached read does not load the actions table (domain.actions) nor importlib (and warnings with
-# it): only the full path needs them.
-
-def test_the_cached_read_loads_neither_the_actions_table_nor_importlib(cached):
-    code = ("import sys, cli; rc = cli.main(['-s', 'web', 'print', 'status']); "
-            "print(sorted(m for m in ('domain.actions', 'importlib', 'warnings') if m in sys.modules), rc)")
+            "print(sorted(m for m in ('argparse', 're', 'enum', 'pathlib', 'json', 'domain.actions', 'importlib', "
+            "'warnings') if m in sys.modules), rc)")
     out = subprocess.run([sys.executable, "-c", code], env=os.environ, capture_output=True, text=True,
                          cwd=cli.__file__.rsplit("/", 1)[0], check=True).stdout
     assert out.splitlines()[-1] == "[] 0"

@@ -237,18 +237,10 @@ def test_a_ctrl_c_that_lands_in_an_at_fork_hook_is_raised_after_the_spawn():
     """A SIGINT handled while the parent runs its at-fork hooks raised a KeyboardInterrupt Python drops there ("Exception
     ignored in"): the action went on (test_ctrl_c_during_a_start_ends_the_action_as_failed failed so on a loaded box).
     A hook here makes that moment certain; the run must end in KeyboardInterrupt, once, and the next run works."""
-    from tests.helpers.child import python_out
+    from tests.helpers.child import SIGINT_IN_FIRST_FORK, python_out
 
-    code = ("import os, signal, time\n"
-            "signal.signal(signal.SIGINT, signal.default_int_handler)\n"   # CI's `nohup ... &` inherits it ignored
+    code = (SIGINT_IN_FIRST_FORK +
             "from drivers.runner import Runner\n"
-            "fired = []\n"
-            "def hook():\n"
-            "    if not fired:\n"
-            "        fired.append(1)\n"
-            "        os.kill(os.getpid(), signal.SIGINT)\n"
-            "        time.sleep(0.2)\n"
-            "os.register_at_fork(after_in_parent=hook)\n"
             "try:\n"
             "    Runner().run(['true'], timeout=30)\n"
             "    print('went on')\n"
